@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `stripe-apps-backend` command: a thin layer over the libraries.
+@main
+struct StripeAppsBackend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stripe-apps-backend",
+        abstract: "A self-hosted backend and toolkit for Stripe Apps.",
+        subcommands: [Sign.self, Verify.self]
+    )
+}

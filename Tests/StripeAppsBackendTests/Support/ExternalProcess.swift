@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `CI=true`: tests that need an outside component must run and fail when it is missing.
+let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The result of running a program to completion.
+struct ProcessOutput {
+    let status: Int32
+    let standardOutput: String
+    let standardError: String
+}
+
+/// Runs a program with the given standard input and waits for it to exit.
+func runProcess(
+    _ executable: URL,
+    _ arguments: [String],
+    input: Data = Data(),
+    environment: [String: String] = [:]
+) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let stdin = Pipe()
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    // Read both pipes while writing, so that neither side blocks on a full pipe buffer.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var out = Data()
+    nonisolated(unsafe) var err = Data()
+    DispatchQueue.global().async(group: group) { out = stdout.fileHandleForReading.readDataToEndOfFile() }
+    DispatchQueue.global().async(group: group) { err = stderr.fileHandleForReading.readDataToEndOfFile() }
+    try stdin.fileHandleForWriting.write(contentsOf: input)
+    try stdin.fileHandleForWriting.close()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessOutput(
+        status: process.terminationStatus,
+        standardOutput: String(decoding: out, as: UTF8.self),
+        standardError: String(decoding: err, as: UTF8.self)
+    )
+}
+
+/// Finds an outside tool, or explains why it is missing: the caller skips outside CI and fails in CI.
+enum ExternalTool {
+    /// The built `stripe-apps-backend` executable, next to this test bundle.
+    static var backend: URL {
+        let directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return directory.appendingPathComponent("stripe-apps-backend")
+    }
+
+    /// A Python with the official `stripe` package: `STRIPE_APPS_PYTHON`, else `.venv/bin/python` in the package.
+    static let python: URL? = {
+        let configured = ProcessInfo.processInfo.environment["STRIPE_APPS_PYTHON"]
+        let candidate =
+            configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: candidate.path),
+            let check = try? runProcess(candidate, ["-c", "import stripe"]), check.status == 0
+        else { return nil }
+        return candidate
+    }()
+
+    /// `node`, for checking JSON text against `JSON.stringify`.
+    static let node: URL? = {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("node")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }()
+
+    static let pythonMissing =
+        "the official stripe Python package is missing: run `python3 -m venv .venv && .venv/bin/pip install stripe` (or set STRIPE_APPS_PYTHON)"
+}
