@@ -9,7 +9,9 @@ struct JSONStringifyCrossCheckTests {
     @Test func numbersAndStringsMatchNode() throws {
         let node = try #require(ExternalTool.node, "node is not on PATH")
         var rng = SplitMix64(seed: 42)
-        var doubles: [Double] = [0, 1, -1, 100, 1e21, 1e-7, 123e-20, 0.1, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        var doubles: [Double] = [
+            0, 1, -1, 100, 1e21, 1e-7, 123e-20, 0.1, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+        ]
         while doubles.count < 3000 {
             let candidate: Double
             switch doubles.count % 3 {
