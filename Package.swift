@@ -22,12 +22,23 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "StripeApps", targets: ["StripeApps"]),
+        .library(name: "StripeAppsSQLite", targets: ["StripeAppsSQLite"]),
+        .library(name: "StripeAppsServer", targets: ["StripeAppsServer"]),
+        .library(name: "StripeAppsTesting", targets: ["StripeAppsTesting"]),
         .executable(name: "stripe-apps-backend", targets: ["stripe-apps-backend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .target(
@@ -37,11 +48,49 @@ let package = Package(
             ],
             swiftSettings: librarySettings
         ),
+        .target(
+            name: "StripeAppsSQLite",
+            dependencies: [
+                "StripeApps",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: librarySettings
+        ),
+        .target(
+            name: "StripeAppsServer",
+            dependencies: [
+                "StripeApps",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: librarySettings
+        ),
+        .target(
+            name: "StripeAppsTesting",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: librarySettings
+        ),
         .executableTarget(
             name: "stripe-apps-backend",
             dependencies: [
                 "StripeApps",
+                "StripeAppsServer",
+                "StripeAppsSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -62,6 +111,27 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StripeAppsStorageTests",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsSQLite",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StripeAppsServerTests",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsServer",
+                "StripeAppsTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

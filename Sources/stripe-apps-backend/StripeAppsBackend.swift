@@ -6,6 +6,7 @@ struct StripeAppsBackend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stripe-apps-backend",
         abstract: "A self-hosted backend and toolkit for Stripe Apps.",
-        subcommands: [Sign.self, Verify.self]
+        subcommands: [Serve.self, Migrate.self, Sign.self, Verify.self, Simulate.self],
+        defaultSubcommand: Serve.self
     )
 }

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP benchmark of the signed `POST /api/whoami` route: our server against a Flask peer that
+# does the same work (Benchmarks/peers/flask_whoami: stripe-python verification, one SQLite SELECT, JSON),
+# both measured with wrk in the same run, on 127.0.0.1 only.
+#
+# Usage: Benchmarks/run-whoami-bench.sh [--duration 20s] [--connections 32] [--threads 2] [--warmup 5s]
+#            [--ours-cmd "<command that starts our server>"] [--peer-only | --ours-only]
+#
+# The ours command gets STRIPE_APP_SECRETS, DATABASE_URL=sqlite:<temp file>, HOST=127.0.0.1 and PORT (a
+# free port, unless the command itself says --port N). It must exec the server itself (not `swift run`),
+# because its process is the one whose peak memory is read.
+#
+# Prints a markdown table and exits non-zero when either server answered anything but 2xx: a benchmark of
+# 401s would be meaningless. Everything it starts is stopped on exit, Ctrl-C included.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+command_line="$(printf '%q ' "$0" "$@")"
+command_line="${command_line% }"
+
+duration=20s
+warmup=5s
+connections=32
+threads=2
+count=10000
+ours_cmd=".build/release/stripe-apps-backend serve --port 8081"
+run_ours=true
+run_peer=true
+
+usage() { sed -n '5,6p' "$0" | sed 's/^# //' >&2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
+        --warmup) warmup="${2:?--warmup needs a value}"; shift 2 ;;
+        --connections) connections="${2:?--connections needs a value}"; shift 2 ;;
+        --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+        --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; shift 2 ;;
+        --peer-only) run_ours=false; shift ;;
+        --ours-only) run_peer=false; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "run-whoami-bench: unknown argument: $1" >&2; usage; exit 2 ;;
+    esac
+done
+
+say() { echo "run-whoami-bench: $*" >&2; }
+fail() { say "$*"; exit 2; }
+
+# wrk takes 20s or 1m; the request file is signed once, "now", and is valid for 300 s, so a run must end well
+# within that window (wrk also needs time to load the file).
+seconds_of() {
+    [[ "$1" =~ ^([0-9]{1,4})([sm]?)$ ]] || return 1
+    if [ "${BASH_REMATCH[2]}" = m ]; then echo $((10#${BASH_REMATCH[1]} * 60)); else echo $((10#${BASH_REMATCH[1]})); fi
+}
+for value in "$duration" "$warmup"; do
+    s="$(seconds_of "$value")" || fail "bad duration '$value' (use e.g. 20s or 1m)"
+    if [ "$s" -lt 1 ] || [ "$s" -gt 240 ]; then
+        fail "duration '$value' must be 1 s to 240 s: the signatures expire after 300 s"
+    fi
+done
+[[ "$connections" =~ ^[1-9][0-9]*$ && "$threads" =~ ^[1-9][0-9]*$ ]] || fail "--connections and --threads take positive integers"
+[ "$threads" -le "$connections" ] || fail "--threads must not exceed --connections"
+$run_ours || $run_peer || fail "--peer-only and --ours-only exclude each other"
+
+command -v wrk >/dev/null || fail "wrk is not installed; install it with: apt-get install -y wrk"
+command -v curl >/dev/null || fail "curl is not installed; install it with: apt-get install -y curl"
+
+# Our server must listen on 127.0.0.1 only; its port comes from the command when it names one.
+ours_port=""
+if $run_ours; then
+    if [[ " $ours_cmd " =~ [[:space:]]--host[=[:space:]]+([^[:space:]]+) ]] && [ "${BASH_REMATCH[1]}" != 127.0.0.1 ]; then
+        fail "--ours-cmd binds to ${BASH_REMATCH[1]}; this benchmark only uses 127.0.0.1"
+    fi
+    if [[ " $ours_cmd " =~ [[:space:]]--port[=[:space:]]+([0-9]+) ]]; then
+        ours_port="${BASH_REMATCH[1]}"
+    fi
+    read -r ours_exe _ <<<"$ours_cmd"
+    command -v "$ours_exe" >/dev/null ||
+        fail "our server '$ours_exe' is not there; build it with: swift build -c release (or pass --ours-cmd, or --peer-only)"
+fi
+
+# The peer's own venv (and the stripe package presign.py uses), created once.
+venv=Benchmarks/.venv-peer
+if ! "$venv/bin/python" -c 'import flask, gunicorn, stripe' 2>/dev/null; then
+    say "creating $venv from Benchmarks/peers/flask_whoami/requirements.txt"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet -r Benchmarks/peers/flask_whoami/requirements.txt
+fi
+python="$venv/bin/python"
+
+# One shared secret for both servers, passed through the environment only, never printed.
+secret="absec_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+work="$(mktemp -d -t whoami-bench.XXXXXX)"
+mkdir "$work/ours" "$work/peer"
+
+started=() # session ids (= pids) of the servers still running
+stop_server() {
+    local pid="$1" i
+    # Each server runs in its own session: signal the whole of it (gunicorn's workers too).
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        # shellcheck disable=SC2009 # zombies (state Z) have exited; pgrep would count them
+        ps -o stat= --sid "$pid" 2>/dev/null | grep -qv '^Z' || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=() p
+    for p in "${started[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    started=("${kept[@]}")
+}
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    local pid
+    for pid in "${started[@]}"; do stop_server "$pid"; done
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A free port on 127.0.0.1 (SO_REUSEADDR, as servers set it, so ports in TIME_WAIT count as free).
+port_is_free() {
+    "$python" -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+free_port() {
+    "$python" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+is_running() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# Starts "$@" in a new session with output to $1's log; sets server_pid. setsid does not fork here (a
+# background job of a script is no process group leader), so the pid is the server's own.
+start_server() {
+    local log="$1"
+    shift
+    setsid "$@" >"$log" 2>&1 </dev/null &
+    server_pid=$!
+    started+=("$server_pid")
+}
+
+# Polls GET /healthz a bounded number of times instead of sleeping blindly.
+wait_healthy() {
+    local name="$1" pid="$2" port="$3" log="$4" attempt
+    for ((attempt = 1; attempt <= 150; attempt++)); do
+        if ! is_running "$pid"; then
+            say "$name exited during start-up; the end of its log:"
+            tail -n 20 "$log" >&2
+            return 1
+        fi
+        if curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    say "$name did not answer GET /healthz on 127.0.0.1:$port within 30 s; the end of its log:"
+    tail -n 20 "$log" >&2
+    return 1
+}
+
+presign() { # out count
+    STRIPE_APP_SECRETS="$secret" "$python" Benchmarks/wrk/presign.py --count "$2" --out "$1" 2>/dev/null
+}
+
+# Before loading a server: one signed request must get 200 with the identity it sent, and the same request
+# with a changed body must get 401, so we know the server really verifies.
+preflight() {
+    local name="$1" port="$2" sig body code
+    presign "$work/preflight.tsv" 1
+    IFS=$'\t' read -r sig body <"$work/preflight.tsv"
+    code="$(curl -sS -o "$work/preflight.json" -w '%{http_code}' --max-time 10 -X POST \
+        -H 'Content-Type: application/json' -H "Stripe-Signature: $sig" --data-binary "$body" \
+        "http://127.0.0.1:$port/api/whoami")"
+    if [ "$code" != 200 ]; then
+        say "$name answered $code to a correctly signed POST /api/whoami: $(head -c 300 "$work/preflight.json")"
+        return 1
+    fi
+    "$python" - "$body" "$work/preflight.json" <<'EOF' || { say "$name answered 200 with an unexpected body"; return 1; }
+import json, sys
+sent, got = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
+assert [got["account_id"], got["user_id"], got["mode"]] == [sent["account_id"], sent["user_id"], sent["mode"]]
+assert got["installation"]["status"] in ("active", "inactive", "not_installed")
+EOF
+    code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+        -H 'Content-Type: application/json' -H "Stripe-Signature: $sig" --data-binary "${body/usr_/usr_x}" \
+        "http://127.0.0.1:$port/api/whoami")"
+    if [ "$code" != 401 ]; then
+        say "$name answered $code, not 401, to a request whose body does not match its signature"
+        return 1
+    fi
+}
+
+# One wrk run with a freshly signed request file; prints the RESULT line.
+run_wrk() { # port duration log
+    presign "$work/requests.tsv" "$count"
+    wrk -t"$threads" -c"$connections" -d"$2" --latency -s Benchmarks/wrk/whoami.lua \
+        "http://127.0.0.1:$1" -- "$work/requests.tsv" >"$3" 2>&1 || true
+    if ! grep -m1 '^RESULT ' "$3"; then
+        say "wrk printed no RESULT line:"
+        cat "$3" >&2
+        return 1
+    fi
+}
+
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+vmhwm_kib() { awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+rows=()
+failed=false
+# bench NAME LABEL PID PORT LOG RSS_FUNCTION: warm-up, measured run, peak memory, one table row.
+bench() {
+    local name="$1" label="$2" pid="$3" port="$4" log="$5" rss_of="$6" result warm non2xx errors rss
+    wait_healthy "$name" "$pid" "$port" "$log"
+    preflight "$name" "$port"
+    say "$name: warm-up $warmup"
+    warm="$(run_wrk "$port" "$warmup" "$work/$name/wrk-warmup.txt")"
+    [ "$(field "$warm" non2xx)" = 0 ] || { say "$name: non-2xx answers during the warm-up: $warm"; failed=true; }
+    say "$name: measured run $duration, $connections connections, $threads threads"
+    result="$(run_wrk "$port" "$duration" "$work/$name/wrk.txt")"
+    is_running "$pid" || { say "$name died during the run; the end of its log:"; tail -n 20 "$log" >&2; return 1; }
+    rss="$($rss_of "$pid")"
+    non2xx="$(field "$result" non2xx)"
+    errors="$(field "$result" errors)"
+    say "$name: $result"
+    [ "$non2xx" = 0 ] || failed=true
+    [ "$errors" = 0 ] || say "$name: warning: $errors socket errors (connect/read/write/timeout) during the run"
+    [ "$(field "$result" requests)" != 0 ] || { say "$name: no request completed"; failed=true; }
+    rows+=("| $label | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) | $non2xx | $errors | $(mib "$rss") |")
+}
+
+ours_rss() { vmhwm_kib "$1"; }
+# gunicorn: master plus its workers. Forked workers share some pages, so the sum overstates a little.
+peer_rss() {
+    local total child
+    total="$(vmhwm_kib "$1")"
+    for child in $(ps -o pid= --ppid "$1"); do total=$((total + $(vmhwm_kib "$child"))); done
+    echo "$total"
+}
+
+if $run_ours; then
+    if [ -n "$ours_port" ]; then
+        port_is_free "$ours_port" || fail "port $ours_port (from --ours-cmd) is in use on 127.0.0.1; stop what holds it"
+    else
+        ours_port="$(free_port)"
+    fi
+    say "starting our server on 127.0.0.1:$ours_port: $ours_cmd"
+    STRIPE_APP_SECRETS="$secret" DATABASE_URL="sqlite:$work/ours/ours.sqlite" HOST=127.0.0.1 PORT="$ours_port" \
+        start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
+    bench ours "ours: \`${ours_cmd}\`" "$server_pid" "$ours_port" "$work/ours/server.log" ours_rss
+    stop_server "$server_pid" # the peer then runs alone on the machine, as ours did
+fi
+
+if $run_peer; then
+    peer_port="$(free_port)"
+    while [ "$peer_port" = "$ours_port" ]; do peer_port="$(free_port)"; done
+    gunicorn_flags=(-k sync -w 2 -b "127.0.0.1:$peer_port" --chdir Benchmarks/peers/flask_whoami)
+    # gunicorn 24+ opens a control socket under ~/.gunicorn by default; the benchmark needs none.
+    if "$venv/bin/gunicorn" --help 2>/dev/null | grep -q -- --no-control-socket; then
+        gunicorn_flags+=(--no-control-socket)
+    fi
+    say "starting the Flask peer on 127.0.0.1:$peer_port (gunicorn, 2 sync workers)"
+    STRIPE_APP_SECRETS="$secret" DATABASE_PATH="$work/peer/peer.sqlite" \
+        start_server "$work/peer/server.log" "$venv/bin/gunicorn" "${gunicorn_flags[@]}" app:app
+    peer_versions="$("$python" -c 'from importlib.metadata import version as v
+print("Flask %s + gunicorn %s (2 sync workers), stripe %s" % (v("flask"), v("gunicorn"), v("stripe")))')"
+    bench peer "peer: $peer_versions" "$server_pid" "$peer_port" "$work/peer/server.log" peer_rss
+    stop_server "$server_pid"
+fi
+
+cpu_model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
+[ -n "$cpu_model" ] || cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"
+wrk_version="$(wrk -v 2>&1 | head -n1 | sed 's/ Copyright.*//')" || true
+
+cat <<EOF
+
+### POST /api/whoami: wrk -t$threads -c$connections -d$duration after a $warmup warm-up ($(date -u +%Y-%m-%dT%H:%MZ))
+
+| server | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB |
+|---|---:|---:|---:|---:|---:|---:|
+$(printf '%s\n' "${rows[@]}")
+
+- Machine: $(nproc) CPUs (nproc), ${cpu_model:-unknown CPU}; wrk and the servers share it.
+- wrk: ${wrk_version:-unknown}; non-2xx is wrk's count of answers with status 400 or more.
+- Peak RSS: VmHWM of our server process; for the peer, the sum over the gunicorn master and its workers.
+- Command: \`$command_line\`
+EOF
+
+if $failed; then
+    say "FAILED: non-2xx answers (or no completed request) above; these figures do not measure the route"
+    exit 1
+fi

@@ -1,0 +1,26 @@
+/// Everything the backend persists, behind one protocol with an in-memory, a SQLite and a PostgreSQL
+/// implementation. Every implementation passes the same contract test suite.
+///
+/// Every method is scoped to one ``Tenant`` where tenant data is involved, so no query can mix the live and
+/// test data of an account, or two accounts.
+public protocol AppStore: Sendable {
+    /// Returns normally when the storage can serve requests; throws ``StoreError/Code/unavailable`` otherwise.
+    func checkHealth() async throws
+    /// The installation record of a tenant, or `nil` when the app was never installed there.
+    func installation(for tenant: Tenant) async throws -> Installation?
+    /// Creates or replaces the installation record of `installation.tenant`.
+    func saveInstallation(_ installation: Installation) async throws
+    /// The settings of a tenant; ``SettingsDocument/empty`` when none were written.
+    func settings(for tenant: Tenant) async throws -> SettingsDocument
+    /// Atomically applies `update` to the values if the current version is `expectedVersion`, and bumps it.
+    ///
+    /// `update` runs inside the write (a transaction for databases); when it throws, nothing changes and the
+    /// error is rethrown. A stale `expectedVersion` throws ``StoreError/Code/versionConflict``.
+    func updateSettings(
+        for tenant: Tenant,
+        expectedVersion: Int,
+        _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
+    ) async throws -> SettingsDocument
+    /// The value stored under `key`, storing `value` first when there is none (atomically: the first writer wins).
+    func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String
+}

@@ -1,0 +1,80 @@
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// An ``AppStore`` that keeps everything in memory: for tests and for trying the library out.
+///
+/// Nothing survives the process. The server never picks it by itself; tests pass it to the composition root.
+public final class InMemoryAppStore: AppStore {
+    private struct State {
+        var installations: [Tenant: Installation] = [:]
+        var settings: [Tenant: SettingsDocument] = [:]
+        var metadata: [String: String] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let now: @Sendable () -> Date
+
+    /// Creates an empty store.
+    ///
+    /// - Parameter now: The clock used for `updatedAt` timestamps.
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
+
+    public func checkHealth() async throws {}
+
+    public func installation(for tenant: Tenant) async throws -> Installation? {
+        state.withLock { $0.installations[tenant] }
+    }
+
+    public func saveInstallation(_ installation: Installation) async throws {
+        state.withLock { $0.installations[installation.tenant] = installation }
+    }
+
+    public func settings(for tenant: Tenant) async throws -> SettingsDocument {
+        state.withLock { $0.settings[tenant] } ?? .empty
+    }
+
+    public func updateSettings(
+        for tenant: Tenant,
+        expectedVersion: Int,
+        _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
+    ) async throws -> SettingsDocument {
+        let date = now()
+        return try state.withLock { state in
+            let current = state.settings[tenant] ?? .empty
+            guard current.version == expectedVersion else {
+                throw StoreError.versionConflict(current: current.version)
+            }
+            var values = current.values
+            try update(&values)
+            let updated = SettingsDocument(version: current.version + 1, values: values, updatedAt: date)
+            state.settings[tenant] = updated
+            return updated
+        }
+    }
+
+    public func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String {
+        state.withLock { state in
+            if let existing = state.metadata[key] { return existing }
+            state.metadata[key] = value
+            return value
+        }
+    }
+}
+
+extension StoreError {
+    /// The conflict every store reports for a stale version.
+    public static func versionConflict(current: Int) -> StoreError {
+        StoreError(
+            .versionConflict,
+            message: "The settings changed since they were read (current version \(current)); read them again.",
+            currentVersion: current
+        )
+    }
+}

@@ -1,0 +1,48 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// What the backend knows about the app's installation for one tenant.
+public struct Installation: Hashable, Sendable {
+    /// Whether the app is installed for the tenant.
+    public struct Status: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+
+        /// Installed and authorized.
+        public static let active = Status(name: "active")
+        /// Uninstalled (deauthorized); only a tombstone remains.
+        public static let inactive = Status(name: "inactive")
+
+        /// Reads a stored status name.
+        public init?(_ name: String) {
+            guard name == "active" || name == "inactive" else { return nil }
+            self.name = name
+        }
+
+        private init(name: String) {
+            self.name = name
+        }
+
+        /// `"active"` or `"inactive"`.
+        public var description: String { name }
+    }
+
+    /// The tenant.
+    public let tenant: Tenant
+    /// The current status.
+    public var status: Status
+    /// When the installation was first recorded.
+    public var createdAt: Date
+    /// When the status last changed.
+    public var updatedAt: Date
+
+    /// Creates an installation record.
+    public init(tenant: Tenant, status: Status, createdAt: Date, updatedAt: Date) {
+        self.tenant = tenant
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

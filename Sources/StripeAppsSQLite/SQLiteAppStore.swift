@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+public import StripeApps
+
+/// The default ``StripeApps/AppStore``: one SQLite file through GRDB, in WAL mode with `synchronous=FULL`, so
+/// that a committed write survives a crash or a power loss.
+///
+/// One process owns the file; for several instances, use the PostgreSQL store.
+public final class SQLiteAppStore: AppStore {
+    private let writer: any DatabaseWriter
+
+    /// The location of the database, from a `DATABASE_URL` such as `sqlite:stripe-apps.sqlite`.
+    public struct Location: Sendable, Hashable, CustomStringConvertible {
+        /// The file path, or `nil` for a private in-memory database.
+        public let path: String?
+
+        /// Parses `sqlite:PATH`, `sqlite://PATH` or `sqlite::memory:`; returns `nil` for other schemes.
+        public init?(databaseURL: String) {
+            let body: Substring
+            if databaseURL.hasPrefix("sqlite://") {
+                body = databaseURL.dropFirst("sqlite://".count)
+            } else if databaseURL.hasPrefix("sqlite:") {
+                body = databaseURL.dropFirst("sqlite:".count)
+            } else {
+                return nil
+            }
+            guard !body.isEmpty else { return nil }
+            path = body == ":memory:" ? nil : String(body)
+        }
+
+        public var description: String { path.map { "sqlite:\($0)" } ?? "sqlite::memory:" }
+    }
+
+    /// Opens (creating when missing) the database; call ``migrate()`` before use.
+    ///
+    /// - Parameter location: A file, or memory.
+    /// - Throws: ``StripeApps/StoreError/Code/unavailable`` when the file cannot be opened.
+    public init(location: Location) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL is set by DatabasePool; FULL makes every commit durable against power loss, not only crashes.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            if let path = location.path {
+                writer = try DatabasePool(path: path, configuration: configuration)
+            } else {
+                writer = try DatabaseQueue(configuration: configuration)
+            }
+        } catch {
+            throw StoreError(
+                .unavailable, message: "Cannot open the SQLite database \(location): \(Self.reason(error))")
+        }
+    }
+
+    /// Applies every migration not applied yet, in order. Safe to run repeatedly and concurrently.
+    public func migrate() async throws {
+        try SQLiteMigrations.migrator.migrate(writer)
+    }
+
+    /// The names of the applied migrations, in order.
+    public func appliedMigrations() async throws -> [String] {
+        try await writer.read { try SQLiteMigrations.migrator.appliedMigrations($0) }
+    }
+
+    /// Whether the database file uses write-ahead logging.
+    public func journalMode() async throws -> String {
+        try await writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    public func checkHealth() async throws {
+        do {
+            _ = try await writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM app_metadata") }
+        } catch {
+            throw StoreError(.unavailable, message: "SQLite is not usable: \(Self.reason(error))")
+        }
+    }
+
+    public func installation(for tenant: Tenant) async throws -> Installation? {
+        try await writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT status, created_at, updated_at FROM installations WHERE account_id = ? AND livemode = ?",
+                    arguments: [tenant.accountID, tenant.mode.isLive]
+                )
+            else { return nil }
+            guard let status = Installation.Status(row["status"] as String) else {
+                throw StoreError(.unavailable, message: "An installation row has an unknown status.")
+            }
+            return Installation(
+                tenant: tenant,
+                status: status,
+                createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+            )
+        }
+    }
+
+    public func saveInstallation(_ installation: Installation) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO installations (account_id, livemode, status, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (account_id, livemode) DO UPDATE SET
+                        status = excluded.status, created_at = excluded.created_at, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    installation.tenant.accountID, installation.tenant.mode.isLive, installation.status.description,
+                    installation.createdAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func settings(for tenant: Tenant) async throws -> SettingsDocument {
+        try await writer.read { try Self.settings(in: $0, for: tenant) }
+    }
+
+    public func updateSettings(
+        for tenant: Tenant,
+        expectedVersion: Int,
+        _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
+    ) async throws -> SettingsDocument {
+        let now = Date()
+        return try await writer.write { db in
+            let current = try Self.settings(in: db, for: tenant)
+            guard current.version == expectedVersion else { throw StoreError.versionConflict(current: current.version) }
+            var values = current.values
+            try update(&values)
+            let updated = SettingsDocument(version: current.version + 1, values: values, updatedAt: now)
+            try db.execute(
+                sql: """
+                    INSERT INTO settings (account_id, livemode, version, document, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (account_id, livemode) DO UPDATE SET
+                        version = excluded.version, document = excluded.document, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    tenant.accountID, tenant.mode.isLive, updated.version, updated.valuesJSON,
+                    now.timeIntervalSince1970,
+                ]
+            )
+            return updated
+        }
+    }
+
+    public func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO app_metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                arguments: [key, value]
+            )
+            return try String.fetchOne(db, sql: "SELECT value FROM app_metadata WHERE key = ?", arguments: [key])
+                ?? value
+        }
+    }
+
+    private static func settings(in db: Database, for tenant: Tenant) throws -> SettingsDocument {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT version, document, updated_at FROM settings WHERE account_id = ? AND livemode = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive]
+            )
+        else { return .empty }
+        return SettingsDocument(
+            version: row["version"],
+            values: try SettingsDocument.values(fromJSON: row["document"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+        )
+    }
+
+    /// The SQLite result code name only: error messages may quote SQL or values.
+    private static func reason(_ error: any Error) -> String {
+        (error as? DatabaseError).map { "SQLite error \($0.resultCode.rawValue)" } ?? "\(type(of: error))"
+    }
+}

@@ -1,0 +1,46 @@
+import GRDB
+
+/// The SQLite schema, as an ordered list of immutable migrations.
+///
+/// A shipped migration is never edited, renamed or reordered (a test pins each name and a hash of its SQL);
+/// to change the schema, append a migration. Each runs in its own transaction and is recorded by GRDB's
+/// `DatabaseMigrator` in `grdb_migrations`.
+package enum SQLiteMigrations {
+    /// Every migration in order: a name and plain SQL, never derived from model types.
+    package static let all: [(name: String, sql: String)] = [
+        (
+            "0001_create_metadata_installations_settings",
+            """
+            CREATE TABLE app_metadata (
+                key TEXT PRIMARY KEY NOT NULL,
+                value TEXT NOT NULL
+            ) STRICT;
+            CREATE TABLE installations (
+                account_id TEXT NOT NULL,
+                livemode INTEGER NOT NULL CHECK (livemode IN (0, 1)),
+                status TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (account_id, livemode)
+            ) STRICT;
+            CREATE TABLE settings (
+                account_id TEXT NOT NULL,
+                livemode INTEGER NOT NULL CHECK (livemode IN (0, 1)),
+                version INTEGER NOT NULL,
+                document TEXT NOT NULL,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (account_id, livemode)
+            ) STRICT;
+            """
+        )
+    ]
+
+    /// A GRDB migrator with every migration registered.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in all {
+            migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
+        }
+        return migrator
+    }
+}

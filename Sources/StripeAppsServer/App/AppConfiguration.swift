@@ -1,0 +1,153 @@
+public import Configuration
+import Foundation
+public import Logging
+public import StripeApps
+
+/// Everything `serve` needs, read with swift-configuration.
+///
+/// | Key (environment variable) | Default | Meaning |
+/// |---|---|---|
+/// | `STRIPE_APP_ID` | none | the app id from `stripe-app.json` |
+/// | `STRIPE_APP_SECRETS` | none: development mode | comma-separated app signing secrets (`absec_…`), all accepted |
+/// | `HOST` | `127.0.0.1` | address to bind; forced to `127.0.0.1` in development mode |
+/// | `PORT` | `8080` | port to bind (`0` picks a free one) |
+/// | `PUBLIC_URL` | none | the public `https://` base URL of the backend |
+/// | `DATABASE_URL` | `sqlite:stripe-apps.sqlite` | `sqlite:PATH` or `sqlite::memory:` |
+/// | `SIGNATURE_TOLERANCE_SECONDS` | `300` | the two-sided time window of signatures (at least 1) |
+/// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
+/// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
+/// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
+///
+/// Keys are read in dotted form (`stripe.app.secrets`), which the environment provider maps to the names above.
+public struct AppConfiguration: Sendable {
+    /// The app id, when configured.
+    public var appID: String?
+    /// The app signing secrets; `nil` means development mode.
+    public var appSecrets: SigningKeyring?
+    /// The address to bind.
+    public var host: String
+    /// The port to bind; 0 for any free port.
+    public var port: Int
+    /// The public base URL.
+    public var publicURL: String?
+    /// Where the data lives.
+    public var databaseURL: String
+    /// The signature time window.
+    public var signatureTolerance: SignatureTolerance
+    /// The request body limit.
+    public var maximumBodyBytes: Int
+    /// The settings document limit.
+    public var maximumSettingsBytes: Int
+    /// The log level.
+    public var logLevel: Logger.Level
+
+    /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
+    public init(
+        appID: String? = nil,
+        appSecrets: SigningKeyring? = nil,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        publicURL: String? = nil,
+        databaseURL: String = "sqlite:stripe-apps.sqlite",
+        signatureTolerance: SignatureTolerance = .default,
+        maximumBodyBytes: Int = SignatureVerifier.defaultMaximumPayloadBytes,
+        maximumSettingsBytes: Int = 16 * 1024,
+        logLevel: Logger.Level = .info
+    ) {
+        self.appID = appID
+        self.appSecrets = appSecrets
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.databaseURL = databaseURL
+        self.signatureTolerance = signatureTolerance
+        self.maximumBodyBytes = maximumBodyBytes
+        self.maximumSettingsBytes = maximumSettingsBytes
+        self.logLevel = logLevel
+    }
+
+    /// Whether no app secret is configured: the server then binds to loopback with a local development secret.
+    public var isDevelopmentMode: Bool { appSecrets == nil }
+
+    /// Reads the configuration.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the variable and what is wrong with it (never its value when secret).
+    public init(reader: ConfigReader) throws {
+        self.init()
+        appID = reader.string(forKey: "stripe.app.id").flatMap { $0.isEmpty ? nil : $0 }
+        if let secrets = reader.string(forKey: "stripe.app.secrets", isSecret: true),
+            !secrets.allSatisfy({ $0 == "," || $0.isWhitespace })
+        {
+            do {
+                appSecrets = try SigningKeyring(commaSeparated: secrets)
+            } catch {
+                throw ConfigurationError(variable: "STRIPE_APP_SECRETS", problem: "contains no usable secret")
+            }
+        }
+        host = reader.string(forKey: "host", default: host)
+        port = try Self.integer(reader, "port", "PORT", default: port, in: 0...65535)
+        publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
+        databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
+        let tolerance = try Self.integer(
+            reader,
+            "signature.tolerance.seconds",
+            "SIGNATURE_TOLERANCE_SECONDS",
+            default: Int(signatureTolerance.seconds),
+            in: 1...86_400
+        )
+        signatureTolerance = try SignatureTolerance(seconds: Int64(tolerance))
+        maximumBodyBytes = try Self.integer(
+            reader,
+            "max.body.bytes",
+            "MAX_BODY_BYTES",
+            default: maximumBodyBytes,
+            in: 1024...(64 << 20)
+        )
+        maximumSettingsBytes = try Self.integer(
+            reader,
+            "settings.max.bytes",
+            "SETTINGS_MAX_BYTES",
+            default: maximumSettingsBytes,
+            in: 256...(1 << 20)
+        )
+        let level = reader.string(forKey: "log.level", default: "info")
+        guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+            throw ConfigurationError(
+                variable: "LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        logLevel = parsed
+    }
+
+    private static func integer(
+        _ reader: ConfigReader,
+        _ key: ConfigKey,
+        _ variable: String,
+        default defaultValue: Int,
+        in range: ClosedRange<Int>
+    ) throws -> Int {
+        guard let text = reader.string(forKey: key) else { return defaultValue }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw ConfigurationError(
+                variable: variable,
+                problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(text)\")"
+            )
+        }
+        return value
+    }
+}
+
+/// A configuration value that cannot be used; the message names the variable, never a secret value.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// The environment variable at fault.
+    public let variable: String
+    /// What is wrong with it.
+    public let problem: String
+
+    /// Creates an error.
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+
+    public var description: String { "\(variable) \(problem)" }
+}

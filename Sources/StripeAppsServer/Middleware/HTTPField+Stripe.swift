@@ -1,0 +1,12 @@
+public import HTTPTypes
+
+extension HTTPField.Name {
+    /// `Stripe-Signature`: the `t=…,v1=…` value from `fetchStripeSignature` or on a webhook.
+    public static let stripeSignature = Self("Stripe-Signature")!
+    /// `Stripe-User-Id`: the user id of a GET or DELETE, signed through the rebuilt payload.
+    public static let stripeUserID = Self("Stripe-User-Id")!
+    /// `Stripe-Account-Id`: the account id of a GET or DELETE, signed through the rebuilt payload.
+    public static let stripeAccountID = Self("Stripe-Account-Id")!
+    /// `Stripe-Mode`: `live` or `test` for a GET or DELETE, signed through the rebuilt payload.
+    public static let stripeMode = Self("Stripe-Mode")!
+}

@@ -1,0 +1,100 @@
+public import Hummingbird
+import Logging
+import NIOCore
+public import StripeApps
+
+/// Verifies the `Stripe-Signature` of a UI-extension request, then records the verified caller in the context.
+///
+/// - POST, PUT, PATCH: the body is the signed JSON and is verified byte for byte, never re-encoded.
+/// - GET, DELETE, HEAD: the payload is rebuilt from `Stripe-User-Id` and `Stripe-Account-Id` (and
+///   `Stripe-Mode`, which then becomes part of the signed payload: `{"mode":…,"user_id":…,"account_id":…}`).
+///
+/// The body limit is enforced before any hashing (413). The mode of the tenant is the signed extra value
+/// `mode`; it is never read from an unsigned source. Mount handlers behind it with
+/// `group(context: VerifiedRequestContext.self)` so they cannot run unverified.
+public struct StripeSignatureMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+
+    /// The verifier holding the app signing secrets, the time window and the payload limit.
+    public let verifier: SignatureVerifier
+
+    /// Creates the middleware.
+    public init(verifier: SignatureVerifier) {
+        self.verifier = verifier
+    }
+
+    public func handle(
+        _ request: Request,
+        context: AppRequestContext,
+        next: (Request, AppRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var request = request
+        var context = context
+        let body = try await collectBody(of: &request)
+        guard let header = request.headers[.stripeSignature], !header.isEmpty else {
+            throw APIError(SignatureError(.missingHeader))
+        }
+        let payload: UIRequestPayload
+        let verified: VerifiedSignature
+        do {
+            switch request.method {
+            case .get, .head, .delete:
+                payload = try rebuiltPayload(from: request)
+                verified = try verifier.verify(payload: payload.bytes, header: header)
+            default:
+                guard body.readableBytes > 0 else {
+                    throw APIError.badRequest(
+                        "missing_payload",
+                        "Send the signed JSON as the body: JSON.stringify({...payload, user_id, account_id})."
+                    )
+                }
+                let bytes = Array(body.readableBytesView)
+                verified = try verifier.verify(payload: bytes, header: header)
+                payload = try UIRequestPayload(verifiedJSON: bytes)
+            }
+        } catch let error as SignatureError {
+            context.logger.info("rejected signed request", metadata: ["error.code": "\(error.code)"])
+            throw APIError(error)
+        }
+        let user = VerifiedUser(payload: payload, mode: try mode(of: payload), secretLabel: verified.secretLabel)
+        context.verifiedUser = user
+        context.logger[metadataKey: "stripe.account"] = .string(user.accountID)
+        context.logger[metadataKey: "stripe.user"] = .string(user.userID)
+        context.logger[metadataKey: "stripe.mode"] = .string(user.mode?.description ?? "unsigned")
+        context.logger.debug("verified signed request", metadata: ["stripe.secret": .string(verified.secretLabel)])
+        return try await next(request, context)
+    }
+
+    /// Reads the whole body, refusing more than the verifier's limit before anything is hashed.
+    private func collectBody(of request: inout Request) async throws -> ByteBuffer {
+        let limit = verifier.maximumPayloadBytes
+        let tooLarge = APIError(
+            SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes.")
+        )
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
+    }
+
+    private func rebuiltPayload(from request: Request) throws -> UIRequestPayload {
+        guard let userID = request.headers[.stripeUserID], let accountID = request.headers[.stripeAccountID] else {
+            throw APIError.badRequest(
+                "missing_identity_headers",
+                "A GET or DELETE must send Stripe-User-Id and Stripe-Account-Id (and Stripe-Mode) with its signature."
+            )
+        }
+        let extra = request.headers[.stripeMode].map { [PayloadField("mode", .string($0))] } ?? []
+        return try UIRequestPayload(userID: userID, accountID: accountID, extra: extra)
+    }
+
+    private func mode(of payload: UIRequestPayload) throws(APIError) -> Tenant.Mode? {
+        guard let value = payload[extra: "mode"] else { return nil }
+        guard let text = value.stringValue, let mode = Tenant.Mode(text) else {
+            throw APIError.badRequest("invalid_mode", "The signed mode must be \"live\" or \"test\".")
+        }
+        return mode
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Hummingbird
+import Logging
+import StripeApps
+import StripeAppsSQLite
+import StripeAppsServer
+
+/// `serve`: runs the backend until SIGTERM or SIGINT, then shuts down gracefully.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the backend.",
+        discussion: """
+            Configured by environment variables (see the README), optionally overridden by --config FILE \
+            (KEY=VALUE lines) and by the flags below. With no STRIPE_APP_SECRETS it starts in development mode: \
+            127.0.0.1 only, with a local development secret kept in the database.
+            """
+    )
+
+    @Option(help: "The address to bind (HOST). Ignored in development mode.")
+    var host: String?
+
+    @Option(help: "The port to bind (PORT); 0 picks a free port.")
+    var port: Int?
+
+    @Option(help: "A file of KEY=VALUE lines that overrides the environment.")
+    var config: String?
+
+    func run() async throws {
+        var flags: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { flags["host"] = .init(.string(host), isSecret: false) }
+        if let port { flags["port"] = .init(.string(String(port)), isSecret: false) }
+        let configuration = try await readConfiguration(flags: flags, configFile: config)
+        bootstrapLogging(level: configuration.logLevel)
+        let logger = {
+            var logger = Logger(label: "stripe-apps-backend")
+            logger.logLevel = configuration.logLevel
+            return logger
+        }()
+
+        let store = try openStore(databaseURL: configuration.databaseURL)
+        try await store.migrate()
+        let databaseURL = configuration.databaseURL
+        let isDevelopment = configuration.isDevelopmentMode
+        let app = try await buildApplication(
+            configuration: configuration,
+            store: store,
+            logger: logger,
+            hooks: ApplicationHooks(onServerRunning: { port in
+                if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+            })
+        )
+        try await app.runService()
+    }
+}
+
+/// Logs to standard error, once per process.
+func bootstrapLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}
+
+/// Says loudly that this is development mode, and prints a command that sends a correctly signed request.
+private func announceDevelopmentMode(port: Int, databaseURL: String, logger: Logger) {
+    logger.warning(
+        """
+        DEVELOPMENT MODE: STRIPE_APP_SECRETS is not set, so UI calls are verified with a local development \
+        secret kept in the database. Not for production: Stripe cannot sign with this secret. Listening on \
+        127.0.0.1 only.
+        """
+    )
+    let executable =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0]
+    var command =
+        "\(executable) simulate ui --to http://127.0.0.1:\(port)/api/whoami --account acct_dev --user usr_dev --mode test"
+    if databaseURL != "sqlite:stripe-apps.sqlite" { command = "DATABASE_URL='\(databaseURL)' " + command }
+    FileHandle.standardOutput.write(Data("Send a signed request to this server:\n  \(command)\n".utf8))
+}
