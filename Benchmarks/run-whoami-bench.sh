@@ -45,6 +45,36 @@ done
 say() { echo "run-whoami-bench: $*" >&2; }
 fail() { say "$*"; exit 2; }
 
+# Installed before any child process runs, so that Ctrl-C at any point stops what was started.
+work=""
+started=() # session ids (= pids) of the servers still running
+stop_server() {
+    local pid="$1" i
+    # Each server runs in its own session: signal the whole of it (gunicorn's workers too).
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        # shellcheck disable=SC2009 # zombies (state Z) have exited; pgrep would count them
+        ps -o stat= --sid "$pid" 2>/dev/null | grep -qv '^Z' || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=() p
+    for p in "${started[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    started=("${kept[@]}")
+}
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    local pid
+    for pid in "${started[@]}"; do stop_server "$pid"; done
+    [ -z "$work" ] || rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # wrk takes 20s or 1m; the request file is signed once, "now", and is valid for 300 s, so a run must end well
 # within that window (wrk also needs time to load the file).
 seconds_of() {
@@ -57,6 +87,8 @@ for value in "$duration" "$warmup"; do
         fail "duration '$value' must be 1 s to 240 s: the signatures expire after 300 s"
     fi
 done
+duration_seconds="$(seconds_of "$duration")"
+warmup_seconds="$(seconds_of "$warmup")"
 [[ "$connections" =~ ^[1-9][0-9]*$ && "$threads" =~ ^[1-9][0-9]*$ ]] || fail "--connections and --threads take positive integers"
 [ "$threads" -le "$connections" ] || fail "--threads must not exceed --connections"
 $run_ours || $run_peer || fail "--peer-only and --ours-only exclude each other"
@@ -92,33 +124,6 @@ secret="absec_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 work="$(mktemp -d -t whoami-bench.XXXXXX)"
 mkdir "$work/ours" "$work/peer"
 
-started=() # session ids (= pids) of the servers still running
-stop_server() {
-    local pid="$1" i
-    # Each server runs in its own session: signal the whole of it (gunicorn's workers too).
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        # shellcheck disable=SC2009 # zombies (state Z) have exited; pgrep would count them
-        ps -o stat= --sid "$pid" 2>/dev/null | grep -qv '^Z' || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local kept=() p
-    for p in "${started[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
-    started=("${kept[@]}")
-}
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    local pid
-    for pid in "${started[@]}"; do stop_server "$pid"; done
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # A free port on 127.0.0.1 (SO_REUSEADDR, as servers set it, so ports in TIME_WAIT count as free).
 port_is_free() {
@@ -194,15 +199,23 @@ EOF
 }
 
 # One wrk run with a freshly signed request file; prints the RESULT line.
-run_wrk() { # port duration log
+run_wrk() { # port duration seconds log
+    local result
     presign "$work/requests.tsv" "$count"
     wrk -t"$threads" -c"$connections" -d"$2" --latency -s Benchmarks/wrk/whoami.lua \
-        "http://127.0.0.1:$1" -- "$work/requests.tsv" >"$3" 2>&1 || true
-    if ! grep -m1 '^RESULT ' "$3"; then
+        "http://127.0.0.1:$1" -- "$work/requests.tsv" >"$4" 2>&1 || true
+    if ! result="$(grep -m1 '^RESULT ' "$4")"; then
         say "wrk printed no RESULT line:"
-        cat "$3" >&2
+        cat "$4" >&2
         return 1
     fi
+    # wrk catches Ctrl-C, prints its summary and exits 0, so bash never runs our INT trap: a run that
+    # stopped early is how an interruption shows.
+    if ! awk -v got="$(field "$result" duration_s)" -v want="$3" 'BEGIN { exit !(got >= 0.9 * want) }'; then
+        say "wrk stopped after $(field "$result" duration_s) s of $3 s (interrupted?); no figures"
+        exit 130
+    fi
+    echo "$result"
 }
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
@@ -217,10 +230,10 @@ bench() {
     wait_healthy "$name" "$pid" "$port" "$log"
     preflight "$name" "$port"
     say "$name: warm-up $warmup"
-    warm="$(run_wrk "$port" "$warmup" "$work/$name/wrk-warmup.txt")"
+    warm="$(run_wrk "$port" "$warmup" "$warmup_seconds" "$work/$name/wrk-warmup.txt")"
     [ "$(field "$warm" non2xx)" = 0 ] || { say "$name: non-2xx answers during the warm-up: $warm"; failed=true; }
     say "$name: measured run $duration, $connections connections, $threads threads"
-    result="$(run_wrk "$port" "$duration" "$work/$name/wrk.txt")"
+    result="$(run_wrk "$port" "$duration" "$duration_seconds" "$work/$name/wrk.txt")"
     is_running "$pid" || { say "$name died during the run; the end of its log:"; tail -n 20 "$log" >&2; return 1; }
     rss="$($rss_of "$pid")"
     non2xx="$(field "$result" non2xx)"

@@ -2,7 +2,7 @@ public import Foundation
 public import HTTPTypes
 public import NIOCore
 public import StripeApps
-public import StripeAppsServer
+import StripeAppsServer
 
 /// Signs requests the way a Stripe UI extension's `fetchStripeSignature` does, for tests and the simulator.
 ///

@@ -69,6 +69,9 @@ public struct AppConfiguration: Sendable {
     /// Whether no app secret is configured: the server then binds to loopback with a local development secret.
     public var isDevelopmentMode: Bool { appSecrets == nil }
 
+    /// The address the server binds: ``host``, except `127.0.0.1` in development mode.
+    public var bindHost: String { isDevelopmentMode ? "127.0.0.1" : host }
+
     /// Reads the configuration.
     ///
     /// - Throws: ``ConfigurationError`` naming the variable and what is wrong with it (never its value when secret).

@@ -49,7 +49,7 @@ public func buildApplication(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let keyring = try await appKeyring(configuration: configuration, store: store)
     let router = buildRouter(configuration: configuration, store: store, appKeyring: keyring, hooks: hooks)
-    let host = configuration.isDevelopmentMode ? "127.0.0.1" : configuration.host
+    let host = configuration.bindHost
     if configuration.isDevelopmentMode, configuration.host != host {
         logger.warning("development mode binds to 127.0.0.1 only; HOST is ignored until STRIPE_APP_SECRETS is set")
     }

@@ -50,7 +50,7 @@ extension APIError {
     public static let notFound = APIError(.notFound, code: "not_found", message: "There is no such route.")
 
     /// 500 for anything unexpected; details go to the log, never to the client.
-    public static let internalError = APIError(
+    public static let unexpected = APIError(
         .internalServerError,
         code: "internal_error",
         message: "The server failed to handle the request; the log has the details."
@@ -73,7 +73,7 @@ extension APIError {
         switch error.code {
         case .payloadTooLarge: self.init(.contentTooLarge, code: "\(error.code)", message: error.message)
         case .invalidPayload: self.init(.badRequest, code: "\(error.code)", message: error.message)
-        case .emptySecret, .invalidTolerance: self = .internalError
+        case .emptySecret, .invalidTolerance: self = .unexpected
         default: self.init(.unauthorized, code: "\(error.code)", message: error.message)
         }
     }

@@ -1,5 +1,7 @@
 public import HTTPTypes
 
+// These names are valid header tokens, so the failable initializer cannot fail.
+// swift-format-ignore: NeverForceUnwrap
 extension HTTPField.Name {
     /// `Stripe-Signature`: the `t=…,v1=…` value from `fetchStripeSignature` or on a webhook.
     public static let stripeSignature = Self("Stripe-Signature")!

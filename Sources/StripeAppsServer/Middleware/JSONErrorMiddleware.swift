@@ -31,7 +31,7 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw CancellationError()
         } catch {
             context.logger.error("unexpected error", metadata: ["error.type": "\(type(of: error))"])
-            return try APIError.internalError.response(from: request, context: context)
+            return try APIError.unexpected.response(from: request, context: context)
         }
     }
 

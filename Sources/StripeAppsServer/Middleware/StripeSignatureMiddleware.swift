@@ -61,8 +61,12 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
         context.logger[metadataKey: "stripe.account"] = .string(user.accountID)
         context.logger[metadataKey: "stripe.user"] = .string(user.userID)
         context.logger[metadataKey: "stripe.mode"] = .string(user.mode?.description ?? "unsigned")
-        context.logger.debug("verified signed request", metadata: ["stripe.secret": .string(verified.secretLabel)])
-        return try await next(request, context)
+        let response = try await next(request, context)
+        context.logger.info(
+            "signed request",
+            metadata: ["stripe.secret": .string(verified.secretLabel), "http.status": "\(response.status.code)"]
+        )
+        return response
     }
 
     /// Reads the whole body, refusing more than the verifier's limit before anything is hashed.

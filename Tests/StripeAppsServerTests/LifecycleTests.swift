@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import Configuration
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import StripeApps
+import StripeAppsServer
+import StripeAppsTesting
+import Testing
+
+@Suite struct LifecycleTests {
+    @Test func developmentModeKeepsOneGeneratedSecretAndBindsLoopback() async throws {
+        let store = InMemoryAppStore()
+        let configuration = AppConfiguration(host: "0.0.0.0", port: 0)
+        #expect(configuration.isDevelopmentMode)
+        #expect(configuration.bindHost == "127.0.0.1")
+        let keyring = try await appKeyring(configuration: configuration, store: store)
+        let again = try await appKeyring(configuration: configuration, store: store)
+        #expect(keyring.secrets.map(\.fingerprint) == again.secrets.map(\.fingerprint))
+        let secret = try await developmentSecret(in: store)
+        #expect(secret.hasPrefix("absec_dev_") && secret.count == "absec_dev_".count + 64)
+
+        let developer = try UIExtensionSigner(secrets: [secret], now: { testNow })
+        let app = try await buildApplication(configuration: configuration, store: store, hooks: ApplicationHooks(now: { testNow }))
+        try await app.test(.router) { client in
+            let response = try await client.execute("/api/whoami", .post, developer.post(userID: "usr_dev", accountID: "acct_dev", mode: .test))
+            #expect(response.status == .ok)
+            // The production secrets of another deployment do not work here.
+            #expect(try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a")).status == .unauthorized)
+        }
+        #expect(try AppConfiguration.testing().bindHost == "127.0.0.1")
+        var production = try AppConfiguration.testing()
+        production.host = "0.0.0.0"
+        #expect(production.bindHost == "0.0.0.0")
+    }
+
+    @Test func configurationIsReadFromEnvironmentNamesWithClearErrors() throws {
+        func read(_ values: [String: String]) throws -> AppConfiguration {
+            try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: values)))
+        }
+        let configuration = try read([
+            "STRIPE_APP_SECRETS": " absec_new ,absec_old\n", "PORT": "9000", "HOST": "0.0.0.0",
+            "SIGNATURE_TOLERANCE_SECONDS": "120", "MAX_BODY_BYTES": "2048", "DATABASE_URL": "sqlite:/tmp/x.sqlite",
+            "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app",
+        ])
+        #expect(configuration.appSecrets?.secrets.count == 2)
+        #expect(!configuration.isDevelopmentMode)
+        #expect(configuration.port == 9000 && configuration.host == "0.0.0.0")
+        #expect(configuration.signatureTolerance.seconds == 120)
+        #expect(configuration.maximumBodyBytes == 2048)
+        #expect(configuration.databaseURL == "sqlite:/tmp/x.sqlite")
+        #expect(configuration.logLevel == .debug && configuration.appID == "com.example.app")
+        #expect(try read([:]).isDevelopmentMode)
+        #expect(try read(["STRIPE_APP_SECRETS": ""]).isDevelopmentMode)
+
+        for (variable, value) in [
+            ("PORT", "http"), ("PORT", "70000"), ("SIGNATURE_TOLERANCE_SECONDS", "0"), ("MAX_BODY_BYTES", "-1"),
+            ("LOG_LEVEL", "loud"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
+            #expect(error?.variable == variable)
+        }
+        // A trailing comma and newline, as pasted into an environment file, are tolerated.
+        #expect(try read(["STRIPE_APP_SECRETS": "absec_x\n,"]).appSecrets?.secrets.count == 1)
+    }
+
+    @Test func gracefulShutdownLetsARequestInFlightFinish() async throws {
+        let (arrived, arrivedSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let (ports, portSignal) = AsyncStream<Int>.makeStream()
+        let app = try await buildApplication(
+            configuration: .testing(),
+            store: InMemoryAppStore(),
+            hooks: ApplicationHooks(
+                now: { testNow },
+                onServerRunning: { portSignal.yield($0) },
+                configureAPI: { api in
+                    api.post("slow") { _, _ in
+                        arrivedSignal.yield()
+                        for await _ in release { break }
+                        return Response.json(.string("finished"))
+                    }
+                }
+            )
+        )
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = try #require(await ports.first { _ in true })
+            let signed = try signer.post(userID: "u", accountID: "a")
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/slow")
+            request.method = .POST
+            for field in signed.headers { request.headers.add(name: field.name.rawName, value: field.value) }
+            request.body = .bytes(try #require(signed.body))
+            let response = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)) }
+            _ = await arrived.first { _ in true }
+            await group.triggerGracefulShutdown()
+            releaseSignal.yield()
+            let answer = try await response.value
+            #expect(answer.status.code == 200)
+            #expect(String(buffer: try await answer.body.collect(upTo: 1024)) == #""finished""#)
+            try await tasks.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import StripeApps
+import StripeAppsServer
+import StripeAppsTesting
+import Synchronization
+import Testing
+
+/// A store that answers nothing, as when the database is gone.
+struct UnavailableStore: AppStore {
+    func fail() -> StoreError { StoreError(.unavailable, message: "down") }
+    func checkHealth() async throws { throw fail() }
+    func installation(for tenant: Tenant) async throws -> Installation? { throw fail() }
+    func saveInstallation(_ installation: Installation) async throws { throw fail() }
+    func settings(for tenant: Tenant) async throws -> SettingsDocument { throw fail() }
+    func updateSettings(
+        for tenant: Tenant,
+        expectedVersion: Int,
+        _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
+    ) async throws -> SettingsDocument { throw fail() }
+    func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+}
+
+@Suite struct OperationsTests {
+    @Test func healthAndReadiness() async throws {
+        try await withTestApp { client in
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect(health.text == #"{"status":"ok"}"#)
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+        }
+        try await withTestApp(store: UnavailableStore()) { client in
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.errorCode == "storage_unavailable")
+            let whoami = try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a", mode: .test))
+            #expect(whoami.status == .serviceUnavailable)
+        }
+    }
+
+    @Test func corsOnlyOnUIRoutes() async throws {
+        try await withTestApp { client in
+            let preflight = try await client.execute(
+                uri: "/api/settings",
+                method: .options,
+                headers: [.origin: "null", .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "content-type, stripe-signature"]
+            )
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "*")
+            let allowedHeaders = preflight.headers[.accessControlAllowHeaders]?.lowercased() ?? ""
+            for name in ["content-type", "stripe-signature", "stripe-user-id", "stripe-account-id", "stripe-mode"] {
+                #expect(allowedHeaders.contains(name))
+            }
+            #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
+            #expect(preflight.headers[.accessControlMaxAge] == "600")
+            #expect(preflight.headers[.accessControlAllowCredentials] == nil)
+
+            let signed = try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a"))
+            #expect(signed.headers[.accessControlAllowOrigin] == "*")
+            let notFound = try await client.execute(uri: "/api/missing", method: .get, headers: [.origin: "null"])
+            #expect(notFound.headers[.accessControlAllowOrigin] == "*")
+
+            for uri in ["/healthz", "/readyz", "/missing", "/apix"] {
+                let response = try await client.execute(uri: uri, method: .get, headers: [.origin: "null"])
+                #expect(response.headers[.accessControlAllowOrigin] == nil, "\(uri)")
+                let options = try await client.execute(uri: uri, method: .options, headers: [.origin: "null", .accessControlRequestMethod: "GET"])
+                #expect(options.headers[.accessControlAllowOrigin] == nil, "\(uri)")
+                #expect(options.status != .noContent)
+            }
+        }
+    }
+
+    @Test func noSecretSignatureOrPayloadReachesLogsOrErrorBodies() async throws {
+        let sink = LogSink()
+        let marker = "PAYLOAD-MARKER-7f3a"
+        let bodies = Mutex<[String]>([])
+        let request = try signer.post(userID: "usr_1", accountID: "acct_1", mode: .test, extra: [PayloadField("note", .string(marker))])
+        let signature = try #require(request.headers[.stripeSignature])
+        let mac = String(signature.split(separator: "=").last ?? "")
+        try await withTestApp(logger: sink.logger) { client in
+            var cases = [request]
+            var tampered = request
+            tampered.body = ByteBuffer(string: #"{"note":"\#(marker)","user_id":"usr_1","account_id":"acct_2"}"#)
+            cases.append(tampered)
+            cases.append(try signer.post(userID: "usr_1", accountID: "acct_1", extra: [PayloadField("note", .string(marker))], timestamp: 1))
+            cases.append(signer.post(rawBody: Array("{\"\(marker)\"".utf8)))
+            for item in cases {
+                let text = try await client.execute("/api/whoami", .post, item).text
+                bodies.withLock { $0.append(text) }
+            }
+            let settings = try await client.execute(
+                "/api/settings",
+                .post,
+                signer.post(
+                    userID: "u",
+                    accountID: "a",
+                    mode: .test,
+                    extra: [
+                        PayloadField("version", .number(0)),
+                        PayloadField("theme", .object([PayloadField("x", .string(marker))])),
+                        PayloadField("bad name!", .string(marker)),
+                    ]
+                )
+            ).text
+            bodies.withLock { $0.append(settings) }
+        }
+        let logs = sink.all
+        #expect(logs.contains("acct_1"), "the tenant is logged")
+        #expect(logs.contains("hb.request.id"), "the request id is logged")
+        for text in [logs] + bodies.withLock({ $0 }) {
+            #expect(!text.contains(appSecret))
+            #expect(!text.contains(oldAppSecret))
+            #expect(!text.contains(mac))
+            #expect(!text.contains(String(mac.prefix(16))))
+            #expect(!text.contains(marker))
+        }
+    }
+}

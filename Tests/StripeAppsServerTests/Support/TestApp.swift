@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StripeApps
+import StripeAppsServer
+import StripeAppsTesting
+import Synchronization
+import Testing
+
+/// The fixed "now" of router tests.
+let testNow = Date(timeIntervalSince1970: 1_700_000_000)
+let appSecret = "absec_test_router_secret_0123456789"
+let oldAppSecret = "absec_test_router_secret_previous"
+
+extension AppConfiguration {
+    /// A production-mode configuration with the test secrets.
+    static func testing(maximumBodyBytes: Int = 4096, maximumSettingsBytes: Int = 1024) throws -> AppConfiguration {
+        AppConfiguration(
+            appSecrets: try SigningKeyring(secrets: [appSecret, oldAppSecret]),
+            port: 0,
+            databaseURL: "sqlite::memory:",
+            maximumBodyBytes: maximumBodyBytes,
+            maximumSettingsBytes: maximumSettingsBytes
+        )
+    }
+}
+
+/// Signs as the UI extension would, at the fixed test time.
+let signer = try! UIExtensionSigner(secrets: [appSecret], now: { testNow })
+
+/// Builds the real application with an in-memory store and runs `body` against its router.
+func withTestApp(
+    configuration: AppConfiguration? = nil,
+    store: any AppStore = InMemoryAppStore(),
+    logger: Logger? = nil,
+    configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
+    let app = try await buildApplication(
+        configuration: configuration ?? .testing(),
+        store: store,
+        logger: logger,
+        hooks: ApplicationHooks(now: { testNow }, configureAPI: configureAPI)
+    )
+    try await app.test(.router, body)
+}
+
+extension TestClientProtocol {
+    /// Sends a signed request.
+    @discardableResult
+    func execute(_ uri: String, _ method: HTTPRequest.Method, _ request: SignedUIRequest) async throws -> TestResponse {
+        try await execute(uri: uri, method: method, headers: request.headers, body: request.body)
+    }
+}
+
+extension TestResponse {
+    /// The body as text.
+    var text: String { String(buffer: body) }
+
+    /// The body parsed as JSON.
+    func json() throws -> PayloadValue { try PayloadValue.parse(Array(body.readableBytesView)) }
+
+    /// The `error.code` of a JSON error body.
+    var errorCode: String? { (try? json())?["error"]?["code"]?.stringValue }
+}
+
+/// Where ``CapturingLogHandler`` puts every log line, to check what reaches the logs.
+final class LogSink: Sendable {
+    private let lines: Mutex<[String]> = Mutex([])
+
+    var all: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    var logger: Logger {
+        var logger = Logger(label: "test") { _ in CapturingLogHandler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+}
+
+/// A value-semantics log handler writing message, metadata and source into a ``LogSink``.
+struct CapturingLogHandler: LogHandler {
+    let sink: LogSink
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        sink.append("\(event.level) \(event.message) \(merged) \(event.source)")
+    }
+}

@@ -1,0 +1,59 @@
+import Crypto
+import Foundation
+import StripeApps
+import StripeAppsSQLite
+import Testing
+
+@Suite struct SQLiteStoreTests {
+    /// Every shipped migration, pinned: editing, renaming or reordering one fails here. Add a migration instead.
+    static let pinned: [(name: String, sha256: String)] = [
+        ("0001_create_metadata_installations_settings", "b0f7dfff18964d07e8a0d9f92d11f0f16d52edce3575ea8320ec2851eec3ccb0")
+    ]
+
+    @Test func shippedMigrationsAreUnchanged() {
+        let actual = SQLiteMigrations.all.map { ($0.name, Self.hash($0.sql)) }
+        #expect(actual.count >= Self.pinned.count)
+        for (index, pin) in Self.pinned.enumerated() {
+            #expect(actual[index].0 == pin.name, "migration \(index) was renamed or reordered")
+            #expect(actual[index].1 == pin.sha256, "migration \(pin.name) was edited; add a new migration instead")
+        }
+    }
+
+    static func hash(_ sql: String) -> String {
+        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    @Test func databaseURLForms() {
+        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:stripe-apps.sqlite")?.path == "stripe-apps.sqlite")
+        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:///var/db/x.sqlite")?.path == "/var/db/x.sqlite")
+        #expect(SQLiteAppStore.Location(databaseURL: "sqlite::memory:")?.path == nil)
+        #expect(SQLiteAppStore.Location(databaseURL: "sqlite::memory:") != nil)
+        #expect(SQLiteAppStore.Location(databaseURL: "postgres://u@h/db") == nil)
+        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:") == nil)
+    }
+
+    @Test func fileIsInWALModeMigratesOnceAndKeepsDataAcrossReopen() async throws {
+        try await withTemporaryDirectory { directory in
+            let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(directory)/db.sqlite"))
+            let tenant = Tenant(accountID: "acct_1", mode: .test)
+            do {
+                let store = try SQLiteAppStore(location: location)
+                try await store.migrate()
+                try await store.migrate()
+                #expect(try await store.appliedMigrations() == SQLiteMigrations.all.map(\.name))
+                #expect(try await store.journalMode() == "wal")
+                _ = try await store.updateSettings(for: tenant, expectedVersion: 0) { $0["a"] = .string("kept") }
+            }
+            let reopened = try SQLiteAppStore(location: location)
+            try await reopened.migrate()
+            #expect(try await reopened.settings(for: tenant).values["a"] == .string("kept"))
+        }
+    }
+
+    @Test func unopenableFileIsUnavailable() throws {
+        let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:/nonexistent-dir/x/db.sqlite"))
+        let error = #expect(throws: StoreError.self) { try SQLiteAppStore(location: location) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("nonexistent") == true)
+    }
+}
