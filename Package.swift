@@ -144,6 +144,11 @@ let package = Package(
             dependencies: [
                 "stripe-apps-backend",
                 "StripeApps",
+                "StripeAppsServer",
+                "StripeAppsTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

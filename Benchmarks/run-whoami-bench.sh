@@ -15,8 +15,11 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-command_line="$(printf '%q ' "$0" "$@")"
-command_line="${command_line% }"
+# The command line as typed, each argument quoted only when it needs it.
+command_line="$0"
+for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then command_line+=" $arg"; else command_line+=" '${arg//\'/\'\\\'\'}'"; fi
+done
 
 duration=20s
 warmup=5s
@@ -27,7 +30,7 @@ ours_cmd=".build/release/stripe-apps-backend serve --port 8081"
 run_ours=true
 run_peer=true
 
-usage() { sed -n '5,6p' "$0" | sed 's/^# //' >&2; }
+usage() { sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) duration="${2:?--duration needs a value}"; shift 2 ;;

@@ -25,12 +25,16 @@ import Testing
         #expect(secret.hasPrefix("absec_dev_") && secret.count == "absec_dev_".count + 64)
 
         let developer = try UIExtensionSigner(secrets: [secret], now: { testNow })
-        let app = try await buildApplication(configuration: configuration, store: store, hooks: ApplicationHooks(now: { testNow }))
+        let app = try await buildApplication(
+            configuration: configuration, store: store, hooks: ApplicationHooks(now: { testNow }))
         try await app.test(.router) { client in
-            let response = try await client.execute("/api/whoami", .post, developer.post(userID: "usr_dev", accountID: "acct_dev", mode: .test))
+            let response = try await client.execute(
+                "/api/whoami", .post, developer.post(userID: "usr_dev", accountID: "acct_dev", mode: .test))
             #expect(response.status == .ok)
             // The production secrets of another deployment do not work here.
-            #expect(try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a")).status == .unauthorized)
+            #expect(
+                try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a")).status
+                    == .unauthorized)
         }
         #expect(try AppConfiguration.testing().bindHost == "127.0.0.1")
         var production = try AppConfiguration.testing()
@@ -40,7 +44,8 @@ import Testing
 
     @Test func configurationIsReadFromEnvironmentNamesWithClearErrors() throws {
         func read(_ values: [String: String]) throws -> AppConfiguration {
-            try AppConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: values)))
+            try AppConfiguration(
+                reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: values)))
         }
         let configuration = try read([
             "STRIPE_APP_SECRETS": " absec_new ,absec_old\n", "PORT": "9000", "HOST": "0.0.0.0",

@@ -38,7 +38,8 @@ struct UnavailableStore: AppStore {
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .serviceUnavailable)
             #expect(ready.errorCode == "storage_unavailable")
-            let whoami = try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a", mode: .test))
+            let whoami = try await client.execute(
+                "/api/whoami", .post, signer.post(userID: "u", accountID: "a", mode: .test))
             #expect(whoami.status == .serviceUnavailable)
         }
     }
@@ -48,7 +49,10 @@ struct UnavailableStore: AppStore {
             let preflight = try await client.execute(
                 uri: "/api/settings",
                 method: .options,
-                headers: [.origin: "null", .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "content-type, stripe-signature"]
+                headers: [
+                    .origin: "null", .accessControlRequestMethod: "POST",
+                    .accessControlRequestHeaders: "content-type, stripe-signature",
+                ]
             )
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == "*")
@@ -68,7 +72,8 @@ struct UnavailableStore: AppStore {
             for uri in ["/healthz", "/readyz", "/missing", "/apix"] {
                 let response = try await client.execute(uri: uri, method: .get, headers: [.origin: "null"])
                 #expect(response.headers[.accessControlAllowOrigin] == nil, "\(uri)")
-                let options = try await client.execute(uri: uri, method: .options, headers: [.origin: "null", .accessControlRequestMethod: "GET"])
+                let options = try await client.execute(
+                    uri: uri, method: .options, headers: [.origin: "null", .accessControlRequestMethod: "GET"])
                 #expect(options.headers[.accessControlAllowOrigin] == nil, "\(uri)")
                 #expect(options.status != .noContent)
             }
@@ -79,7 +84,8 @@ struct UnavailableStore: AppStore {
         let sink = LogSink()
         let marker = "PAYLOAD-MARKER-7f3a"
         let bodies = Mutex<[String]>([])
-        let request = try signer.post(userID: "usr_1", accountID: "acct_1", mode: .test, extra: [PayloadField("note", .string(marker))])
+        let request = try signer.post(
+            userID: "usr_1", accountID: "acct_1", mode: .test, extra: [PayloadField("note", .string(marker))])
         let signature = try #require(request.headers[.stripeSignature])
         let mac = String(signature.split(separator: "=").last ?? "")
         try await withTestApp(logger: sink.logger) { client in
@@ -87,7 +93,9 @@ struct UnavailableStore: AppStore {
             var tampered = request
             tampered.body = ByteBuffer(string: #"{"note":"\#(marker)","user_id":"usr_1","account_id":"acct_2"}"#)
             cases.append(tampered)
-            cases.append(try signer.post(userID: "usr_1", accountID: "acct_1", extra: [PayloadField("note", .string(marker))], timestamp: 1))
+            cases.append(
+                try signer.post(
+                    userID: "usr_1", accountID: "acct_1", extra: [PayloadField("note", .string(marker))], timestamp: 1))
             cases.append(signer.post(rawBody: Array("{\"\(marker)\"".utf8)))
             for item in cases {
                 let text = try await client.execute("/api/whoami", .post, item).text

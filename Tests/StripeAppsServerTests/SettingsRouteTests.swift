@@ -12,10 +12,13 @@ import Testing
         account: String = "acct_1",
         _ fields: [PayloadField]
     ) async throws -> TestResponse {
-        try await client.execute("/api/settings", .post, signer.post(userID: "usr_1", accountID: account, mode: mode, extra: fields))
+        try await client.execute(
+            "/api/settings", .post, signer.post(userID: "usr_1", accountID: account, mode: mode, extra: fields))
     }
 
-    func read(_ client: some TestClientProtocol, mode: Tenant.Mode? = .test, account: String = "acct_1") async throws -> TestResponse {
+    func read(_ client: some TestClientProtocol, mode: Tenant.Mode? = .test, account: String = "acct_1") async throws
+        -> TestResponse
+    {
         try await client.execute("/api/settings", .get, signer.get(userID: "usr_1", accountID: account, mode: mode))
     }
 
@@ -25,17 +28,25 @@ import Testing
             #expect(empty.status == .ok)
             #expect(empty.text == #"{"account_id":"acct_1","mode":"test","version":0,"values":{},"updated_at":null}"#)
 
-            let first = try await write(client, [
-                PayloadField("version", .number(0)), PayloadField("theme", .string("dark")),
-                PayloadField("limit", .number(10)), PayloadField("beta", .bool(true)),
-            ])
+            let first = try await write(
+                client,
+                [
+                    PayloadField("version", .number(0)), PayloadField("theme", .string("dark")),
+                    PayloadField("limit", .number(10)), PayloadField("beta", .bool(true)),
+                ])
             #expect(first.status == .ok)
             #expect(try first.json()["version"] == .number(1))
 
-            let second = try await write(client, [PayloadField("version", .number(1)), PayloadField("unset", .string("beta,limit")), PayloadField("theme", .string("light"))])
+            let second = try await write(
+                client,
+                [
+                    PayloadField("version", .number(1)), PayloadField("unset", .string("beta,limit")),
+                    PayloadField("theme", .string("light")),
+                ])
             #expect(try second.json()["values"] == .object([PayloadField("theme", .string("light"))]))
 
-            let stale = try await write(client, [PayloadField("version", .number(1)), PayloadField("theme", .string("blue"))])
+            let stale = try await write(
+                client, [PayloadField("version", .number(1)), PayloadField("theme", .string("blue"))])
             #expect(stale.status == .conflict)
             #expect(stale.errorCode == "version_conflict")
             #expect(try stale.json()["error"]?["current_version"] == .number(2))
@@ -49,7 +60,8 @@ import Testing
 
     @Test func testModeNeverSeesLiveData() async throws {
         try await withTestApp { client in
-            _ = try await write(client, mode: .live, [PayloadField("version", .number(0)), PayloadField("key", .string("live-only"))])
+            _ = try await write(
+                client, mode: .live, [PayloadField("version", .number(0)), PayloadField("key", .string("live-only"))])
             let test = try await read(client, mode: .test)
             #expect(try test.json()["values"] == .object([]))
             let live = try await read(client, mode: .live)
@@ -64,7 +76,8 @@ import Testing
             let read = try await read(client, mode: nil)
             #expect(read.status == .badRequest)
             #expect(read.errorCode == "mode_required")
-            let write = try await write(client, mode: nil, [PayloadField("version", .number(0)), PayloadField("a", .number(1))])
+            let write = try await write(
+                client, mode: nil, [PayloadField("version", .number(0)), PayloadField("a", .number(1))])
             #expect(write.errorCode == "mode_required")
         }
     }
@@ -95,9 +108,13 @@ import Testing
 
     @Test func documentOverTheLimitIs413AndNothingIsWritten() async throws {
         try await withTestApp(configuration: .testing(maximumSettingsBytes: 256)) { client in
-            let first = try await write(client, [PayloadField("version", .number(0)), PayloadField("a", .string(String(repeating: "x", count: 200)))])
+            let first = try await write(
+                client,
+                [PayloadField("version", .number(0)), PayloadField("a", .string(String(repeating: "x", count: 200)))])
             #expect(first.status == .ok)
-            let second = try await write(client, [PayloadField("version", .number(1)), PayloadField("b", .string(String(repeating: "y", count: 200)))])
+            let second = try await write(
+                client,
+                [PayloadField("version", .number(1)), PayloadField("b", .string(String(repeating: "y", count: 200)))])
             #expect(second.status == .contentTooLarge)
             #expect(second.errorCode == "settings_too_large")
             let after = try await read(client).json()

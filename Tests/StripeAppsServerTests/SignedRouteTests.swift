@@ -12,7 +12,8 @@ import Testing
     @Test func whoamiAnswersTheVerifiedIdentityAndInstallation() async throws {
         let store = InMemoryAppStore()
         let tenant = Tenant(accountID: "acct_1", mode: .test)
-        try await store.saveInstallation(Installation(tenant: tenant, status: .active, createdAt: testNow, updatedAt: testNow))
+        try await store.saveInstallation(
+            Installation(tenant: tenant, status: .active, createdAt: testNow, updatedAt: testNow))
         try await withTestApp(store: store) { client in
             let request = try signer.post(
                 userID: "usr_1",
@@ -27,10 +28,12 @@ import Testing
                     == #"{"account_id":"acct_1","user_id":"usr_1","mode":"test","roles":[{"type":"builtIn","name":"Administrator"}],"installation":{"status":"active"}}"#
             )
             // Same account, live mode: a different tenant, not installed.
-            let live = try await client.execute("/api/whoami", .post, signer.post(userID: "usr_1", accountID: "acct_1", mode: .live))
+            let live = try await client.execute(
+                "/api/whoami", .post, signer.post(userID: "usr_1", accountID: "acct_1", mode: .live))
             #expect(try live.json()["installation"]?["status"] == .string("not_installed"))
             // No mode signed: identity only.
-            let unsigned = try await client.execute("/api/whoami", .post, signer.post(userID: "usr_1", accountID: "acct_1"))
+            let unsigned = try await client.execute(
+                "/api/whoami", .post, signer.post(userID: "usr_1", accountID: "acct_1"))
             #expect(try unsigned.json()["mode"] == .null)
         }
     }
@@ -48,7 +51,8 @@ import Testing
     @Test func rotationAcceptsTheOldSecret() async throws {
         let old = try UIExtensionSigner(secrets: [oldAppSecret], now: { testNow })
         try await withTestApp { client in
-            let response = try await client.execute("/api/whoami", .post, old.post(userID: "usr_1", accountID: "acct_1"))
+            let response = try await client.execute(
+                "/api/whoami", .post, old.post(userID: "usr_1", accountID: "acct_1"))
             #expect(response.status == .ok)
         }
     }
@@ -57,12 +61,27 @@ import Testing
         let other = try UIExtensionSigner(secrets: ["absec_someone_else"], now: { testNow })
         try await withTestApp { client in
             var cases: [(String, SignedUIRequest)] = [
-                ("timestamp_outside_tolerance", try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 - 301)),
-                ("timestamp_outside_tolerance", try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 + 301)),
+                (
+                    "timestamp_outside_tolerance",
+                    try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 - 301)
+                ),
+                (
+                    "timestamp_outside_tolerance",
+                    try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 + 301)
+                ),
                 ("no_matching_signature", try other.post(userID: "u", accountID: "a")),
-                ("missing_header", SignedUIRequest(headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}"))),
-                ("malformed_header", SignedUIRequest(headers: [.stripeSignature: "v1=abc"], body: ByteBuffer(string: "{}"))),
-                ("no_v1_signature", SignedUIRequest(headers: [.stripeSignature: "t=1700000000"], body: ByteBuffer(string: "{}"))),
+                (
+                    "missing_header",
+                    SignedUIRequest(headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}"))
+                ),
+                (
+                    "malformed_header",
+                    SignedUIRequest(headers: [.stripeSignature: "v1=abc"], body: ByteBuffer(string: "{}"))
+                ),
+                (
+                    "no_v1_signature",
+                    SignedUIRequest(headers: [.stripeSignature: "t=1700000000"], body: ByteBuffer(string: "{}"))
+                ),
             ]
             // A body changed after signing.
             var tampered = try signer.post(userID: "usr_1", accountID: "acct_1")
@@ -109,7 +128,9 @@ import Testing
 
     @Test func oversizedBodyIs413BeforeVerification() async throws {
         try await withTestApp(configuration: .testing(maximumBodyBytes: 64)) { client in
-            let big = signer.post(rawBody: Array(#"{"pad":"\#(String(repeating: "x", count: 100))","user_id":"u","account_id":"a"}"#.utf8))
+            let big = signer.post(
+                rawBody: Array(#"{"pad":"\#(String(repeating: "x", count: 100))","user_id":"u","account_id":"a"}"#.utf8)
+            )
             let response = try await client.execute("/api/whoami", .post, big)
             #expect(response.status == .contentTooLarge)
             #expect(response.errorCode == "payload_too_large")
@@ -124,13 +145,19 @@ import Testing
     }
 
     @Test func roleRequirementIsEnforcedFromSignedRoles() async throws {
-        try await withTestApp(configureAPI: { api in
+        let configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { api in
             api.group("admin").add(middleware: RequireRolesMiddleware(anyOf: ["Administrator"]))
                 .post("report") { _, context in Response.json(.string(context.user.accountID)) }
-        }) { client in
-            let admin = try signer.post(userID: "u", accountID: "a", roles: [StripeRole(type: "builtIn", name: "Administrator")])
+        }
+        try await withTestApp(configureAPI: configureAPI) { client in
+            let admin = try signer.post(
+                userID: "u",
+                accountID: "a",
+                roles: [StripeRole(type: "builtIn", name: "Administrator")]
+            )
             #expect(try await client.execute("/api/admin/report", .post, admin).status == .ok)
-            let viewer = try signer.post(userID: "u", accountID: "a", roles: [StripeRole(type: "builtIn", name: "View only")])
+            let viewer = try signer.post(
+                userID: "u", accountID: "a", roles: [StripeRole(type: "builtIn", name: "View only")])
             let denied = try await client.execute("/api/admin/report", .post, viewer)
             #expect(denied.status == .forbidden)
             #expect(denied.errorCode == "insufficient_role")

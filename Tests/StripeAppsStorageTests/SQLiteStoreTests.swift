@@ -7,7 +7,10 @@ import Testing
 @Suite struct SQLiteStoreTests {
     /// Every shipped migration, pinned: editing, renaming or reordering one fails here. Add a migration instead.
     static let pinned: [(name: String, sha256: String)] = [
-        ("0001_create_metadata_installations_settings", "b0f7dfff18964d07e8a0d9f92d11f0f16d52edce3575ea8320ec2851eec3ccb0")
+        (
+            "0001_create_metadata_installations_settings",
+            "b0f7dfff18964d07e8a0d9f92d11f0f16d52edce3575ea8320ec2851eec3ccb0"
+        )
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -70,13 +70,18 @@ enum ExternalTool {
     }()
 
     /// `node`, for checking JSON text against `JSON.stringify`.
-    static let node: URL? = {
+    static let node = onPath("node")
+
+    /// Debian's `chromium`, for real-browser tests.
+    static let chromium = onPath("chromium")
+
+    static func onPath(_ name: String) -> URL? {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("node")
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
         return nil
-    }()
+    }
 
     static let pythonMissing =
         "the official stripe Python package is missing: run `python3 -m venv .venv && .venv/bin/pip install stripe` (or set STRIPE_APPS_PYTHON)"
