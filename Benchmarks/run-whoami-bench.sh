@@ -18,7 +18,11 @@ cd "$(dirname "$0")/.."
 # The command line as typed, each argument quoted only when it needs it.
 command_line="$0"
 for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then command_line+=" $arg"; else command_line+=" '${arg//\'/\'\\\'\'}'"; fi
+    if [[ "$arg" =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then
+        command_line+=" $arg"
+    else
+        command_line+=" '${arg//\'/\'\\\'\'}'"
+    fi
 done
 
 duration=20s
@@ -82,7 +86,8 @@ trap 'exit 143' TERM
 # within that window (wrk also needs time to load the file).
 seconds_of() {
     [[ "$1" =~ ^([0-9]{1,4})([sm]?)$ ]] || return 1
-    if [ "${BASH_REMATCH[2]}" = m ]; then echo $((10#${BASH_REMATCH[1]} * 60)); else echo $((10#${BASH_REMATCH[1]})); fi
+    local n=$((10#${BASH_REMATCH[1]}))
+    if [ "${BASH_REMATCH[2]}" = m ]; then echo $((n * 60)); else echo "$n"; fi
 }
 for value in "$duration" "$warmup"; do
     s="$(seconds_of "$value")" || fail "bad duration '$value' (use e.g. 20s or 1m)"
@@ -92,7 +97,8 @@ for value in "$duration" "$warmup"; do
 done
 duration_seconds="$(seconds_of "$duration")"
 warmup_seconds="$(seconds_of "$warmup")"
-[[ "$connections" =~ ^[1-9][0-9]*$ && "$threads" =~ ^[1-9][0-9]*$ ]] || fail "--connections and --threads take positive integers"
+[[ "$connections" =~ ^[1-9][0-9]*$ && "$threads" =~ ^[1-9][0-9]*$ ]] ||
+    fail "--connections and --threads take positive integers"
 [ "$threads" -le "$connections" ] || fail "--threads must not exceed --connections"
 $run_ours || $run_peer || fail "--peer-only and --ours-only exclude each other"
 
@@ -102,7 +108,8 @@ command -v curl >/dev/null || fail "curl is not installed; install it with: apt-
 # Our server must listen on 127.0.0.1 only; its port comes from the command when it names one.
 ours_port=""
 if $run_ours; then
-    if [[ " $ours_cmd " =~ [[:space:]]--host[=[:space:]]+([^[:space:]]+) ]] && [ "${BASH_REMATCH[1]}" != 127.0.0.1 ]; then
+    if [[ " $ours_cmd " =~ [[:space:]]--host[=[:space:]]+([^[:space:]]+) ]] &&
+        [ "${BASH_REMATCH[1]}" != 127.0.0.1 ]; then
         fail "--ours-cmd binds to ${BASH_REMATCH[1]}; this benchmark only uses 127.0.0.1"
     fi
     if [[ " $ours_cmd " =~ [[:space:]]--port[=[:space:]]+([0-9]+) ]]; then
@@ -110,7 +117,7 @@ if $run_ours; then
     fi
     read -r ours_exe _ <<<"$ours_cmd"
     command -v "$ours_exe" >/dev/null ||
-        fail "our server '$ours_exe' is not there; build it with: swift build -c release (or pass --ours-cmd, or --peer-only)"
+        fail "our server '$ours_exe' is missing: run swift build -c release, or pass --ours-cmd or --peer-only"
 fi
 
 # The peer's own venv (and the stripe package presign.py uses), created once.
@@ -127,11 +134,12 @@ secret="absec_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 work="$(mktemp -d -t whoami-bench.XXXXXX)"
 mkdir "$work/ours" "$work/peer"
 
-
 # A free port on 127.0.0.1 (SO_REUSEADDR, as servers set it, so ports in TIME_WAIT count as free).
 port_is_free() {
     "$python" -c 'import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 free_port() {
     "$python" -c 'import socket
@@ -186,12 +194,15 @@ preflight() {
         say "$name answered $code to a correctly signed POST /api/whoami: $(head -c 300 "$work/preflight.json")"
         return 1
     fi
-    "$python" - "$body" "$work/preflight.json" <<'EOF' || { say "$name answered 200 with an unexpected body"; return 1; }
+    if ! "$python" - "$body" "$work/preflight.json" <<'EOF'; then
 import json, sys
 sent, got = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))
 assert [got["account_id"], got["user_id"], got["mode"]] == [sent["account_id"], sent["user_id"], sent["mode"]]
 assert got["installation"]["status"] in ("active", "inactive", "not_installed")
 EOF
+        say "$name answered 200 with an unexpected body: $(head -c 300 "$work/preflight.json")"
+        return 1
+    fi
     code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
         -H 'Content-Type: application/json' -H "Stripe-Signature: $sig" --data-binary "${body/usr_/usr_x}" \
         "http://127.0.0.1:$port/api/whoami")"
@@ -222,7 +233,9 @@ run_wrk() { # port duration seconds log
 }
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-vmhwm_kib() { awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+vmhwm_kib() { # peak resident set of a process, in KiB
+    awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 rows=()
@@ -245,7 +258,8 @@ bench() {
     [ "$non2xx" = 0 ] || failed=true
     [ "$errors" = 0 ] || say "$name: warning: $errors socket errors (connect/read/write/timeout) during the run"
     [ "$(field "$result" requests)" != 0 ] || { say "$name: no request completed"; failed=true; }
-    rows+=("| $label | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) | $non2xx | $errors | $(mib "$rss") |")
+    rows+=("| $label | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) | $non2xx \
+| $errors | $(mib "$rss") |")
 }
 
 ours_rss() { vmhwm_kib "$1"; }
@@ -259,7 +273,8 @@ peer_rss() {
 
 if $run_ours; then
     if [ -n "$ours_port" ]; then
-        port_is_free "$ours_port" || fail "port $ours_port (from --ours-cmd) is in use on 127.0.0.1; stop what holds it"
+        port_is_free "$ours_port" ||
+            fail "port $ours_port (from --ours-cmd) is in use on 127.0.0.1; stop what holds it"
     else
         ours_port="$(free_port)"
     fi
