@@ -8,6 +8,7 @@ public import StripeApps
 /// One process owns the file; for several instances, use the PostgreSQL store.
 public final class SQLiteAppStore: AppStore {
     private let writer: any DatabaseWriter
+    private let installationCache: InstallationCache
 
     /// The location of the database, from a `DATABASE_URL` such as `sqlite:stripe-apps.sqlite`.
     public struct Location: Sendable, Hashable, CustomStringConvertible {
@@ -33,9 +34,14 @@ public final class SQLiteAppStore: AppStore {
 
     /// Opens (creating when missing) the database; call ``migrate()`` before use.
     ///
-    /// - Parameter location: A file, or memory.
+    /// - Parameters:
+    ///   - location: A file, or memory.
+    ///   - installationCacheLifetime: How long an installation record read from the file is reused (2 s by
+    ///     default; `.zero` turns the cache off). Writes through this store update it at once; the lifetime
+    ///     bounds how long a change made by another process could go unseen.
     /// - Throws: ``StripeApps/StoreError/Code/unavailable`` when the file cannot be opened.
-    public init(location: Location) throws {
+    public init(location: Location, installationCacheLifetime: Duration = .seconds(2)) throws {
+        installationCache = InstallationCache(lifetime: installationCacheLifetime)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
@@ -78,15 +84,21 @@ public final class SQLiteAppStore: AppStore {
     }
 
     public func installation(for tenant: Tenant) async throws -> Installation? {
-        try await writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql:
-                        "SELECT status, created_at, updated_at FROM installations WHERE account_id = ? AND livemode = ?",
-                    arguments: [tenant.accountID, tenant.mode.isLive]
-                )
-            else { return nil }
+        if let cached = installationCache.cached(tenant) { return cached }
+        let generation = installationCache.generation
+        let installation = try readInstallation(for: tenant)
+        installationCache.fill(tenant, with: installation, generation: generation)
+        return installation
+    }
+
+    private func readInstallation(for tenant: Tenant) throws -> Installation? {
+        try pointRead { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT status, created_at, updated_at FROM installations WHERE account_id = ? AND livemode = ?"
+            )
+            guard let row = try Row.fetchOne(statement, arguments: [tenant.accountID, tenant.mode.isLive]) else {
+                return nil
+            }
             guard let status = Installation.Status(row["status"] as String) else {
                 throw StoreError(.unavailable, message: "An installation row has an unknown status.")
             }
@@ -114,10 +126,21 @@ public final class SQLiteAppStore: AppStore {
                 ]
             )
         }
+        installationCache.written(installation)
     }
 
     public func settings(for tenant: Tenant) async throws -> SettingsDocument {
-        try await writer.read { try Self.settings(in: $0, for: tenant) }
+        try pointRead { try Self.settings(in: $0, for: tenant) }
+    }
+
+    /// Runs one single-statement primary-key read on the calling thread.
+    ///
+    /// GRDB's async `read` hops to a dispatch queue and back and wraps the read in a transaction; for one
+    /// `SELECT … WHERE primary key` (atomic on its own in WAL mode, and answered from the page cache in
+    /// microseconds) that cost several times the query itself on the signed UI routes. Writes, and reads of
+    /// more than one statement, keep using the async, transactional API.
+    private func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.unsafeRead(body)
     }
 
     public func updateSettings(
@@ -159,13 +182,12 @@ public final class SQLiteAppStore: AppStore {
     }
 
     private static func settings(in db: Database, for tenant: Tenant) throws -> SettingsDocument {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT version, document, updated_at FROM settings WHERE account_id = ? AND livemode = ?",
-                arguments: [tenant.accountID, tenant.mode.isLive]
-            )
-        else { return .empty }
+        let statement = try db.cachedStatement(
+            sql: "SELECT version, document, updated_at FROM settings WHERE account_id = ? AND livemode = ?"
+        )
+        guard let row = try Row.fetchOne(statement, arguments: [tenant.accountID, tenant.mode.isLive]) else {
+            return .empty
+        }
         return SettingsDocument(
             version: row["version"],
             values: try SettingsDocument.values(fromJSON: row["document"]),

@@ -60,3 +60,51 @@ import Testing
         #expect(error?.message.contains("nonexistent") == true)
     }
 }
+
+@Suite struct InstallationCacheTests {
+    static let tenant = Tenant(accountID: "acct_1", mode: .live)
+    static let date = Date(timeIntervalSince1970: 1_700_000_000)
+
+    @Test func aWriteFromAnotherProcessIsSeenAtOnceWithTheCacheOffAndAfterTheLifetimeWithItOn() async throws {
+        try await withTemporaryDirectory { directory in
+            let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(directory)/db.sqlite"))
+            let writer = try SQLiteAppStore(location: location)
+            try await writer.migrate()
+            let uncached = try SQLiteAppStore(location: location, installationCacheLifetime: .zero)
+            let cached = try SQLiteAppStore(location: location, installationCacheLifetime: .seconds(3600))
+            #expect(try await uncached.installation(for: Self.tenant) == nil)
+            #expect(try await cached.installation(for: Self.tenant) == nil)
+            let installation = Installation(
+                tenant: Self.tenant, status: .active, createdAt: Self.date, updatedAt: Self.date)
+            try await writer.saveInstallation(installation)
+            #expect(try await uncached.installation(for: Self.tenant) == installation)
+            // Documented bound: another process's write is unseen for at most the lifetime.
+            #expect(try await cached.installation(for: Self.tenant) == nil)
+            // Its own writes are seen at once.
+            var inactive = installation
+            inactive.status = .inactive
+            try await cached.saveInstallation(inactive)
+            #expect(try await cached.installation(for: Self.tenant) == inactive)
+        }
+    }
+
+    @Test func aReadThatRacedWithAWriteDoesNotPutTheOldValueBack() {
+        let cache = InstallationCache(lifetime: .seconds(60))
+        let generation = cache.generation
+        let installation = Installation(
+            tenant: Self.tenant, status: .active, createdAt: Self.date, updatedAt: Self.date)
+        cache.written(installation)
+        cache.fill(Self.tenant, with: nil, generation: generation)
+        #expect(cache.cached(Self.tenant) == .some(installation))
+    }
+
+    @Test func capacityBoundsTheCache() {
+        let cache = InstallationCache(lifetime: .seconds(60), capacity: 3)
+        for index in 0..<10 {
+            cache.fill(Tenant(accountID: "acct_\(index)", mode: .test), with: nil, generation: cache.generation)
+        }
+        let cachedCount = (0..<10).filter { cache.cached(Tenant(accountID: "acct_\($0)", mode: .test)) != nil }.count
+        #expect(cachedCount <= 3)
+        #expect(cache.cached(Tenant(accountID: "acct_9", mode: .test)) != nil)
+    }
+}

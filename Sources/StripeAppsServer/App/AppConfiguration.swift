@@ -16,6 +16,7 @@ public import StripeApps
 /// | `SIGNATURE_TOLERANCE_SECONDS` | `300` | the two-sided time window of signatures (at least 1) |
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
+/// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
 /// Keys are read in dotted form (`stripe.app.secrets`), which the environment provider maps to the names above.
@@ -38,6 +39,8 @@ public struct AppConfiguration: Sendable {
     public var maximumBodyBytes: Int
     /// The settings document limit.
     public var maximumSettingsBytes: Int
+    /// How long the SQLite store reuses an installation record it read; 0 turns the cache off.
+    public var installationCacheSeconds: Int
     /// The log level.
     public var logLevel: Logger.Level
 
@@ -52,6 +55,7 @@ public struct AppConfiguration: Sendable {
         signatureTolerance: SignatureTolerance = .default,
         maximumBodyBytes: Int = SignatureVerifier.defaultMaximumPayloadBytes,
         maximumSettingsBytes: Int = 16 * 1024,
+        installationCacheSeconds: Int = 2,
         logLevel: Logger.Level = .info
     ) {
         self.appID = appID
@@ -63,6 +67,7 @@ public struct AppConfiguration: Sendable {
         self.signatureTolerance = signatureTolerance
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumSettingsBytes = maximumSettingsBytes
+        self.installationCacheSeconds = installationCacheSeconds
         self.logLevel = logLevel
     }
 
@@ -112,6 +117,13 @@ public struct AppConfiguration: Sendable {
             "SETTINGS_MAX_BYTES",
             default: maximumSettingsBytes,
             in: 256...(1 << 20)
+        )
+        installationCacheSeconds = try Self.integer(
+            reader,
+            "installation.cache.seconds",
+            "INSTALLATION_CACHE_SECONDS",
+            default: installationCacheSeconds,
+            in: 0...3600
         )
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level.lowercased()) else {

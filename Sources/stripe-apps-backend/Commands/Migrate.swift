@@ -11,7 +11,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await readConfiguration(configFile: config)
-        let store = try openStore(databaseURL: configuration.databaseURL)
+        let store = try openStore(configuration)
         try await store.migrate()
         for name in try await store.appliedMigrations() { print("applied \(name)") }
     }

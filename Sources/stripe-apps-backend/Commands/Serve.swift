@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
             return logger
         }()
 
-        let store = try openStore(databaseURL: configuration.databaseURL)
+        let store = try openStore(configuration)
         try await store.migrate()
         let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode

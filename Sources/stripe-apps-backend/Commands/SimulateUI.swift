@@ -85,7 +85,7 @@ struct SimulateUI: AsyncParsableCommand {
         if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
         let configuration = try await readConfiguration(configFile: nil)
         if let configured = configuration.appSecrets { return configured }
-        let store = try openStore(databaseURL: configuration.databaseURL)
+        let store = try openStore(configuration)
         try await store.migrate()
         return try await appKeyring(configuration: configuration, store: store)
     }
