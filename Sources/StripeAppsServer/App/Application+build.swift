@@ -80,7 +80,8 @@ public func buildRouter(
     // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
     router.add(middleware: UIRouteCORSMiddleware())
     router.add(middleware: JSONErrorMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.info))
+    // One line per request at debug; signed routes log one info line with the tenant once they are answered.
+    router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
