@@ -20,10 +20,12 @@ func runProcess(
     _ executable: URL,
     _ arguments: [String],
     input: Data = Data(),
-    environment: [String: String] = [:]
+    environment: [String: String] = [:],
+    currentDirectory: URL? = nil
 ) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = executable
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let stdin = Pipe()
