@@ -150,11 +150,8 @@ public final class SQLiteAppStore: AppStore {
     ) async throws -> SettingsDocument {
         let now = Date()
         return try await writer.write { db in
-            let current = try Self.settings(in: db, for: tenant)
-            guard current.version == expectedVersion else { throw StoreError.versionConflict(current: current.version) }
-            var values = current.values
-            try update(&values)
-            let updated = SettingsDocument(version: current.version + 1, values: values, updatedAt: now)
+            let updated = try Self.settings(in: db, for: tenant).updated(
+                expectedVersion: expectedVersion, at: now, by: update)
             try db.execute(
                 sql: """
                     INSERT INTO settings (account_id, livemode, version, document, updated_at) VALUES (?, ?, ?, ?, ?)

@@ -47,13 +47,8 @@ public final class InMemoryAppStore: AppStore {
     ) async throws -> SettingsDocument {
         let date = now()
         return try state.withLock { state in
-            let current = state.settings[tenant] ?? .empty
-            guard current.version == expectedVersion else {
-                throw StoreError.versionConflict(current: current.version)
-            }
-            var values = current.values
-            try update(&values)
-            let updated = SettingsDocument(version: current.version + 1, values: values, updatedAt: date)
+            let updated = try (state.settings[tenant] ?? .empty).updated(
+                expectedVersion: expectedVersion, at: date, by: update)
             state.settings[tenant] = updated
             return updated
         }

@@ -27,6 +27,25 @@ public struct SettingsDocument: Hashable, Sendable {
     /// The document of a tenant that never wrote settings.
     public static let empty = SettingsDocument(version: 0, values: [:], updatedAt: nil)
 
+    /// The next version of this document, for stores implementing ``AppStore/updateSettings(for:expectedVersion:_:)``.
+    ///
+    /// - Parameters:
+    ///   - expectedVersion: The version the writer read.
+    ///   - date: The time of the write.
+    ///   - update: The change to apply to the values.
+    /// - Throws: ``StoreError/Code/versionConflict`` when `expectedVersion` is not this document's version, and
+    ///   whatever `update` throws.
+    public func updated(
+        expectedVersion: Int,
+        at date: Date,
+        by update: (inout [String: PayloadValue]) throws -> Void
+    ) throws -> SettingsDocument {
+        guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+        var values = values
+        try update(&values)
+        return SettingsDocument(version: version + 1, values: values, updatedAt: date)
+    }
+
     /// The values as one JSON object with keys in sorted order, the form stores keep.
     public var valuesJSON: String {
         PayloadValue.object(values.sorted { $0.key < $1.key }.map { PayloadField($0.key, $0.value) }).jsonString
