@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 public import StripeApps
 
@@ -164,6 +164,37 @@ public final class SQLiteAppStore: AppStore {
                 ]
             )
             return updated
+        }
+    }
+
+    public func saveInstallState(_ state: InstallState) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO install_states (state_hash, app_value, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    state.stateHash, state.appValue, state.createdAt.timeIntervalSince1970,
+                    state.expiresAt.timeIntervalSince1970,
+                ]
+            )
+        }
+    }
+
+    public func consumeInstallState(hash: String, now: Date) async throws -> InstallState? {
+        try await writer.write { db in
+            // One statement deletes and returns the row, so two callbacks with the same state cannot both get it.
+            let row = try Row.fetchOne(
+                db,
+                sql: "DELETE FROM install_states WHERE state_hash = ? RETURNING app_value, created_at, expires_at",
+                arguments: [hash]
+            )
+            try db.execute(sql: "DELETE FROM install_states WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            guard let row, (row["expires_at"] as Double) > now.timeIntervalSince1970 else { return nil }
+            return InstallState(
+                stateHash: hash,
+                appValue: row["app_value"],
+                createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                expiresAt: Date(timeIntervalSince1970: row["expires_at"])
+            )
         }
     }
 

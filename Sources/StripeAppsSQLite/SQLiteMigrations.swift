@@ -32,7 +32,19 @@ package enum SQLiteMigrations {
                 PRIMARY KEY (account_id, livemode)
             ) STRICT;
             """
-        )
+        ),
+        (
+            "0002_create_install_states",
+            """
+            CREATE TABLE install_states (
+                state_hash TEXT PRIMARY KEY NOT NULL,
+                app_value TEXT,
+                created_at REAL NOT NULL,
+                expires_at REAL NOT NULL
+            ) STRICT;
+            CREATE INDEX install_states_expires_at ON install_states (expires_at);
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -6,7 +6,9 @@ struct StripeAppsBackend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stripe-apps-backend",
         abstract: "A self-hosted backend and toolkit for Stripe Apps.",
-        subcommands: [Serve.self, Migrate.self, Sign.self, Verify.self, Simulate.self],
+        subcommands: [
+            Serve.self, Migrate.self, Sign.self, Verify.self, Simulate.self, Links.self, DoctorCommand.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }

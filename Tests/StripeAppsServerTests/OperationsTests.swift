@@ -23,6 +23,8 @@ struct UnavailableStore: AppStore {
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument { throw fail() }
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+    func saveInstallState(_ state: InstallState) async throws { throw fail() }
+    func consumeInstallState(hash: String, now: Date) async throws -> InstallState? { throw fail() }
 }
 
 @Suite struct OperationsTests {

@@ -140,3 +140,57 @@ import Testing
         }
     }
 }
+
+@Suite struct InstallStateContractTests {
+    static let now = Date(timeIntervalSince1970: 1_700_000_000)
+
+    func state(_ value: String, expiresIn seconds: TimeInterval = 600, appValue: String? = nil) -> InstallState {
+        InstallState(
+            stateHash: InstallState.hash(of: value),
+            appValue: appValue,
+            createdAt: Self.now,
+            expiresAt: Self.now.addingTimeInterval(seconds)
+        )
+    }
+
+    @Test(arguments: Backend.enabled)
+    func aStateIsConsumedOnceWithItsAppValue(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            try await store.saveInstallState(state("abc", appValue: "user-42"))
+            let hash = InstallState.hash(of: "abc")
+            let first = try await store.consumeInstallState(hash: hash, now: Self.now)
+            #expect(first?.appValue == "user-42")
+            #expect(try await store.consumeInstallState(hash: hash, now: Self.now) == nil)
+            #expect(try await store.consumeInstallState(hash: InstallState.hash(of: "unknown"), now: Self.now) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func anExpiredStateIsRefusedAndRemoved(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            try await store.saveInstallState(state("old", expiresIn: 600))
+            let later = Self.now.addingTimeInterval(601)
+            #expect(try await store.consumeInstallState(hash: InstallState.hash(of: "old"), now: later) == nil)
+            #expect(try await store.consumeInstallState(hash: InstallState.hash(of: "old"), now: Self.now) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentCallbacksWithOneStateHaveOneWinner(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            try await store.saveInstallState(state("race"))
+            let hash = InstallState.hash(of: "race")
+            let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<20 { group.addTask { try await store.consumeInstallState(hash: hash, now: Self.now) != nil } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(winners == 1)
+        }
+    }
+
+    @Test func stateValuesAre32RandomBytesInHex() {
+        let values = (0..<100).map { _ in InstallState.newStateValue() }
+        #expect(Set(values).count == 100)
+        #expect(values.allSatisfy { $0.count == 64 && $0.allSatisfy { "0123456789abcdef".contains($0) } })
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
 /// Everything the backend persists, behind one protocol with an in-memory, a SQLite and a PostgreSQL
 /// implementation. Every implementation passes the same contract test suite.
 ///
@@ -21,6 +27,11 @@ public protocol AppStore: Sendable {
         expectedVersion: Int,
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument
+    /// Stores a new install-link state.
+    func saveInstallState(_ state: InstallState) async throws
+    /// Removes and returns the state with this hash if it exists and has not expired at `now` (at most once,
+    /// even under concurrent calls); expired states are removed as well.
+    func consumeInstallState(hash: String, now: Date) async throws -> InstallState?
     /// The value stored under `key`, storing `value` first when there is none (atomically: the first writer wins).
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String
 }

@@ -14,6 +14,7 @@ public final class InMemoryAppStore: AppStore {
         var installations: [Tenant: Installation] = [:]
         var settings: [Tenant: SettingsDocument] = [:]
         var metadata: [String: String] = [:]
+        var installStates: [String: InstallState] = [:]
     }
 
     private let state = Mutex(State())
@@ -51,6 +52,18 @@ public final class InMemoryAppStore: AppStore {
                 expectedVersion: expectedVersion, at: date, by: update)
             state.settings[tenant] = updated
             return updated
+        }
+    }
+
+    public func saveInstallState(_ installState: InstallState) async throws {
+        state.withLock { $0.installStates[installState.stateHash] = installState }
+    }
+
+    public func consumeInstallState(hash: String, now: Date) async throws -> InstallState? {
+        state.withLock { state in
+            state.installStates = state.installStates.filter { $0.value.expiresAt > now || $0.key == hash }
+            guard let found = state.installStates.removeValue(forKey: hash), found.expiresAt > now else { return nil }
+            return found
         }
     }
 

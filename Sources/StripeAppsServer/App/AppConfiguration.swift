@@ -43,6 +43,10 @@ public struct AppConfiguration: Sendable {
     public var installationCacheSeconds: Int
     /// The log level.
     public var logLevel: Logger.Level
+    /// Install links and their callback.
+    public var install: InstallConfiguration
+    /// The app manifest, when one was read (the executable reads ``InstallConfiguration/manifestPath``).
+    public var manifest: AppManifest?
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -56,7 +60,9 @@ public struct AppConfiguration: Sendable {
         maximumBodyBytes: Int = SignatureVerifier.defaultMaximumPayloadBytes,
         maximumSettingsBytes: Int = 16 * 1024,
         installationCacheSeconds: Int = 2,
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info,
+        install: InstallConfiguration = InstallConfiguration(),
+        manifest: AppManifest? = nil
     ) {
         self.appID = appID
         self.appSecrets = appSecrets
@@ -69,6 +75,8 @@ public struct AppConfiguration: Sendable {
         self.maximumSettingsBytes = maximumSettingsBytes
         self.installationCacheSeconds = installationCacheSeconds
         self.logLevel = logLevel
+        self.install = install
+        self.manifest = manifest
     }
 
     /// Whether no app secret is configured: the server then binds to loopback with a local development secret.
@@ -131,6 +139,12 @@ public struct AppConfiguration: Sendable {
                 variable: "LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
         }
         logLevel = parsed
+        install = try InstallConfiguration(reader: reader, publicURL: publicURL)
+    }
+
+    /// The redirect URIs install links may use: the manifest's `allowed_redirect_uris` and `ALLOWED_REDIRECT_URIS`.
+    public var allowedRedirectURIs: [String] {
+        (manifest?.allowedRedirectURIs ?? []) + install.configuredRedirectURIs
     }
 
     private static func integer(

@@ -14,18 +14,22 @@ public struct ApplicationHooks: Sendable {
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
     /// Adds the app's own signed UI routes under `/api`; handlers get a ``VerifiedRequestContext``.
     public var configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void
+    /// Runs after an install callback recorded the installation (create the user's account on your side…).
+    public var onInstall: @Sendable (InstallCompletion) async throws -> Void
 
     /// Creates hooks; every one is optional.
     public init(
         now: @escaping @Sendable () -> Date = { Date() },
         services: [any Service] = [],
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
-        configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in }
+        configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
+        onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in }
     ) {
         self.now = now
         self.services = services
         self.onServerRunning = onServerRunning
         self.configureAPI = configureAPI
+        self.onInstall = onInstall
     }
 }
 
@@ -83,6 +87,7 @@ public func buildRouter(
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
+    InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 

@@ -1,21 +1,35 @@
 import Configuration
+import Foundation
 import StripeApps
 import StripeAppsSQLite
 import StripeAppsServer
 import SystemPackage
 
-/// Reads the configuration as `serve` does: CLI flags, then `--config FILE`, then the environment, then `.env`.
-func readConfiguration(flags: [AbsoluteConfigKey: ConfigValue] = [:], configFile: String?) async throws
-    -> AppConfiguration
+/// The configuration sources `serve` uses: CLI flags, then `--config FILE`, then the environment, then `.env`.
+func configurationReader(flags: [AbsoluteConfigKey: ConfigValue] = [:], configFile: String?) async throws
+    -> ConfigReader
 {
     var providers: [any ConfigProvider] = [InMemoryProvider(name: "command line", values: flags)]
     if let configFile {
         providers.append(
-            try await EnvironmentVariablesProvider(environmentFilePath: FilePath(configFile), allowMissing: false))
+            try await EnvironmentVariablesProvider(environmentFilePath: FilePath(configFile), allowMissing: false)
+        )
     }
     providers.append(EnvironmentVariablesProvider())
     providers.append(try await EnvironmentVariablesProvider(environmentFilePath: ".env", allowMissing: true))
-    return try AppConfiguration(reader: ConfigReader(providers: providers))
+    return ConfigReader(providers: providers)
+}
+
+/// Reads the configuration, and the manifest when its file exists.
+func readConfiguration(flags: [AbsoluteConfigKey: ConfigValue] = [:], configFile: String?) async throws
+    -> AppConfiguration
+{
+    let reader = try await configurationReader(flags: flags, configFile: configFile)
+    var configuration = try AppConfiguration(reader: reader)
+    if FileManager.default.fileExists(atPath: configuration.install.manifestPath) {
+        configuration.manifest = try AppManifest.load(path: configuration.install.manifestPath)
+    }
+    return configuration
 }
 
 /// Opens the store `DATABASE_URL` names.

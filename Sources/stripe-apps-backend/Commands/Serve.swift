@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
         if let host { flags["host"] = .init(.string(host), isSecret: false) }
         if let port { flags["port"] = .init(.string(String(port)), isSecret: false) }
         let configuration = try await readConfiguration(flags: flags, configFile: config)
+        let reader = try await configurationReader(flags: flags, configFile: config)
         bootstrapLogging(level: configuration.logLevel)
         let logger = {
             var logger = Logger(label: "stripe-apps-backend")
@@ -39,6 +40,10 @@ struct Serve: AsyncParsableCommand {
             return logger
         }()
 
+        // Start-up checks: the doctor's findings, as log lines.
+        for finding in Doctor.diagnose(doctorInput(configuration: configuration, reader: reader)) where finding.severity != .ok {
+            if finding.severity == .problem { logger.error("\(finding.message)") } else { logger.notice("\(finding.message)") }
+        }
         let store = try openStore(configuration)
         try await store.migrate()
         let databaseURL = configuration.databaseURL

@@ -11,7 +11,7 @@ import StripeAppsServer
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send signed traffic to a running backend, as Stripe would.",
-        subcommands: [SimulateUI.self]
+        subcommands: [SimulateUI.self, SimulateInstall.self]
     )
 }
 
@@ -48,7 +48,7 @@ struct SimulateUI: AsyncParsableCommand {
     var secrets: [String] = []
 
     func run() async throws {
-        let keyring = try await resolveKeyring()
+        let keyring = try await resolveAppKeyring(secrets: secrets)
         var fields: [PayloadField] = []
         if let mode {
             guard Tenant.Mode(mode) != nil else { throw ValidationError("--mode must be live or test.") }
@@ -79,14 +79,5 @@ struct SimulateUI: AsyncParsableCommand {
         print("HTTP \(response.status.code)")
         print(String(buffer: body))
         guard (200..<300).contains(response.status.code) else { throw ExitCode(1) }
-    }
-
-    private func resolveKeyring() async throws -> SigningKeyring {
-        if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
-        let configuration = try await readConfiguration(configFile: nil)
-        if let configured = configuration.appSecrets { return configured }
-        let store = try openStore(configuration)
-        try await store.migrate()
-        return try await appKeyring(configuration: configuration, store: store)
     }
 }

@@ -1,0 +1,29 @@
+/// Percent-encoding for the parts of the URLs this package builds.
+///
+/// Written here because Foundation's `URLComponents` leaves `[`, `]`, `&`, `=` and `+` unencoded in query
+/// values on some platforms and encodes differently on others; links must be the same bytes everywhere.
+enum URLComponentEncoding {
+    /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`; everything else is percent-encoded as UTF-8.
+    static func encode(_ text: String, keeping extra: Set<UInt8> = []) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            case _ where extra.contains(byte):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                result += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return result
+    }
+
+    /// A path of `/`-separated segments, each segment encoded; empty segments are dropped.
+    static func encodePath(_ path: String) -> String {
+        path.split(separator: "/").map { encode(String($0)) }.joined(separator: "/")
+    }
+}

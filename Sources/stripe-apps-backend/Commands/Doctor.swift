@@ -1,0 +1,43 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import StripeApps
+import StripeAppsServer
+
+/// `doctor`: checks the configuration and the manifest, in plain words.
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the configuration and stripe-app.json; exit 1 when something will fail."
+    )
+
+    @Option(help: "A file of KEY=VALUE lines that overrides the environment.")
+    var config: String?
+
+    func run() async throws {
+        let reader = try await configurationReader(configFile: config)
+        let configuration = try await readConfiguration(configFile: config)
+        let findings = Doctor.diagnose(doctorInput(configuration: configuration, reader: reader))
+        for finding in findings.sorted(by: { $0.severity > $1.severity }) { print(finding) }
+        if findings.contains(where: { $0.severity == .problem }) { throw ExitCode(1) }
+        print("No problems found.")
+    }
+}
+
+/// The doctor's input from the configuration, raw secret values included (they are inspected, never printed).
+func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Doctor.Input {
+    Doctor.Input(
+        manifest: configuration.manifest,
+        manifestPath: configuration.install.manifestPath,
+        appID: configuration.appID,
+        publicURL: configuration.publicURL,
+        redirectURI: configuration.install.redirectURI,
+        configuredRedirectURIs: configuration.install.configuredRedirectURIs,
+        installLink: configuration.install.installLink,
+        appSecrets: reader.string(forKey: "stripe.app.secrets", isSecret: true),
+        webhookSecretsLive: reader.string(forKey: "stripe.webhook.secrets.live", isSecret: true),
+        webhookSecretsTest: reader.string(forKey: "stripe.webhook.secrets.test", isSecret: true),
+        hasSecretKey: reader.string(forKey: "stripe.secret.key.live", isSecret: true) != nil
+            || reader.string(forKey: "stripe.secret.key.test", isSecret: true) != nil
+    )
+}

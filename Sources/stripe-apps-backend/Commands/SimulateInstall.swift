@@ -1,0 +1,107 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StripeApps
+import StripeAppsSQLite
+import StripeAppsServer
+
+/// `simulate install`: plays the marketplace for a running backend.
+struct SimulateInstall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Play the marketplace: follow /install, then send a correctly signed redirect to the callback.",
+        discussion: """
+            Opens BASE/install, keeps its state cookie, signs {"state","user_id","account_id"} with the app secret \
+            (--secret, else STRIPE_APP_SECRETS, else the development secret in DATABASE_URL) and calls the \
+            redirect URI on BASE, as a browser coming back from Stripe would. Exits 1 unless the backend answers as \
+            expected (an install completed, or with --cancel the cancelled page).
+            """
+    )
+
+    @Option(help: "The backend's base URL, e.g. http://127.0.0.1:8080.")
+    var to: String
+
+    @Option(help: "The installing account.")
+    var account: String = "acct_simulated"
+
+    @Option(help: "The installing user.")
+    var user: String = "usr_simulated"
+
+    @Flag(help: "Install in test mode (adds livemode=false).")
+    var test = false
+
+    @Flag(help: "Simulate the user cancelling (error=access_denied).")
+    var cancel = false
+
+    @Option(help: "A value for /install?ref=… that the backend keeps with the state.")
+    var ref: String?
+
+    @Option(name: .customLong("secret"), help: "An app signing secret.")
+    var secrets: [String] = []
+
+    func run() async throws {
+        let base = String(to.reversed().drop { $0 == "/" }.reversed())
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        defer { _ = client.shutdown() }
+
+        var start = HTTPClientRequest(url: base + "/install" + (ref.map { "?ref=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
+        start.method = .GET
+        let started = try await client.execute(start, timeout: .seconds(30))
+        guard started.status == .found, let location = started.headers.first(name: "Location"),
+            let marketplace = URLComponents(string: location)
+        else {
+            print("GET /install answered \(started.status.code); expected a 302 to the marketplace.")
+            throw ExitCode(1)
+        }
+        print("GET /install -> 302 \(location)")
+        let query = marketplace.queryItems ?? []
+        guard let state = query.first(where: { $0.name == "state" })?.value,
+            let redirectURI = query.first(where: { $0.name == "redirect_uri" })?.value,
+            let redirect = URLComponents(string: redirectURI)
+        else {
+            print("The marketplace link has no state or redirect_uri.")
+            throw ExitCode(1)
+        }
+        let cookie = started.headers["Set-Cookie"].first.map { String($0.prefix { $0 != ";" }) }
+
+        var items: [URLQueryItem]
+        if cancel {
+            items = [.init(name: "error", value: "access_denied"), .init(name: "error_description", value: "The user denied your request"), .init(name: "state", value: state)]
+        } else {
+            let signer = SignatureSigner(keyring: try await resolveAppKeyring(secrets: secrets))
+            let payload = try InstallRedirectPayload(state: state, userID: user, accountID: account)
+            items = [
+                .init(name: "user_id", value: user), .init(name: "account_id", value: account), .init(name: "state", value: state),
+                .init(name: "install_signature", value: signer.signatureHeader(for: payload.bytes).headerValue),
+            ]
+            if test { items.append(.init(name: "livemode", value: "false")) }
+        }
+        var callback = URLComponents()
+        callback.path = redirect.path
+        callback.queryItems = items
+        // Percent-encode what URLQueryItem leaves alone but a query value must not contain.
+        callback.percentEncodedQuery = callback.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        let callbackURL = base + (callback.string ?? "")
+        var request = HTTPClientRequest(url: callbackURL)
+        if let cookie { request.headers.add(name: "Cookie", value: cookie) }
+        let answered = try await client.execute(request, timeout: .seconds(30))
+        let body = String(buffer: try await answered.body.collect(upTo: 1 << 20))
+        let code = body.range(of: "data-code=\"").map { String(body[$0.upperBound...].prefix { $0 != "\"" }) }
+        print("GET \(redirect.path) -> \(answered.status.code) \(answered.headers.first(name: "Location") ?? code ?? "")")
+        // A cancelled install must end on the backend's "cancelled" page; any other install on a redirect or a page.
+        let succeeded = cancel ? code == "install_cancelled" : (answered.status == .found || answered.status == .ok)
+        guard succeeded else { throw ExitCode(1) }
+    }
+}
+
+/// The app secrets for simulations: the flags, else `STRIPE_APP_SECRETS`, else the development secret.
+func resolveAppKeyring(secrets: [String]) async throws -> SigningKeyring {
+    if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
+    let configuration = try await readConfiguration(configFile: nil)
+    if let configured = configuration.appSecrets { return configured }
+    let store = try openStore(configuration)
+    try await store.migrate()
+    return try await appKeyring(configuration: configuration, store: store)
+}

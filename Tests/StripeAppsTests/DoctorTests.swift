@@ -1,0 +1,116 @@
+import Foundation
+import StripeApps
+import Testing
+
+@Suite struct DoctorTests {
+    static let manifestJSON = """
+        {"id":"com.example.app","version":"1.0.0","name":"Example","icon":"./icon.png",
+         "permissions":[{"permission":"event_read","purpose":"app events"}],
+         "stripe_api_access_type":"platform","distribution_type":"public",
+         "allowed_redirect_uris":["https://backend.example.com/install/callback"],
+         "ui_extension":{"views":[],"content_security_policy":{"connect-src":["https://backend.example.com/api/"],"purpose":"API"}}}
+        """
+
+    static func manifest() throws -> AppManifest { try AppManifest(json: Data(manifestJSON.utf8)) }
+
+    static func input(_ change: (inout Doctor.Input) -> Void = { _ in }) throws -> Doctor.Input {
+        var input = Doctor.Input(
+            manifest: try manifest(),
+            appID: "com.example.app",
+            publicURL: "https://backend.example.com",
+            redirectURI: "https://backend.example.com/install/callback",
+            installLink: "https://marketplace.stripe.com/apps/install/link/chnlink_1",
+            appSecrets: "absec_new,absec_old",
+            webhookSecretsLive: "whsec_live",
+            webhookSecretsTest: "whsec_test"
+        )
+        change(&input)
+        return input
+    }
+
+    func problems(_ input: Doctor.Input) -> [String] {
+        Doctor.diagnose(input).filter { $0.severity == .problem }.map(\.message)
+    }
+
+    @Test func readsTheFieldsTheBackendUses() throws {
+        let manifest = try Self.manifest()
+        #expect(manifest.id == "com.example.app")
+        #expect(manifest.allowedRedirectURIs == ["https://backend.example.com/install/callback"])
+        #expect(manifest.connectSources == ["https://backend.example.com/api/"])
+        #expect(manifest.permissions == ["event_read"])
+        #expect(manifest.apiAccessType == "platform")
+    }
+
+    @Test func overrideFileExtendsTheBaseManifest() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.manifestJSON.write(to: directory.appendingPathComponent("stripe-app.json"), atomically: true, encoding: .utf8)
+        let override = #"{"extends":"stripe-app.json","allowed_redirect_uris":["http://127.0.0.1:8080/install/callback"],"ui_extension":{"content_security_policy":{"connect-src":["http://localhost:8080/api/"]}}}"#
+        try override.write(to: directory.appendingPathComponent("stripe-app.dev.json"), atomically: true, encoding: .utf8)
+        let merged = try AppManifest.load(path: directory.appendingPathComponent("stripe-app.dev.json").path)
+        #expect(merged.id == "com.example.app")
+        #expect(merged.allowedRedirectURIs == ["http://127.0.0.1:8080/install/callback"])
+        #expect(merged.connectSources == ["http://localhost:8080/api/"])
+        #expect(merged.permissions == ["event_read"])
+        let error = #expect(throws: ManifestError.self) { try AppManifest.load(path: directory.appendingPathComponent("missing.json").path) }
+        #expect(error?.description.contains("missing.json") == true)
+    }
+
+    @Test func aGoodSetUpHasNoProblem() throws {
+        #expect(problems(try Self.input()).isEmpty)
+    }
+
+    @Test func redirectURIMustMatchExactly() throws {
+        let found = problems(try Self.input { $0.redirectURI = "https://backend.example.com/install/callback/" })
+        #expect(found.contains { $0.contains("not in allowed_redirect_uris") && $0.contains("exact") })
+    }
+
+    @Test func connectSourceMustCoverTheAPIWithAPath() throws {
+        var manifest = try Self.manifest()
+        manifest.connectSources = ["https://backend.example.com"]
+        let found = problems(try Self.input { $0.manifest = manifest })
+        #expect(found.contains { $0.contains("has no path") })
+        #expect(found.contains { $0.contains("not covered by connect-src") })
+        manifest.connectSources = ["https://*.example.com/api/"]
+        #expect(problems(try Self.input { $0.manifest = manifest }).isEmpty)
+        manifest.connectSources = ["https://other.example.org/api/"]
+        #expect(problems(try Self.input { $0.manifest = manifest }).contains { $0.contains("not covered") })
+    }
+
+    @Test func permissionsFollowTheFeaturesInUse() throws {
+        var manifest = try Self.manifest()
+        manifest.permissions = []
+        let found = problems(try Self.input { $0.manifest = manifest })
+        #expect(found.contains { $0.contains("event_read") })
+        let warnings = Doctor.diagnose(try Self.input { $0.hasSecretKey = true }).map(\.message)
+        #expect(warnings.contains { $0.contains("secret_write") })
+    }
+
+    @Test func secretsOfTheWrongKindOrWithWhitespaceAreProblems() throws {
+        let swapped = problems(try Self.input { $0.appSecrets = "whsec_x"; $0.webhookSecretsTest = "absec_y" })
+        #expect(swapped.contains { $0.contains("STRIPE_APP_SECRETS entry 1 looks like a webhook secret") })
+        #expect(swapped.contains { $0.contains("STRIPE_WEBHOOK_SECRETS_TEST entry 1 looks like an app signing secret") })
+        let spaced = problems(try Self.input { $0.appSecrets = "absec_x ,absec_y\n" })
+        #expect(spaced.contains { $0.contains("STRIPE_APP_SECRETS entry 1 has spaces") })
+        #expect(spaced.contains { $0.contains("STRIPE_APP_SECRETS entry 2 has spaces") })
+        let missing = Doctor.diagnose(try Self.input { $0.webhookSecretsLive = nil }).map(\.message)
+        #expect(missing.contains { $0.contains("STRIPE_WEBHOOK_SECRETS_LIVE is not set") })
+        // No message ever contains a secret's value.
+        for finding in Doctor.diagnose(try Self.input { $0.appSecrets = "absec_valuevalue ,whsec_other" }) {
+            #expect(!finding.message.contains("valuevalue") && !finding.message.contains("whsec_other"))
+        }
+    }
+
+    @Test func theOAuthFormIsFlaggedForNonOAuthApps() throws {
+        let warnings = Doctor.diagnose(try Self.input { $0.installLink = nil }).map(\.message)
+        #expect(warnings.contains { $0.contains("meant for OAuth apps") })
+        var oauth = try Self.manifest()
+        oauth.apiAccessType = "oauth"
+        #expect(!Doctor.diagnose(try Self.input { $0.installLink = nil; $0.manifest = oauth }).map(\.message).contains { $0.contains("meant for OAuth apps") })
+    }
+
+    @Test func appIDMustMatchTheManifest() throws {
+        #expect(problems(try Self.input { $0.appID = "com.other.app" }).contains { $0.contains("manifest's id") })
+    }
+}
