@@ -187,7 +187,8 @@ public final class SQLiteAppStore: AppStore {
                 sql: "DELETE FROM install_states WHERE state_hash = ? RETURNING app_value, created_at, expires_at",
                 arguments: [hash]
             )
-            try db.execute(sql: "DELETE FROM install_states WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            try db.execute(
+                sql: "DELETE FROM install_states WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             guard let row, (row["expires_at"] as Double) > now.timeIntervalSince1970 else { return nil }
             return InstallState(
                 stateHash: hash,

@@ -181,7 +181,9 @@ import Testing
             try await store.saveInstallState(state("race"))
             let hash = InstallState.hash(of: "race")
             let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<20 { group.addTask { try await store.consumeInstallState(hash: hash, now: Self.now) != nil } }
+                for _ in 0..<20 {
+                    group.addTask { try await store.consumeInstallState(hash: hash, now: Self.now) != nil }
+                }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(winners == 1)

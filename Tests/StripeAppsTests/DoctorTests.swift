@@ -45,15 +45,20 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("manifest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Self.manifestJSON.write(to: directory.appendingPathComponent("stripe-app.json"), atomically: true, encoding: .utf8)
-        let override = #"{"extends":"stripe-app.json","allowed_redirect_uris":["http://127.0.0.1:8080/install/callback"],"ui_extension":{"content_security_policy":{"connect-src":["http://localhost:8080/api/"]}}}"#
-        try override.write(to: directory.appendingPathComponent("stripe-app.dev.json"), atomically: true, encoding: .utf8)
+        try Self.manifestJSON.write(
+            to: directory.appendingPathComponent("stripe-app.json"), atomically: true, encoding: .utf8)
+        let override =
+            #"{"extends":"stripe-app.json","allowed_redirect_uris":["http://127.0.0.1:8080/install/callback"],"ui_extension":{"content_security_policy":{"connect-src":["http://localhost:8080/api/"]}}}"#
+        try override.write(
+            to: directory.appendingPathComponent("stripe-app.dev.json"), atomically: true, encoding: .utf8)
         let merged = try AppManifest.load(path: directory.appendingPathComponent("stripe-app.dev.json").path)
         #expect(merged.id == "com.example.app")
         #expect(merged.allowedRedirectURIs == ["http://127.0.0.1:8080/install/callback"])
         #expect(merged.connectSources == ["http://localhost:8080/api/"])
         #expect(merged.permissions == ["event_read"])
-        let error = #expect(throws: ManifestError.self) { try AppManifest.load(path: directory.appendingPathComponent("missing.json").path) }
+        let error = #expect(throws: ManifestError.self) {
+            try AppManifest.load(path: directory.appendingPathComponent("missing.json").path)
+        }
         #expect(error?.description.contains("missing.json") == true)
     }
 
@@ -88,9 +93,14 @@ import Testing
     }
 
     @Test func secretsOfTheWrongKindOrWithWhitespaceAreProblems() throws {
-        let swapped = problems(try Self.input { $0.appSecrets = "whsec_x"; $0.webhookSecretsTest = "absec_y" })
+        let swapped = problems(
+            try Self.input {
+                $0.appSecrets = "whsec_x"
+                $0.webhookSecretsTest = "absec_y"
+            })
         #expect(swapped.contains { $0.contains("STRIPE_APP_SECRETS entry 1 looks like a webhook secret") })
-        #expect(swapped.contains { $0.contains("STRIPE_WEBHOOK_SECRETS_TEST entry 1 looks like an app signing secret") })
+        #expect(
+            swapped.contains { $0.contains("STRIPE_WEBHOOK_SECRETS_TEST entry 1 looks like an app signing secret") })
         let spaced = problems(try Self.input { $0.appSecrets = "absec_x ,absec_y\n" })
         #expect(spaced.contains { $0.contains("STRIPE_APP_SECRETS entry 1 has spaces") })
         #expect(spaced.contains { $0.contains("STRIPE_APP_SECRETS entry 2 has spaces") })
@@ -107,7 +117,13 @@ import Testing
         #expect(warnings.contains { $0.contains("meant for OAuth apps") })
         var oauth = try Self.manifest()
         oauth.apiAccessType = "oauth"
-        #expect(!Doctor.diagnose(try Self.input { $0.installLink = nil; $0.manifest = oauth }).map(\.message).contains { $0.contains("meant for OAuth apps") })
+        #expect(
+            !Doctor.diagnose(
+                try Self.input {
+                    $0.installLink = nil
+                    $0.manifest = oauth
+                }
+            ).map(\.message).contains { $0.contains("meant for OAuth apps") })
     }
 
     @Test func appIDMustMatchTheManifest() throws {

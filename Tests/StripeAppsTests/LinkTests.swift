@@ -7,35 +7,61 @@ import Testing
     static let cases: [(String, String)] = [
         (
             "deep/live/drawer",
-            DeepLink(appID: "com.example.app", accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live, page: "customers", viewport: "stripe.dashboard.customer.list").url
+            DeepLink(
+                appID: "com.example.app", accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live, page: "customers",
+                viewport: "stripe.dashboard.customer.list"
+            ).url
         ),
         (
             "deep/test/modal/nested-page",
-            DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .test, page: "customers/cus_123", target: .modal, viewport: "onboarding").url
+            DeepLink(
+                appID: "com.example.app", accountID: "acct_1", mode: .test, page: "customers/cus_123", target: .modal,
+                viewport: "onboarding"
+            ).url
         ),
         (
             "deep/escaping",
-            DeepLink(appID: "com.example app&x=1", accountID: "acct_1", mode: .live, page: "/search/a b/", viewport: "settings?x=#y").url
+            DeepLink(
+                appID: "com.example app&x=1", accountID: "acct_1", mode: .live, page: "/search/a b/",
+                viewport: "settings?x=#y"
+            ).url
         ),
         (
             "deep/custom-base-trailing-slash",
-            DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .test, page: "dashboard", viewport: "onboarding", dashboardBaseURL: "http://127.0.0.1:9/").url
+            DeepLink(
+                appID: "com.example.app", accountID: "acct_1", mode: .test, page: "dashboard", viewport: "onboarding",
+                dashboardBaseURL: "http://127.0.0.1:9/"
+            ).url
         ),
-        ("deep/legacy/test", DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .test, page: "customers", viewport: "x").legacyURL),
-        ("deep/legacy/live", DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .live, page: "dashboard", viewport: "x").legacyURL),
+        (
+            "deep/legacy/test",
+            DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .test, page: "customers", viewport: "x")
+                .legacyURL
+        ),
+        (
+            "deep/legacy/live",
+            DeepLink(appID: "com.example.app", accountID: "acct_1", mode: .live, page: "dashboard", viewport: "x")
+                .legacyURL
+        ),
         (
             "install/copied",
-            InstallLink.copied("https://marketplace.stripe.com/apps/install/link/chnlink_61abc").url(redirectURI: "https://example.com/install/callback", state: "8f14e45fceea167a")
+            InstallLink.copied("https://marketplace.stripe.com/apps/install/link/chnlink_61abc").url(
+                redirectURI: "https://example.com/install/callback", state: "8f14e45fceea167a")
         ),
         (
             "install/copied-with-query",
-            InstallLink.copied("https://marketplace.stripe.com/apps/install/link/x?ref=1").url(redirectURI: "https://example.com/cb?a=b&c=d", state: "s")
+            InstallLink.copied("https://marketplace.stripe.com/apps/install/link/x?ref=1").url(
+                redirectURI: "https://example.com/cb?a=b&c=d", state: "s")
         ),
         (
             "install/oauth",
-            InstallLink.oauth(appID: "com.example.app").url(redirectURI: "https://example.com/install/callback", state: "abc")
+            InstallLink.oauth(appID: "com.example.app").url(
+                redirectURI: "https://example.com/install/callback", state: "abc")
         ),
-        ("install/no-state", InstallLink.oauth(appID: "com.example.app").url(redirectURI: "https://example.com/cb", state: nil)),
+        (
+            "install/no-state",
+            InstallLink.oauth(appID: "com.example.app").url(redirectURI: "https://example.com/cb", state: nil)
+        ),
     ]
 
     static let goldenURL = Bundle.module.url(forResource: "Fixtures/links", withExtension: "golden")!
@@ -53,10 +79,14 @@ import Testing
     }
 
     @Test func deepLinkFollowsStripesDocumentedShape() {
-        let url = DeepLink(appID: "com.example.app", accountID: "acct_9", mode: .test, page: "invoices", target: .modal, viewport: "settings").url
+        let url = DeepLink(
+            appID: "com.example.app", accountID: "acct_9", mode: .test, page: "invoices", target: .modal,
+            viewport: "settings"
+        ).url
         #expect(url.hasPrefix("https://dashboard.stripe.com/acct_9/test/invoices?"))
         #expect(url.hasSuffix("apps[com.example.app][modal]=settings"))
-        #expect(!DeepLink(appID: "a", accountID: "acct_9", mode: .live, page: "x", viewport: "v").url.contains("/live/"))
+        #expect(
+            !DeepLink(appID: "a", accountID: "acct_9", mode: .live, page: "x", viewport: "v").url.contains("/live/"))
     }
 
     @Test func installLinkKindIsRecognised() {

@@ -13,7 +13,9 @@ public struct InstallLink: Sendable, Hashable {
     }
 
     /// The OAuth form for an app id.
-    public static func oauth(appID: String, marketplaceBaseURL: String = "https://marketplace.stripe.com") -> InstallLink {
+    public static func oauth(appID: String, marketplaceBaseURL: String = "https://marketplace.stripe.com")
+        -> InstallLink
+    {
         let root = String(marketplaceBaseURL.reversed().drop { $0 == "/" }.reversed())
         return InstallLink(base: root + "/oauth/v2/authorize?client_id=" + URLComponentEncoding.encode(appID))
     }

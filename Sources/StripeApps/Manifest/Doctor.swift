@@ -99,30 +99,71 @@ public enum Doctor: Sendable {
     private static func checkSecrets(_ input: Input, into findings: inout [Finding]) {
         let app = entries(input.appSecrets)
         if app.isEmpty {
-            findings.append(.init(severity: .warning, message: "STRIPE_APP_SECRETS is not set: serve runs in development mode (127.0.0.1 only, a local secret Stripe cannot sign with)."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message:
+                        "STRIPE_APP_SECRETS is not set: serve runs in development mode (127.0.0.1 only, a local secret Stripe cannot sign with)."
+                ))
         }
         for (position, entry) in app.enumerated() {
             let name = "STRIPE_APP_SECRETS entry \(position + 1)"
-            if entry.hasWhitespace { findings.append(.init(severity: .problem, message: "\(name) has spaces or a line break in it; the whole string is the HMAC key, so signatures will not match. Remove them.")) }
+            if entry.hasWhitespace {
+                findings.append(
+                    .init(
+                        severity: .problem,
+                        message:
+                            "\(name) has spaces or a line break in it; the whole string is the HMAC key, so signatures will not match. Remove them."
+                    ))
+            }
             if entry.trimmed.hasPrefix("whsec_") {
-                findings.append(.init(severity: .problem, message: "\(name) looks like a webhook secret (whsec_…). UI calls and install redirects are signed with the app's signing secret (absec_…), under the app's details → Signing secret."))
+                findings.append(
+                    .init(
+                        severity: .problem,
+                        message:
+                            "\(name) looks like a webhook secret (whsec_…). UI calls and install redirects are signed with the app's signing secret (absec_…), under the app's details → Signing secret."
+                    ))
             } else if !entry.trimmed.hasPrefix("absec_") {
-                findings.append(.init(severity: .warning, message: "\(name) does not start with absec_, as app signing secrets do."))
+                findings.append(
+                    .init(severity: .warning, message: "\(name) does not start with absec_, as app signing secrets do.")
+                )
             }
         }
-        for (variable, value) in [("STRIPE_WEBHOOK_SECRETS_LIVE", input.webhookSecretsLive), ("STRIPE_WEBHOOK_SECRETS_TEST", input.webhookSecretsTest)] {
+        for (variable, value) in [
+            ("STRIPE_WEBHOOK_SECRETS_LIVE", input.webhookSecretsLive),
+            ("STRIPE_WEBHOOK_SECRETS_TEST", input.webhookSecretsTest),
+        ] {
             let secrets = entries(value)
             if secrets.isEmpty {
                 let mode = variable.hasSuffix("LIVE") ? "live" : "test"
-                findings.append(.init(severity: .warning, message: "\(variable) is not set: \(mode)-mode webhooks cannot be verified. Copy the signing secret of the \(mode)-mode Connect endpoint."))
+                findings.append(
+                    .init(
+                        severity: .warning,
+                        message:
+                            "\(variable) is not set: \(mode)-mode webhooks cannot be verified. Copy the signing secret of the \(mode)-mode Connect endpoint."
+                    ))
             }
             for (position, entry) in secrets.enumerated() {
                 let name = "\(variable) entry \(position + 1)"
-                if entry.hasWhitespace { findings.append(.init(severity: .problem, message: "\(name) has spaces or a line break in it; signatures will not match. Remove them.")) }
+                if entry.hasWhitespace {
+                    findings.append(
+                        .init(
+                            severity: .problem,
+                            message: "\(name) has spaces or a line break in it; signatures will not match. Remove them."
+                        ))
+                }
                 if entry.trimmed.hasPrefix("absec_") {
-                    findings.append(.init(severity: .problem, message: "\(name) looks like an app signing secret (absec_…). Webhooks are signed with the endpoint's own secret (whsec_…)."))
+                    findings.append(
+                        .init(
+                            severity: .problem,
+                            message:
+                                "\(name) looks like an app signing secret (absec_…). Webhooks are signed with the endpoint's own secret (whsec_…)."
+                        ))
                 } else if !entry.trimmed.hasPrefix("whsec_") {
-                    findings.append(.init(severity: .warning, message: "\(name) does not start with whsec_, as webhook endpoint secrets do."))
+                    findings.append(
+                        .init(
+                            severity: .warning,
+                            message: "\(name) does not start with whsec_, as webhook endpoint secrets do."))
                 }
             }
         }
@@ -130,61 +171,113 @@ public enum Doctor: Sendable {
 
     private static func checkManifest(_ input: Input, into findings: inout [Finding]) {
         guard let manifest = input.manifest else {
-            findings.append(.init(severity: .warning, message: "No manifest at \(input.manifestPath): redirect URIs, connect-src and permissions were not checked. Set STRIPE_APP_MANIFEST to its path."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message:
+                        "No manifest at \(input.manifestPath): redirect URIs, connect-src and permissions were not checked. Set STRIPE_APP_MANIFEST to its path."
+                ))
             checkRedirect(input, allowed: input.configuredRedirectURIs, into: &findings)
             return
         }
         if let appID = input.appID, let id = manifest.id, appID != id {
-            findings.append(.init(severity: .problem, message: "STRIPE_APP_ID is \(appID) but the manifest's id is \(id)."))
+            findings.append(
+                .init(severity: .problem, message: "STRIPE_APP_ID is \(appID) but the manifest's id is \(id)."))
         }
         checkRedirect(input, allowed: manifest.allowedRedirectURIs + input.configuredRedirectURIs, into: &findings)
         if let publicURL = input.publicURL {
             let api = trimmedSlash(publicURL) + "/api/"
             for source in manifest.connectSources where !hasPath(source) {
-                findings.append(.init(severity: .problem, message: "connect-src entry \(source) has no path; Stripe rejects it. Use \(trimmedSlash(source))/api/."))
+                findings.append(
+                    .init(
+                        severity: .problem,
+                        message:
+                            "connect-src entry \(source) has no path; Stripe rejects it. Use \(trimmedSlash(source))/api/."
+                    ))
             }
             if !manifest.connectSources.contains(where: { covers($0, api) }) {
-                findings.append(.init(severity: .problem, message: "The backend's \(api) is not covered by connect-src \(manifest.connectSources); the UI extension cannot call it. Add \(api) to ui_extension.content_security_policy.connect-src."))
+                findings.append(
+                    .init(
+                        severity: .problem,
+                        message:
+                            "The backend's \(api) is not covered by connect-src \(manifest.connectSources); the UI extension cannot call it. Add \(api) to ui_extension.content_security_policy.connect-src."
+                    ))
             } else {
                 findings.append(.init(severity: .ok, message: "connect-src covers \(api)."))
             }
         }
         let hasWebhooks = !entries(input.webhookSecretsLive).isEmpty || !entries(input.webhookSecretsTest).isEmpty
         if hasWebhooks, !manifest.permissions.contains("event_read") {
-            findings.append(.init(severity: .problem, message: "Webhook secrets are configured but the manifest lacks the event_read permission: Stripe sends app events only to apps that have it."))
+            findings.append(
+                .init(
+                    severity: .problem,
+                    message:
+                        "Webhook secrets are configured but the manifest lacks the event_read permission: Stripe sends app events only to apps that have it."
+                ))
         }
         if input.hasSecretKey, !manifest.permissions.contains("secret_write") {
-            findings.append(.init(severity: .warning, message: "The manifest lacks secret_write: the Secret Store (/v1/apps/secrets) will answer with a permission error."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message:
+                        "The manifest lacks secret_write: the Secret Store (/v1/apps/secrets) will answer with a permission error."
+                ))
         }
     }
 
     private static func checkRedirect(_ input: Input, allowed: [String], into findings: inout [Finding]) {
         guard let redirectURI = input.redirectURI else {
-            findings.append(.init(severity: .warning, message: "PUBLIC_URL is not set: the install callback URL cannot be built, so /install is disabled."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message: "PUBLIC_URL is not set: the install callback URL cannot be built, so /install is disabled."
+                ))
             return
         }
         if allowed.contains(redirectURI) {
-            findings.append(.init(severity: .ok, message: "The install callback \(redirectURI) is in allowed_redirect_uris."))
+            findings.append(
+                .init(severity: .ok, message: "The install callback \(redirectURI) is in allowed_redirect_uris."))
         } else {
-            findings.append(.init(severity: .problem, message: "The install callback \(redirectURI) is not in allowed_redirect_uris (\(allowed.isEmpty ? "empty" : allowed.joined(separator: ", "))); the match must be exact. Add it to the manifest and upload the app."))
+            findings.append(
+                .init(
+                    severity: .problem,
+                    message:
+                        "The install callback \(redirectURI) is not in allowed_redirect_uris (\(allowed.isEmpty ? "empty" : allowed.joined(separator: ", "))); the match must be exact. Add it to the manifest and upload the app."
+                ))
         }
         if redirectURI.hasPrefix("http://") {
-            findings.append(.init(severity: .warning, message: "The install callback uses http; Stripe requires https redirect URIs in live mode."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message: "The install callback uses http; Stripe requires https redirect URIs in live mode."))
         }
     }
 
     private static func checkInstallLink(_ input: Input, into findings: inout [Finding]) {
         if let link = input.installLink {
             if !link.hasPrefix("https://marketplace.stripe.com/") {
-                findings.append(.init(severity: .warning, message: "STRIPE_INSTALL_LINK does not start with https://marketplace.stripe.com/; copy it from the app's External test or Settings tab."))
+                findings.append(
+                    .init(
+                        severity: .warning,
+                        message:
+                            "STRIPE_INSTALL_LINK does not start with https://marketplace.stripe.com/; copy it from the app's External test or Settings tab."
+                    ))
             }
         } else if input.appID != nil {
             let accessType = input.manifest?.apiAccessType
             if accessType != "oauth" {
-                findings.append(.init(severity: .warning, message: "STRIPE_INSTALL_LINK is not set, so /install uses the OAuth form (…/oauth/v2/authorize?client_id=…), which is meant for OAuth apps; this app's access type is \(accessType ?? "unknown"). Copy the install link from the Dashboard into STRIPE_INSTALL_LINK."))
+                findings.append(
+                    .init(
+                        severity: .warning,
+                        message:
+                            "STRIPE_INSTALL_LINK is not set, so /install uses the OAuth form (…/oauth/v2/authorize?client_id=…), which is meant for OAuth apps; this app's access type is \(accessType ?? "unknown"). Copy the install link from the Dashboard into STRIPE_INSTALL_LINK."
+                    ))
             }
         } else {
-            findings.append(.init(severity: .warning, message: "Neither STRIPE_INSTALL_LINK nor STRIPE_APP_ID is set: /install is disabled."))
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message: "Neither STRIPE_INSTALL_LINK nor STRIPE_APP_ID is set: /install is disabled."))
         }
     }
 
@@ -221,6 +314,7 @@ public enum Doctor: Sendable {
         let urlRest = url[urlHostStart.upperBound...]
         guard let dot = urlRest.firstIndex(of: ".") else { return false }
         let candidate = String(urlRest[urlRest.index(after: dot)...])
-        return candidate == rest || (rest.hasSuffix("/") && candidate.hasPrefix(rest)) || covers(String(scheme) + "://*." + rest, String(scheme) + "://" + candidate)
+        return candidate == rest || (rest.hasSuffix("/") && candidate.hasPrefix(rest))
+            || covers(String(scheme) + "://*." + rest, String(scheme) + "://" + candidate)
     }
 }

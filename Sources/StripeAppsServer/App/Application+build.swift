@@ -87,7 +87,8 @@ public func buildRouter(
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
-    InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(on: router)
+    InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(
+        on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 

@@ -76,16 +76,21 @@ public struct InstallConfiguration: Sendable {
     public init(reader: ConfigReader, publicURL: String?) throws {
         self.init()
         func text(_ key: ConfigKey) -> String? {
-            reader.string(forKey: key).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+            reader.string(forKey: key).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap {
+                $0.isEmpty ? nil : $0
+            }
         }
         installLink = text("stripe.install.link")
-        redirectURI = text("install.redirect.uri") ?? publicURL.map { String($0.reversed().drop { $0 == "/" }.reversed()) + "/install/callback" }
+        redirectURI =
+            text("install.redirect.uri")
+            ?? publicURL.map { String($0.reversed().drop { $0 == "/" }.reversed()) + "/install/callback" }
         configuredRedirectURIs = (text("allowed.redirect.uris") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         manifestPath = text("stripe.app.manifest") ?? manifestPath
         if let seconds = text("install.signature.tolerance.seconds") {
             guard let value = Int64(seconds), value >= 1, value <= 86_400 else {
-                throw ConfigurationError(variable: "INSTALL_SIGNATURE_TOLERANCE_SECONDS", problem: "must be a whole number from 1 to 86400")
+                throw ConfigurationError(
+                    variable: "INSTALL_SIGNATURE_TOLERANCE_SECONDS", problem: "must be a whole number from 1 to 86400")
             }
             signatureTolerance = try SignatureTolerance(seconds: value)
         }

@@ -31,15 +31,28 @@ struct InstallController {
         guard let link = configuration.install.link(appID: configuration.appID),
             let redirectURI = configuration.install.redirectURI
         else {
-            return page(.serviceUnavailable, "install_not_configured", "Install links are not set up", "This backend has no install link: set STRIPE_INSTALL_LINK (or STRIPE_APP_ID) and PUBLIC_URL. `stripe-apps-backend doctor` explains what is missing.")
+            return page(
+                .serviceUnavailable, "install_not_configured", "Install links are not set up",
+                "This backend has no install link: set STRIPE_INSTALL_LINK (or STRIPE_APP_ID) and PUBLIC_URL. `stripe-apps-backend doctor` explains what is missing."
+            )
         }
         guard configuration.allowedRedirectURIs.contains(redirectURI) else {
-            context.logger.error("install redirect URI is not in allowed_redirect_uris", metadata: ["redirect_uri": .string(redirectURI)])
-            return page(.serviceUnavailable, "redirect_uri_not_allowed", "Install links are misconfigured", "The callback URL of this backend is not in the app's allowed_redirect_uris, so Stripe would refuse the install. Run `stripe-apps-backend doctor`.")
+            context.logger.error(
+                "install redirect URI is not in allowed_redirect_uris", metadata: ["redirect_uri": .string(redirectURI)]
+            )
+            return page(
+                .serviceUnavailable, "redirect_uri_not_allowed", "Install links are misconfigured",
+                "The callback URL of this backend is not in the app's allowed_redirect_uris, so Stripe would refuse the install. Run `stripe-apps-backend doctor`."
+            )
         }
         let appValue = request.uri.queryParameters.get("ref")
-        if let appValue, appValue.isEmpty || appValue.count > Self.maximumAppValueLength || appValue.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            return page(.badRequest, "invalid_reference", "This install link is not valid", "The ref parameter must be 1 to \(Self.maximumAppValueLength) printable characters.")
+        if let appValue,
+            appValue.isEmpty || appValue.count > Self.maximumAppValueLength
+                || appValue.unicodeScalars.contains(where: { $0.value < 0x20 })
+        {
+            return page(
+                .badRequest, "invalid_reference", "This install link is not valid",
+                "The ref parameter must be 1 to \(Self.maximumAppValueLength) printable characters.")
         }
         let state = InstallState.newStateValue()
         let now = hooks.now()
@@ -51,14 +64,17 @@ struct InstallController {
                 expiresAt: now.addingTimeInterval(configuration.install.stateLifetime)
             )
         )
-        var response = Response(status: .found, headers: [.location: link.url(redirectURI: redirectURI, state: state), .cacheControl: "no-store"])
+        var response = Response(
+            status: .found,
+            headers: [.location: link.url(redirectURI: redirectURI, state: state), .cacheControl: "no-store"])
         response.setCookie(stateCookie(value: state, maxAge: Int(configuration.install.stateLifetime)))
         context.logger.info("install started")
         return response
     }
 
     private func stateCookie(value: String, maxAge: Int) -> Cookie {
-        Cookie(name: cookieName, value: value, maxAge: maxAge, path: "/", secure: isSecure, httpOnly: true, sameSite: .lax)
+        Cookie(
+            name: cookieName, value: value, maxAge: maxAge, path: "/", secure: isSecure, httpOnly: true, sameSite: .lax)
     }
 
     // MARK: /install/callback
@@ -70,34 +86,57 @@ struct InstallController {
         clearCookie[.setCookie] = stateCookie(value: "", maxAge: 0).description
 
         if let error = parameter("error") {
-            if let state = parameter("state") { _ = try? await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now()) }
-            context.logger.info("install returned an error", metadata: ["install.error": .string(error == "access_denied" ? error : "other")])
-            if error == "access_denied" {
-                return page(.badRequest, "install_cancelled", "Installation cancelled", "The app was not installed: the installation was cancelled in Stripe. You can start again from the install link.", clearCookie)
+            if let state = parameter("state") {
+                _ = try? await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
             }
-            return page(.badRequest, "install_error", "Installation failed", "Stripe reported an error and the app was not installed. Start again from the install link.", clearCookie)
+            context.logger.info(
+                "install returned an error",
+                metadata: ["install.error": .string(error == "access_denied" ? error : "other")])
+            if error == "access_denied" {
+                return page(
+                    .badRequest, "install_cancelled", "Installation cancelled",
+                    "The app was not installed: the installation was cancelled in Stripe. You can start again from the install link.",
+                    clearCookie)
+            }
+            return page(
+                .badRequest, "install_error", "Installation failed",
+                "Stripe reported an error and the app was not installed. Start again from the install link.",
+                clearCookie)
         }
-        guard let userID = parameter("user_id"), let accountID = parameter("account_id"), let state = parameter("state"),
+        guard let userID = parameter("user_id"), let accountID = parameter("account_id"),
+            let state = parameter("state"),
             let installSignature = parameter("install_signature")
         else {
-            return page(.badRequest, "missing_parameters", "This install link is incomplete", "The redirect from Stripe lacks user_id, account_id, state or install_signature. Start again from the install link.", clearCookie)
+            return page(
+                .badRequest, "missing_parameters", "This install link is incomplete",
+                "The redirect from Stripe lacks user_id, account_id, state or install_signature. Start again from the install link.",
+                clearCookie)
         }
         guard Self.isIdentifier(userID, prefix: "usr_"), Self.isIdentifier(accountID, prefix: "acct_") else {
-            return page(.badRequest, "invalid_parameters", "This install link is not valid", "The account or user id in the redirect is malformed.", clearCookie)
+            return page(
+                .badRequest, "invalid_parameters", "This install link is not valid",
+                "The account or user id in the redirect is malformed.", clearCookie)
         }
         let mode: Tenant.Mode
         switch parameter("livemode") {
         case nil, "true": mode = .live
         case "false": mode = .test
-        default: return page(.badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.", clearCookie)
+        default:
+            return page(
+                .badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.",
+                clearCookie)
         }
         // The state must come back to the browser that started the install (double submit with the cookie).
         guard let cookie = request.cookies[cookieName]?.value, Self.constantTimeEquals(cookie, state) else {
             context.logger.warning("install callback without the matching state cookie")
-            return page(.badRequest, "browser_mismatch", "Start the installation again", "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.", clearCookie)
+            return page(
+                .badRequest, "browser_mismatch", "Start the installation again",
+                "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.",
+                clearCookie)
         }
         let verifier = InstallSignatureVerifier(
-            verifier: SignatureVerifier(keyring: appKeyring, tolerance: configuration.install.signatureTolerance, now: hooks.now),
+            verifier: SignatureVerifier(
+                keyring: appKeyring, tolerance: configuration.install.signatureTolerance, now: hooks.now),
             schemes: configuration.install.acceptsLegacySignatures ? .officialAndLegacyAccountHMAC : .official
         )
         let verified: VerifiedInstallSignature
@@ -109,27 +148,46 @@ struct InstallController {
         } catch {
             context.logger.warning("install signature rejected", metadata: ["error.code": "\(error.code)"])
             if error.code == .timestampOutsideTolerance {
-                return page(.badRequest, "signature_expired", "This install link has expired", "The signed redirect from Stripe is too old. Start again from the install link.", clearCookie)
+                return page(
+                    .badRequest, "signature_expired", "This install link has expired",
+                    "The signed redirect from Stripe is too old. Start again from the install link.", clearCookie)
             }
-            return page(.badRequest, "invalid_signature", "This install could not be verified", "The install signature does not match: the redirect did not come from Stripe for this app, or it was changed.", clearCookie)
+            return page(
+                .badRequest, "invalid_signature", "This install could not be verified",
+                "The install signature does not match: the redirect did not come from Stripe for this app, or it was changed.",
+                clearCookie)
         }
-        guard let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now()) else {
-            return page(.badRequest, "state_expired_or_used", "This install link was already used or has expired", "Each install link works once, for \(Int(configuration.install.stateLifetime / 60)) minutes. Start again from the install link.", clearCookie)
+        guard
+            let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
+        else {
+            return page(
+                .badRequest, "state_expired_or_used", "This install link was already used or has expired",
+                "Each install link works once, for \(Int(configuration.install.stateLifetime / 60)) minutes. Start again from the install link.",
+                clearCookie)
         }
         let tenant = Tenant(accountID: accountID, mode: mode)
         let now = hooks.now()
         let existing = try await store.installation(for: tenant)
-        try await store.saveInstallation(Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+        try await store.saveInstallation(
+            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
         context.logger.info(
             "install completed",
-            metadata: ["stripe.account": .string(accountID), "stripe.mode": .string(mode.description), "stripe.secret": .string(verified.secretLabel), "install.legacy_signature": "\(verified.isLegacyScheme)"]
+            metadata: [
+                "stripe.account": .string(accountID), "stripe.mode": .string(mode.description),
+                "stripe.secret": .string(verified.secretLabel),
+                "install.legacy_signature": "\(verified.isLegacyScheme)",
+            ]
         )
         try await hooks.onInstall(InstallCompletion(tenant: tenant, userID: userID, appValue: installState.appValue))
         if let successURL = configuration.install.successURL {
-            return Response(status: .found, headers: [.location: successURL, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
+            return Response(
+                status: .found,
+                headers: [.location: successURL, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
         }
         guard let appID = configuration.appID ?? configuration.manifest?.id else {
-            return page(.ok, "installed", "App installed", "The app is installed. You can close this page and open the app in the Stripe Dashboard.", clearCookie)
+            return page(
+                .ok, "installed", "App installed",
+                "The app is installed. You can close this page and open the app in the Stripe Dashboard.", clearCookie)
         }
         let link = DeepLink(
             appID: appID,
@@ -140,16 +198,24 @@ struct InstallController {
             viewport: configuration.install.onboardingViewport,
             dashboardBaseURL: configuration.install.dashboardBaseURL
         )
-        return Response(status: .found, headers: [.location: link.url, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
+        return Response(
+            status: .found,
+            headers: [.location: link.url, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
     }
 
-    private func page(_ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]) -> Response {
+    private func page(
+        _ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]
+    ) -> Response {
         HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
     }
 
     static func isIdentifier(_ value: String, prefix: String) -> Bool {
         value.hasPrefix(prefix) && value.count <= 255
-            && value.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+            && value.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
+            }
     }
 
     static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
@@ -168,4 +234,11 @@ public struct InstallCompletion: Sendable, Hashable {
     public let userID: String
     /// The `ref` given to `/install`, kept server side with the state.
     public let appValue: String?
+
+    /// Creates a completion.
+    public init(tenant: Tenant, userID: String, appValue: String?) {
+        self.tenant = tenant
+        self.userID = userID
+        self.appValue = appValue
+    }
 }

@@ -16,7 +16,8 @@ struct InstallLinkCommand: AsyncParsableCommand {
         abstract: "Print an install link with redirect_uri and state added."
     )
 
-    @Option(name: .customLong("install-link"), help: "The link copied from the Dashboard (External test or Settings tab).")
+    @Option(
+        name: .customLong("install-link"), help: "The link copied from the Dashboard (External test or Settings tab).")
     var installLink: String?
 
     @Option(name: .customLong("app-id"), help: "The app id, for the OAuth form …/oauth/v2/authorize?client_id=….")
@@ -29,7 +30,9 @@ struct InstallLinkCommand: AsyncParsableCommand {
     var state: String?
 
     func validate() throws {
-        guard (installLink == nil) != (appID == nil) else { throw ValidationError("Pass exactly one of --install-link and --app-id.") }
+        guard (installLink == nil) != (appID == nil) else {
+            throw ValidationError("Pass exactly one of --install-link and --app-id.")
+        }
     }
 
     func run() async throws {
@@ -68,7 +71,9 @@ struct DeepLinkCommand: AsyncParsableCommand {
     var legacy = false
 
     func run() async throws {
-        guard let parsedTarget = DeepLink.Target(name: target) else { throw ValidationError("--target must be drawer or modal.") }
+        guard let parsedTarget = DeepLink.Target(name: target) else {
+            throw ValidationError("--target must be drawer or modal.")
+        }
         let link = DeepLink(
             appID: appID,
             accountID: account,

@@ -41,8 +41,13 @@ struct Serve: AsyncParsableCommand {
         }()
 
         // Start-up checks: the doctor's findings, as log lines.
-        for finding in Doctor.diagnose(doctorInput(configuration: configuration, reader: reader)) where finding.severity != .ok {
-            if finding.severity == .problem { logger.error("\(finding.message)") } else { logger.notice("\(finding.message)") }
+        for finding in Doctor.diagnose(doctorInput(configuration: configuration, reader: reader))
+        where finding.severity != .ok {
+            if finding.severity == .problem {
+                logger.error("\(finding.message)")
+            } else {
+                logger.notice("\(finding.message)")
+            }
         }
         let store = try openStore(configuration)
         try await store.migrate()

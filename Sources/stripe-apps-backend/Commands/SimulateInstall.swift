@@ -43,10 +43,13 @@ struct SimulateInstall: AsyncParsableCommand {
 
     func run() async throws {
         let base = String(to.reversed().drop { $0 == "/" }.reversed())
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { _ = client.shutdown() }
 
-        var start = HTTPClientRequest(url: base + "/install" + (ref.map { "?ref=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
+        var start = HTTPClientRequest(
+            url: base + "/install"
+                + (ref.map { "?ref=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
         start.method = .GET
         let started = try await client.execute(start, timeout: .seconds(30))
         guard started.status == .found, let location = started.headers.first(name: "Location"),
@@ -68,12 +71,17 @@ struct SimulateInstall: AsyncParsableCommand {
 
         var items: [URLQueryItem]
         if cancel {
-            items = [.init(name: "error", value: "access_denied"), .init(name: "error_description", value: "The user denied your request"), .init(name: "state", value: state)]
+            items = [
+                .init(name: "error", value: "access_denied"),
+                .init(name: "error_description", value: "The user denied your request"),
+                .init(name: "state", value: state),
+            ]
         } else {
             let signer = SignatureSigner(keyring: try await resolveAppKeyring(secrets: secrets))
             let payload = try InstallRedirectPayload(state: state, userID: user, accountID: account)
             items = [
-                .init(name: "user_id", value: user), .init(name: "account_id", value: account), .init(name: "state", value: state),
+                .init(name: "user_id", value: user), .init(name: "account_id", value: account),
+                .init(name: "state", value: state),
                 .init(name: "install_signature", value: signer.signatureHeader(for: payload.bytes).headerValue),
             ]
             if test { items.append(.init(name: "livemode", value: "false")) }
@@ -89,7 +97,8 @@ struct SimulateInstall: AsyncParsableCommand {
         let answered = try await client.execute(request, timeout: .seconds(30))
         let body = String(buffer: try await answered.body.collect(upTo: 1 << 20))
         let code = body.range(of: "data-code=\"").map { String(body[$0.upperBound...].prefix { $0 != "\"" }) }
-        print("GET \(redirect.path) -> \(answered.status.code) \(answered.headers.first(name: "Location") ?? code ?? "")")
+        print(
+            "GET \(redirect.path) -> \(answered.status.code) \(answered.headers.first(name: "Location") ?? code ?? "")")
         // A cancelled install must end on the backend's "cancelled" page; any other install on a redirect or a page.
         let succeeded = cancel ? code == "install_cancelled" : (answered.status == .found || answered.status == .ok)
         guard succeeded else { throw ExitCode(1) }

@@ -52,6 +52,22 @@ func runProcess(
     )
 }
 
+/// Runs a program off the cooperative thread pool and awaits its exit.
+///
+/// Use it when the program talks to servers running in this test process: the blocking ``runProcess`` would
+/// hold one of the few cooperative threads those servers need.
+func runProcessAsync(
+    _ executable: URL,
+    _ arguments: [String],
+    environment: [String: String] = [:]
+) async throws -> ProcessOutput {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runProcess(executable, arguments, environment: environment) })
+        }
+    }
+}
+
 /// Finds an outside tool, or explains why it is missing: the caller skips outside CI and fails in CI.
 enum ExternalTool {
     /// The built `stripe-apps-backend` executable, next to this test bundle.
