@@ -53,6 +53,51 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stripe-apps.sqlite").path))
     }
 
+    @Test func simulateInstallPlaysTheMarketplaceAgainstARunningServer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("install-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try freePort()
+        let server = Process()
+        server.executableURL = ExternalTool.backend
+        server.arguments = ["serve", "--port", "\(port)"]
+        server.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["STRIPE_APP_SECRETS"] = nil
+        environment["STRIPE_APP_ID"] = "com.example.app"
+        environment["PUBLIC_URL"] = "http://127.0.0.1:\(port)"
+        environment["STRIPE_INSTALL_LINK"] = "https://marketplace.stripe.com/apps/install/link/test"
+        environment["ALLOWED_REDIRECT_URIS"] = "http://127.0.0.1:\(port)/install/callback"
+        server.environment = environment
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        let (lines, continuation) = AsyncStream<String>.makeStream()
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { continuation.finish() } else { continuation.yield(String(decoding: data, as: UTF8.self)) }
+        }
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        _ = try #require(await lines.first { $0.contains("simulate ui") }, "serve did not start")
+        let installed = try await runProcessAsync(
+            ExternalTool.backend, ["simulate", "install", "--to", "http://127.0.0.1:\(port)", "--test"],
+            currentDirectory: directory)
+        #expect(installed.status == 0, "\(installed.standardOutput)")
+        #expect(
+            installed.standardOutput.contains(
+                "-> 302 https://dashboard.stripe.com/acct_simulated/test/dashboard?apps[com.example.app][drawer]=onboarding"
+            ))
+        let cancelled = try await runProcessAsync(
+            ExternalTool.backend, ["simulate", "install", "--to", "http://127.0.0.1:\(port)", "--cancel"],
+            currentDirectory: directory)
+        #expect(cancelled.status == 0)
+        #expect(cancelled.standardOutput.contains("-> 400 install_cancelled"))
+    }
+
     @Test func migrateAppliesEveryMigrationAndIsRepeatable() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString).sqlite")
             .path

@@ -59,11 +59,16 @@ func runProcess(
 func runProcessAsync(
     _ executable: URL,
     _ arguments: [String],
-    environment: [String: String] = [:]
+    environment: [String: String] = [:],
+    currentDirectory: URL? = nil
 ) async throws -> ProcessOutput {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
-            continuation.resume(with: Result { try runProcess(executable, arguments, environment: environment) })
+            continuation.resume(
+                with: Result {
+                    try runProcess(executable, arguments, environment: environment, currentDirectory: currentDirectory)
+                }
+            )
         }
     }
 }
