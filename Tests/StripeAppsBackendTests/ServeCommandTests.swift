@@ -8,34 +8,10 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let server = Process()
-        server.executableURL = ExternalTool.backend
-        server.arguments = ["serve", "--port", "0"]
-        server.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["STRIPE_APP_SECRETS", "DATABASE_URL", "HOST", "PORT"] { environment[key] = nil }
-        server.environment = environment
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        let (lines, continuation) = AsyncStream<String>.makeStream()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                continuation.finish()
-            } else {
-                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                    continuation.yield(String(line))
-                }
-            }
-        }
-        try server.run()
-        defer {
-            if server.isRunning { server.terminate() }
-            server.waitUntilExit()
-        }
+        let server = try ServeProcess(arguments: ["--port", "0"], directory: directory, environment: [:])
+        defer { server.stop() }
         // The announcement is printed once the server listens; the stream ends if the server dies first.
-        let command = try #require(await lines.first { $0.contains(" simulate ui ") }, "serve printed no command")
+        let command = try #require(await server.announcedCommand(), "serve printed no command")
         let words = command.trimmingCharacters(in: .whitespaces).split(separator: " ").map(String.init)
         #expect(words.first == ExternalTool.backend.resolvingSymlinksInPath().path)
         #expect(command.contains("http://127.0.0.1:"))
@@ -47,9 +23,9 @@ import Testing
         #expect(simulated.standardOutput.contains(#""account_id":"acct_dev""#))
 
         // SIGTERM: a graceful exit with status 0.
-        server.terminate()
-        server.waitUntilExit()
-        #expect(server.terminationStatus == 0)
+        server.process.terminate()
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stripe-apps.sqlite").path))
     }
 
@@ -58,31 +34,17 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try freePort()
-        let server = Process()
-        server.executableURL = ExternalTool.backend
-        server.arguments = ["serve", "--port", "\(port)"]
-        server.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["STRIPE_APP_SECRETS"] = nil
-        environment["STRIPE_APP_ID"] = "com.example.app"
-        environment["PUBLIC_URL"] = "http://127.0.0.1:\(port)"
-        environment["STRIPE_INSTALL_LINK"] = "https://marketplace.stripe.com/apps/install/link/test"
-        environment["ALLOWED_REDIRECT_URIS"] = "http://127.0.0.1:\(port)/install/callback"
-        server.environment = environment
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        let (lines, continuation) = AsyncStream<String>.makeStream()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { continuation.finish() } else { continuation.yield(String(decoding: data, as: UTF8.self)) }
-        }
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-        }
-        _ = try #require(await lines.first { $0.contains("simulate ui") }, "serve did not start")
+        let server = try ServeProcess(
+            arguments: ["--port", "\(port)"],
+            directory: directory,
+            environment: [
+                "STRIPE_APP_ID": "com.example.app", "PUBLIC_URL": "http://127.0.0.1:\(port)",
+                "STRIPE_INSTALL_LINK": "https://marketplace.stripe.com/apps/install/link/test",
+                "ALLOWED_REDIRECT_URIS": "http://127.0.0.1:\(port)/install/callback",
+            ]
+        )
+        defer { server.stop() }
+        _ = try #require(await server.announcedCommand(), "serve did not start")
         let installed = try await runProcessAsync(
             ExternalTool.backend, ["simulate", "install", "--to", "http://127.0.0.1:\(port)", "--test"],
             currentDirectory: directory)
@@ -111,5 +73,44 @@ import Testing
         let bad = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "mysql://x"])
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("DATABASE_URL"))
+    }
+}
+
+/// A `serve` process in its own directory, with its standard output as lines.
+struct ServeProcess {
+    let process = Process()
+    let lines: AsyncStream<String>
+
+    /// Starts `serve` with the environment less the app's variables, plus `environment`.
+    init(arguments: [String], directory: URL, environment: [String: String]) throws {
+        process.executableURL = ExternalTool.backend
+        process.arguments = ["serve"] + arguments
+        process.currentDirectoryURL = directory
+        var merged = ProcessInfo.processInfo.environment
+        for key in ["STRIPE_APP_SECRETS", "DATABASE_URL", "HOST", "PORT"] { merged[key] = nil }
+        process.environment = merged.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let (lines, continuation) = AsyncStream<String>.makeStream()
+        self.lines = lines
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { return continuation.finish() }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                continuation.yield(String(line))
+            }
+        }
+        try process.run()
+    }
+
+    /// The command line `serve` prints once it listens; `nil` when it exited first.
+    func announcedCommand() async -> String? {
+        await lines.first { $0.contains(" simulate ui ") }
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
     }
 }
