@@ -17,6 +17,7 @@ public import StripeApps
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
 /// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
+/// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain format) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
 /// Keys are read in dotted form (`stripe.app.secrets`), which the environment provider maps to the names above.
@@ -43,6 +44,8 @@ public struct AppConfiguration: Sendable {
     public var installationCacheSeconds: Int
     /// The log level.
     public var logLevel: Logger.Level
+    /// Whether log lines are JSON objects (`true`, the default) or plain text.
+    public var logsAsJSON: Bool
     /// Install links and their callback.
     public var install: InstallConfiguration
     /// The app manifest, when one was read (the executable reads ``InstallConfiguration/manifestPath``).
@@ -61,6 +64,7 @@ public struct AppConfiguration: Sendable {
         maximumSettingsBytes: Int = 16 * 1024,
         installationCacheSeconds: Int = 2,
         logLevel: Logger.Level = .info,
+        logsAsJSON: Bool = true,
         install: InstallConfiguration = InstallConfiguration(),
         manifest: AppManifest? = nil
     ) {
@@ -75,6 +79,7 @@ public struct AppConfiguration: Sendable {
         self.maximumSettingsBytes = maximumSettingsBytes
         self.installationCacheSeconds = installationCacheSeconds
         self.logLevel = logLevel
+        self.logsAsJSON = logsAsJSON
         self.install = install
         self.manifest = manifest
     }
@@ -139,6 +144,11 @@ public struct AppConfiguration: Sendable {
                 variable: "LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
         }
         logLevel = parsed
+        switch reader.string(forKey: "log.format", default: "json").lowercased() {
+        case "json": logsAsJSON = true
+        case "text": logsAsJSON = false
+        default: throw ConfigurationError(variable: "LOG_FORMAT", problem: "must be json or text")
+        }
         install = try InstallConfiguration(reader: reader, publicURL: publicURL)
     }
 

@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         if let port { flags["port"] = .init(.string(String(port)), isSecret: false) }
         let configuration = try await readConfiguration(flags: flags, configFile: config)
         let reader = try await configurationReader(flags: flags, configFile: config)
-        bootstrapLogging(level: configuration.logLevel)
+        bootstrapLogging(level: configuration.logLevel, json: configuration.logsAsJSON)
         let logger = {
             var logger = Logger(label: "stripe-apps-backend")
             logger.logLevel = configuration.logLevel
@@ -65,9 +65,10 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Logs to standard error, once per process.
-func bootstrapLogging(level: Logger.Level) {
+/// Logs to standard error, once per process: JSON lines, or swift-log's plain text.
+func bootstrapLogging(level: Logger.Level, json: Bool) {
     LoggingSystem.bootstrap { label in
+        if json { return JSONLogHandler(label: label, level: level) }
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level
         return handler

@@ -1,0 +1,107 @@
+public import Logging
+import StripeApps
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A log handler that writes one JSON object per line to standard error:
+/// `{"ts":"2026-11-23T14:47:15.123Z","level":"info","label":"…","source":"…","message":"…","metadata":{…}}`.
+///
+/// Written here rather than using swift-log's `StreamLogHandler` because logs must be machine-readable
+/// (every metadata value a JSON string, nothing interpolated into free text) and cheap: `StreamLogHandler`
+/// formats a local time with `strftime` for every line, which cost a tenth of the throughput of the signed
+/// routes. This handler formats the UTC second once per second and writes each line with one `write(2)`,
+/// which keeps lines whole even when several threads log at once.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let fileDescriptor: Int32
+
+    /// Creates a handler for `label`.
+    ///
+    /// - Parameters:
+    ///   - label: The logger's label.
+    ///   - level: The lowest level written.
+    ///   - fileDescriptor: Where lines go; standard error by default.
+    public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 2) {
+        self.label = label
+        self.logLevel = level
+        self.fileDescriptor = fileDescriptor
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let fields = merged.sorted { $0.key < $1.key }.map { PayloadField($0.key, Self.value($0.value)) }
+        let line =
+            PayloadValue.object([
+                PayloadField("ts", .string(Timestamp.now())),
+                PayloadField("level", .string(event.level.rawValue)),
+                PayloadField("label", .string(label)),
+                PayloadField("source", .string(event.source)),
+                PayloadField("message", .string(event.message.description)),
+                PayloadField("metadata", .object(fields)),
+            ]).jsonString + "\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fileDescriptor, base + offset, buffer.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    private static func value(_ value: Logger.MetadataValue) -> PayloadValue {
+        switch value {
+        case .string(let text): .string(text)
+        case .stringConvertible(let convertible): .string(convertible.description)
+        case .array(let values): .array(values.map(Self.value))
+        case .dictionary(let dictionary):
+            .object(dictionary.sorted { $0.key < $1.key }.map { PayloadField($0.key, Self.value($0.value)) })
+        }
+    }
+}
+
+/// UTC timestamps with milliseconds; the `YYYY-MM-DDTHH:MM:SS` part is formatted once per second.
+enum Timestamp {
+    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    static func now() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let second = Int(spec.tv_sec)
+        let milliseconds = Int(spec.tv_nsec) / 1_000_000
+        let prefix = cache.withLock { cached -> String in
+            if cached.second == second { return cached.text }
+            var time = time_t(second)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            func pad(_ value: Int32, _ width: Int) -> String {
+                let digits = String(value)
+                return String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            let text =
+                "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+                + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
+            cached = (second, text)
+            return text
+        }
+        let fraction = String(milliseconds)
+        return prefix + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+}
