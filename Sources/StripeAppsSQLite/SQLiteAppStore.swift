@@ -9,6 +9,7 @@ public import StripeApps
 public final class SQLiteAppStore: AppStore {
     private let writer: any DatabaseWriter
     private let installationCache: InstallationCache
+    private let eventBatcher: GroupCommit<InboxEvent, Bool>
 
     /// The location of the database, from a `DATABASE_URL` such as `sqlite:stripe-apps.sqlite`.
     public struct Location: Sendable, Hashable, CustomStringConvertible {
@@ -49,11 +50,14 @@ public final class SQLiteAppStore: AppStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
+            let writer: any DatabaseWriter
             if let path = location.path {
                 writer = try DatabasePool(path: path, configuration: configuration)
             } else {
                 writer = try DatabaseQueue(configuration: configuration)
             }
+            self.writer = writer
+            eventBatcher = GroupCommit { events in try await Self.insertEvents(events, into: writer) }
         } catch {
             throw StoreError(
                 .unavailable, message: "Cannot open the SQLite database \(location): \(Self.reason(error))")
@@ -196,6 +200,58 @@ public final class SQLiteAppStore: AppStore {
                 createdAt: Date(timeIntervalSince1970: row["created_at"]),
                 expiresAt: Date(timeIntervalSince1970: row["expires_at"])
             )
+        }
+    }
+
+    public func enqueueEvent(_ event: InboxEvent) async throws -> Bool {
+        try await eventBatcher.submit(event)
+    }
+
+    /// Inserts a batch of events in one transaction; each output says whether that event was new.
+    private static func insertEvents(_ events: [InboxEvent], into writer: any DatabaseWriter) async throws -> [Bool] {
+        try await writer.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    """
+            )
+            return try events.map { event in
+                try statement.execute(arguments: [
+                    event.id, event.type, event.isLiveMode, event.accountID, event.created,
+                    event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
+                ])
+                return db.changesCount > 0
+            }
+        }
+    }
+
+    public func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, type, livemode, account_id, created, received_at, status, attempts, payload FROM inbox_events
+                    WHERE ?1 IS NULL OR status = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2
+                    """,
+                arguments: [status?.description, limit]
+            )
+            return try rows.map { row in
+                guard let status = InboxEvent.Status(name: row["status"]) else {
+                    throw StoreError(.unavailable, message: "An inbox row has an unknown status.")
+                }
+                return InboxEvent(
+                    id: row["id"],
+                    type: row["type"],
+                    isLiveMode: row["livemode"],
+                    accountID: row["account_id"],
+                    created: row["created"],
+                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                    status: status,
+                    attempts: row["attempts"],
+                    payload: row["payload"]
+                )
+            }
         }
     }
 

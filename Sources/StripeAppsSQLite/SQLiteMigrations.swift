@@ -45,6 +45,23 @@ package enum SQLiteMigrations {
             CREATE INDEX install_states_expires_at ON install_states (expires_at);
             """
         ),
+        (
+            "0003_create_inbox_events",
+            """
+            CREATE TABLE inbox_events (
+                id TEXT PRIMARY KEY NOT NULL,
+                type TEXT NOT NULL,
+                livemode INTEGER NOT NULL CHECK (livemode IN (0, 1)),
+                account_id TEXT,
+                created INTEGER NOT NULL,
+                received_at REAL NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                payload TEXT NOT NULL
+            ) STRICT;
+            CREATE INDEX inbox_events_status_received ON inbox_events (status, received_at);
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

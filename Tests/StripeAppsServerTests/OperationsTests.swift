@@ -24,6 +24,8 @@ struct UnavailableStore: AppStore {
     ) async throws -> SettingsDocument { throw fail() }
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
     func saveInstallState(_ state: InstallState) async throws { throw fail() }
+    func enqueueEvent(_ event: InboxEvent) async throws -> Bool { throw fail() }
+    func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }
     func consumeInstallState(hash: String, now: Date) async throws -> InstallState? { throw fail() }
 }
 

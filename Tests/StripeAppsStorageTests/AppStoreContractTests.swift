@@ -196,3 +196,43 @@ import Testing
         #expect(values.allSatisfy { $0.count == 64 && $0.allSatisfy { "0123456789abcdef".contains($0) } })
     }
 }
+
+@Suite struct InboxContractTests {
+    static func event(_ id: String, type: String = "account.application.authorized", live: Bool = false) -> InboxEvent {
+        InboxEvent(
+            id: id,
+            type: type,
+            isLiveMode: live,
+            accountID: "acct_1",
+            created: 1_700_000_000,
+            receivedAt: Date(timeIntervalSince1970: 1_700_000_000),
+            payload: #"{"id":"\#(id)"}"#
+        )
+    }
+
+    @Test(arguments: Backend.enabled)
+    func eachEventIsStoredOnceWithItsBytes(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            #expect(try await store.enqueueEvent(Self.event("evt_1")) == true)
+            #expect(try await store.enqueueEvent(Self.event("evt_1", type: "changed")) == false)
+            let stored = try await store.inboxEvents(status: nil, limit: 10)
+            #expect(stored == [Self.event("evt_1")])
+            #expect(try await store.inboxEvents(status: .pending, limit: 10).count == 1)
+            #expect(try await store.inboxEvents(status: .dead, limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentDeliveriesWithDuplicatesStoreEveryIdOnce(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            // 300 deliveries of 200 distinct events, shuffled, all at once.
+            let ids = ((0..<200).map { "evt_\($0)" } + (0..<100).map { "evt_\($0 * 2)" }).shuffled()
+            let newCount = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for id in ids { group.addTask { try await store.enqueueEvent(Self.event(id)) } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(newCount == 200)
+            #expect(Set(try await store.inboxEvents(status: nil, limit: 1000).map(\.id)).count == 200)
+        }
+    }
+}

@@ -12,6 +12,7 @@ import Testing
             "b0f7dfff18964d07e8a0d9f92d11f0f16d52edce3575ea8320ec2851eec3ccb0"
         ),
         ("0002_create_install_states", "df2a53719fe870ccb2afa94d018327682841c08e47654a1a99e45cc0e567589c"),
+        ("0003_create_inbox_events", "565fcf70b1985fbb671f99555efa7d7141433507ae4216ac789694f019f20a34"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -32,6 +32,13 @@ public protocol AppStore: Sendable {
     /// Removes and returns the state with this hash if it exists and has not expired at `now` (at most once,
     /// even under concurrent calls); expired states are removed as well.
     func consumeInstallState(hash: String, now: Date) async throws -> InstallState?
+    /// Stores an event in the inbox unless one with its id is there already; returns whether it was new.
+    ///
+    /// When this returns, the event is durable (committed, and for SQLite synced to disk): only then may the
+    /// webhook endpoint answer 2xx.
+    func enqueueEvent(_ event: InboxEvent) async throws -> Bool
+    /// Inbox events, newest first, optionally of one status.
+    func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent]
     /// The value stored under `key`, storing `value` first when there is none (atomically: the first writer wins).
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String
 }

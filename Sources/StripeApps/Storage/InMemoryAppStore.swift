@@ -15,6 +15,7 @@ public final class InMemoryAppStore: AppStore {
         var settings: [Tenant: SettingsDocument] = [:]
         var metadata: [String: String] = [:]
         var installStates: [String: InstallState] = [:]
+        var inbox: [String: InboxEvent] = [:]
     }
 
     private let state = Mutex(State())
@@ -65,6 +66,23 @@ public final class InMemoryAppStore: AppStore {
             guard let found = state.installStates.removeValue(forKey: hash), found.expiresAt > now else { return nil }
             return found
         }
+    }
+
+    public func enqueueEvent(_ event: InboxEvent) async throws -> Bool {
+        state.withLock { state in
+            guard state.inbox[event.id] == nil else { return false }
+            state.inbox[event.id] = event
+            return true
+        }
+    }
+
+    public func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
+        let events = state.withLock { Array($0.inbox.values) }
+        return Array(
+            events.filter { status == nil || $0.status == status }
+                .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
+                .prefix(limit)
+        )
     }
 
     public func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String {

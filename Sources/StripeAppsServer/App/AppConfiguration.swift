@@ -9,6 +9,8 @@ public import StripeApps
 /// |---|---|---|
 /// | `STRIPE_APP_ID` | none | the app id from `stripe-app.json` |
 /// | `STRIPE_APP_SECRETS` | none: development mode | comma-separated app signing secrets (`absec_…`), all accepted |
+/// | `STRIPE_WEBHOOK_SECRETS_LIVE` | none | comma-separated secrets (`whsec_…`) of the live-mode endpoint, `/webhooks/live` |
+/// | `STRIPE_WEBHOOK_SECRETS_TEST` | none | comma-separated secrets of the test-mode endpoint, `/webhooks/test` |
 /// | `HOST` | `127.0.0.1` | address to bind; forced to `127.0.0.1` in development mode |
 /// | `PORT` | `8080` | port to bind (`0` picks a free one) |
 /// | `PUBLIC_URL` | none | the public `https://` base URL of the backend |
@@ -26,6 +28,10 @@ public struct AppConfiguration: Sendable {
     public var appID: String?
     /// The app signing secrets; `nil` means development mode.
     public var appSecrets: SigningKeyring?
+    /// The secrets of the live-mode webhook endpoint; `nil` when not configured (the endpoint answers 503).
+    public var webhookSecretsLive: SigningKeyring?
+    /// The secrets of the test-mode webhook endpoint.
+    public var webhookSecretsTest: SigningKeyring?
     /// The address to bind.
     public var host: String
     /// The port to bind; 0 for any free port.
@@ -55,6 +61,8 @@ public struct AppConfiguration: Sendable {
     public init(
         appID: String? = nil,
         appSecrets: SigningKeyring? = nil,
+        webhookSecretsLive: SigningKeyring? = nil,
+        webhookSecretsTest: SigningKeyring? = nil,
         host: String = "127.0.0.1",
         port: Int = 8080,
         publicURL: String? = nil,
@@ -70,6 +78,8 @@ public struct AppConfiguration: Sendable {
     ) {
         self.appID = appID
         self.appSecrets = appSecrets
+        self.webhookSecretsLive = webhookSecretsLive
+        self.webhookSecretsTest = webhookSecretsTest
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -105,6 +115,8 @@ public struct AppConfiguration: Sendable {
                 throw ConfigurationError(variable: "STRIPE_APP_SECRETS", problem: "contains no usable secret")
             }
         }
+        webhookSecretsLive = try Self.keyring(reader, "stripe.webhook.secrets.live", "STRIPE_WEBHOOK_SECRETS_LIVE")
+        webhookSecretsTest = try Self.keyring(reader, "stripe.webhook.secrets.test", "STRIPE_WEBHOOK_SECRETS_TEST")
         host = reader.string(forKey: "host", default: host)
         port = try Self.integer(reader, "port", "PORT", default: port, in: 0...65535)
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
@@ -155,6 +167,18 @@ public struct AppConfiguration: Sendable {
     /// The redirect URIs install links may use: the manifest's `allowed_redirect_uris` and `ALLOWED_REDIRECT_URIS`.
     public var allowedRedirectURIs: [String] {
         (manifest?.allowedRedirectURIs ?? []) + install.configuredRedirectURIs
+    }
+
+    private static func keyring(_ reader: ConfigReader, _ key: ConfigKey, _ variable: String) throws -> SigningKeyring?
+    {
+        guard let value = reader.string(forKey: key, isSecret: true),
+            !value.allSatisfy({ $0 == "," || $0.isWhitespace })
+        else { return nil }
+        do {
+            return try SigningKeyring(commaSeparated: value)
+        } catch {
+            throw ConfigurationError(variable: variable, problem: "contains no usable secret")
+        }
     }
 
     private static func integer(

@@ -87,6 +87,7 @@ public func buildRouter(
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
+    WebhookController(configuration: configuration, store: store, now: hooks.now).register(on: router)
     InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(
         on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])

@@ -1,0 +1,92 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// An event as the durable inbox keeps it.
+public struct InboxEvent: Sendable, Hashable {
+    /// Where the event is in its processing.
+    public struct Status: Sendable, Hashable, CustomStringConvertible {
+        private let name: String
+
+        private init(_ name: String) {
+            self.name = name
+        }
+
+        /// Stored, waiting for the worker.
+        public static let pending = Status("pending")
+        /// Handled.
+        public static let succeeded = Status("succeeded")
+        /// A handler failed; it will be retried.
+        public static let failed = Status("failed")
+        /// Retries are exhausted; only a manual replay runs it again.
+        public static let dead = Status("dead")
+
+        /// All statuses.
+        public static let all: [Status] = [.pending, .succeeded, .failed, .dead]
+
+        /// Reads a status name.
+        public init?(name: String) {
+            guard let found = Self.all.first(where: { $0.name == name }) else { return nil }
+            self = found
+        }
+
+        public var description: String { name }
+    }
+
+    /// `evt_…`.
+    public let id: String
+    /// The event type.
+    public let type: String
+    /// Live or test, from the event itself.
+    public let isLiveMode: Bool
+    /// The account, when the event has one.
+    public let accountID: String?
+    /// The event's creation time, Unix seconds.
+    public let created: Int64
+    /// When the inbox stored it.
+    public let receivedAt: Date
+    /// Its processing status.
+    public var status: Status
+    /// How many times handlers ran.
+    public var attempts: Int
+    /// The verified body, byte for byte.
+    public let payload: String
+
+    /// Creates a record.
+    public init(
+        id: String,
+        type: String,
+        isLiveMode: Bool,
+        accountID: String?,
+        created: Int64,
+        receivedAt: Date,
+        status: Status = .pending,
+        attempts: Int = 0,
+        payload: String
+    ) {
+        self.id = id
+        self.type = type
+        self.isLiveMode = isLiveMode
+        self.accountID = accountID
+        self.created = created
+        self.receivedAt = receivedAt
+        self.status = status
+        self.attempts = attempts
+        self.payload = payload
+    }
+
+    /// A new pending record for a verified event.
+    public init(event: AppEvent, payload: String, receivedAt: Date) {
+        self.init(
+            id: event.id,
+            type: event.type,
+            isLiveMode: event.isLiveMode,
+            accountID: event.accountID,
+            created: event.created,
+            receivedAt: receivedAt,
+            payload: payload
+        )
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import StripeApps
+
+/// `POST /webhooks/live` and `POST /webhooks/test`: verify, then store in the durable inbox, then answer 2xx.
+///
+/// Each endpoint has its own keyring (Stripe gives every endpoint and mode its own secret). The raw body is
+/// verified before anything parses it, and the body limit applies before the HMAC. The answer is 200 only once
+/// the event is durably stored; a duplicate delivery gets 200 and changes nothing. Events are routed by their
+/// own `livemode`: an app installed in both modes receives its test events on both endpoints, and the inbox
+/// stores them once. A live event can never arrive on the test endpoint, so that is refused.
+struct WebhookController {
+    let configuration: AppConfiguration
+    let store: any AppStore
+    let now: @Sendable () -> Date
+
+    func register(on router: Router<AppRequestContext>) {
+        router.post("webhooks/live") { request, context in
+            try await receive(
+                request, context: context, keyring: configuration.webhookSecretsLive, isLiveEndpoint: true)
+        }
+        router.post("webhooks/test") { request, context in
+            try await receive(
+                request, context: context, keyring: configuration.webhookSecretsTest, isLiveEndpoint: false)
+        }
+        router.methodNotAllowed("webhooks/live", allowed: [.post])
+        router.methodNotAllowed("webhooks/test", allowed: [.post])
+    }
+
+    private func receive(
+        _ request: Request,
+        context: AppRequestContext,
+        keyring: SigningKeyring?,
+        isLiveEndpoint: Bool
+    ) async throws -> Response {
+        guard let keyring else {
+            // Stripe retries on 503, so nothing is lost while the operator configures the secret.
+            throw APIError(
+                .serviceUnavailable,
+                code: "webhook_not_configured",
+                message: "This endpoint has no secret: set STRIPE_WEBHOOK_SECRETS_\(isLiveEndpoint ? "LIVE" : "TEST")."
+            )
+        }
+        let limit = configuration.maximumBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError(
+                SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes."))
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(
+                SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes."))
+        }
+        let bytes = Array(body.readableBytesView)
+        let verifier = SignatureVerifier(
+            keyring: keyring,
+            tolerance: configuration.signatureTolerance,
+            maximumPayloadBytes: limit,
+            now: now
+        )
+        let event: AppEvent
+        do {
+            _ = try verifier.verify(payload: bytes, header: request.headers[.stripeSignature])
+            event = try AppEvent(json: bytes)
+        } catch {
+            context.logger.info("rejected webhook", metadata: ["error.code": "\(error.code)"])
+            throw APIError(error)
+        }
+        guard event.isLiveMode == false || isLiveEndpoint else {
+            throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
+        }
+        let isNew = try await store.enqueueEvent(
+            InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
+        )
+        context.logger.info(
+            "webhook stored",
+            metadata: [
+                "stripe.event": .string(event.id), "stripe.event.type": .string(event.type),
+                "stripe.account": .string(event.accountID ?? "-"),
+                "stripe.mode": .string(event.isLiveMode ? "live" : "test"),
+                "inbox.duplicate": "\(!isNew)",
+            ]
+        )
+        return Response.json(
+            .object([PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))]))
+    }
+}
