@@ -96,75 +96,61 @@ public enum Doctor: Sendable {
         return findings
     }
 
+    /// What a list of secrets must look like, and what to say when it does not.
+    private struct SecretKind {
+        let variable: String
+        let prefix: String
+        let whenMissing: String
+        let whenSwapped: String
+        let swappedPrefix: String
+    }
+
     private static func checkSecrets(_ input: Input, into findings: inout [Finding]) {
-        let app = entries(input.appSecrets)
-        if app.isEmpty {
-            findings.append(
-                .init(
-                    severity: .warning,
-                    message:
-                        "STRIPE_APP_SECRETS is not set: serve runs in development mode (127.0.0.1 only, a local secret Stripe cannot sign with)."
-                ))
+        let app = SecretKind(
+            variable: "STRIPE_APP_SECRETS",
+            prefix: "absec_",
+            whenMissing: "serve runs in development mode (127.0.0.1 only, a local secret Stripe cannot sign with).",
+            whenSwapped: "looks like a webhook secret (whsec_…). UI calls and install redirects are signed with the "
+                + "app's signing secret (absec_…), under the app's details → Signing secret.",
+            swappedPrefix: "whsec_"
+        )
+        check(input.appSecrets, as: app, into: &findings)
+        for (mode, value) in [("live", input.webhookSecretsLive), ("test", input.webhookSecretsTest)] {
+            let webhook = SecretKind(
+                variable: "STRIPE_WEBHOOK_SECRETS_\(mode.uppercased())",
+                prefix: "whsec_",
+                whenMissing: "\(mode)-mode webhooks cannot be verified. Copy the signing secret of the \(mode)-mode "
+                    + "Connect endpoint.",
+                whenSwapped: "looks like an app signing secret (absec_…). Webhooks are signed with the endpoint's own "
+                    + "secret (whsec_…).",
+                swappedPrefix: "absec_"
+            )
+            check(value, as: webhook, into: &findings)
         }
-        for (position, entry) in app.enumerated() {
-            let name = "STRIPE_APP_SECRETS entry \(position + 1)"
+    }
+
+    private static func check(_ value: String?, as kind: SecretKind, into findings: inout [Finding]) {
+        let secrets = entries(value)
+        if secrets.isEmpty {
+            findings.append(.init(severity: .warning, message: "\(kind.variable) is not set: \(kind.whenMissing)"))
+        }
+        for (position, entry) in secrets.enumerated() {
+            let name = "\(kind.variable) entry \(position + 1)"
             if entry.hasWhitespace {
                 findings.append(
                     .init(
                         severity: .problem,
-                        message:
-                            "\(name) has spaces or a line break in it; the whole string is the HMAC key, so signatures will not match. Remove them."
-                    ))
-            }
-            if entry.trimmed.hasPrefix("whsec_") {
-                findings.append(
-                    .init(
-                        severity: .problem,
-                        message:
-                            "\(name) looks like a webhook secret (whsec_…). UI calls and install redirects are signed with the app's signing secret (absec_…), under the app's details → Signing secret."
-                    ))
-            } else if !entry.trimmed.hasPrefix("absec_") {
-                findings.append(
-                    .init(severity: .warning, message: "\(name) does not start with absec_, as app signing secrets do.")
+                        message: "\(name) has spaces or a line break in it; the whole string is the HMAC key, so "
+                            + "signatures will not match. Remove them."
+                    )
                 )
             }
-        }
-        for (variable, value) in [
-            ("STRIPE_WEBHOOK_SECRETS_LIVE", input.webhookSecretsLive),
-            ("STRIPE_WEBHOOK_SECRETS_TEST", input.webhookSecretsTest),
-        ] {
-            let secrets = entries(value)
-            if secrets.isEmpty {
-                let mode = variable.hasSuffix("LIVE") ? "live" : "test"
+            if entry.trimmed.hasPrefix(kind.swappedPrefix) {
+                findings.append(.init(severity: .problem, message: "\(name) \(kind.whenSwapped)"))
+            } else if !entry.trimmed.hasPrefix(kind.prefix) {
                 findings.append(
-                    .init(
-                        severity: .warning,
-                        message:
-                            "\(variable) is not set: \(mode)-mode webhooks cannot be verified. Copy the signing secret of the \(mode)-mode Connect endpoint."
-                    ))
-            }
-            for (position, entry) in secrets.enumerated() {
-                let name = "\(variable) entry \(position + 1)"
-                if entry.hasWhitespace {
-                    findings.append(
-                        .init(
-                            severity: .problem,
-                            message: "\(name) has spaces or a line break in it; signatures will not match. Remove them."
-                        ))
-                }
-                if entry.trimmed.hasPrefix("absec_") {
-                    findings.append(
-                        .init(
-                            severity: .problem,
-                            message:
-                                "\(name) looks like an app signing secret (absec_…). Webhooks are signed with the endpoint's own secret (whsec_…)."
-                        ))
-                } else if !entry.trimmed.hasPrefix("whsec_") {
-                    findings.append(
-                        .init(
-                            severity: .warning,
-                            message: "\(name) does not start with whsec_, as webhook endpoint secrets do."))
-                }
+                    .init(severity: .warning, message: "\(name) does not start with \(kind.prefix), as it should.")
+                )
             }
         }
     }

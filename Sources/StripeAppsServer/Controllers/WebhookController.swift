@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 import StripeApps
 
 /// `POST /webhooks/live` and `POST /webhooks/test`: verify, then store in the durable inbox, then answer 2xx.
@@ -45,18 +44,8 @@ struct WebhookController {
             )
         }
         let limit = configuration.maximumBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw APIError(
-                SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes."))
-        }
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError(
-                SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes."))
-        }
+        let body = try await request.collectBody(limitedTo: limit)
         let bytes = Array(body.readableBytesView)
         let verifier = SignatureVerifier(
             keyring: keyring,

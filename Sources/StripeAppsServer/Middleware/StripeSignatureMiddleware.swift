@@ -1,6 +1,5 @@
 public import Hummingbird
 import Logging
-import NIOCore
 public import StripeApps
 
 /// Verifies the `Stripe-Signature` of a UI-extension request, then records the verified caller in the context.
@@ -30,7 +29,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var request = request
         var context = context
-        let body = try await collectBody(of: &request)
+        let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         guard let header = request.headers[.stripeSignature], !header.isEmpty else {
             throw APIError(SignatureError(.missingHeader))
         }
@@ -67,20 +66,6 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
             metadata: ["stripe.secret": .string(verified.secretLabel), "http.status": "\(response.status.code)"]
         )
         return response
-    }
-
-    /// Reads the whole body, refusing more than the verifier's limit before anything is hashed.
-    private func collectBody(of request: inout Request) async throws -> ByteBuffer {
-        let limit = verifier.maximumPayloadBytes
-        let tooLarge = APIError(
-            SignatureError(.payloadTooLarge, message: "The body is larger than the limit of \(limit) bytes.")
-        )
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
-        do {
-            return try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
-        }
     }
 
     private func rebuiltPayload(from request: Request) throws -> UIRequestPayload {
