@@ -92,6 +92,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            // Stripe's example objects (MIT, from Stripe's OpenAPI repository) for `simulate event`.
+            resources: [.copy("Resources/fixtures3.json"), .copy("Resources/LICENSE-stripe-openapi")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

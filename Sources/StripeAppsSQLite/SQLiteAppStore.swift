@@ -231,25 +231,165 @@ public final class SQLiteAppStore: AppStore {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, type, livemode, account_id, created, received_at, status, attempts, payload FROM inbox_events
+                    SELECT \(Self.inboxColumns) FROM inbox_events
                     WHERE ?1 IS NULL OR status = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2
                     """,
                 arguments: [status?.description, limit]
             )
-            return try rows.map { row in
-                guard let status = InboxEvent.Status(name: row["status"]) else {
-                    throw StoreError(.unavailable, message: "An inbox row has an unknown status.")
+            return try rows.map(Self.inboxEvent)
+        }
+    }
+
+    private static let inboxColumns =
+        "id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, last_error"
+
+    private static func inboxEvent(_ row: Row) throws -> InboxEvent {
+        guard let status = InboxEvent.Status(name: row["status"]) else {
+            throw StoreError(.unavailable, message: "An inbox row has an unknown status.")
+        }
+        return InboxEvent(
+            id: row["id"],
+            type: row["type"],
+            isLiveMode: row["livemode"],
+            accountID: row["account_id"],
+            created: row["created"],
+            receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+            status: status,
+            attempts: row["attempts"],
+            payload: row["payload"],
+            nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastError: row["last_error"]
+        )
+    }
+
+    public func dueEvents(now: Date, limit: Int) async throws -> [InboxEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.inboxColumns) FROM inbox_events
+                    WHERE status = 'pending' OR (status = 'failed' AND next_attempt_at <= ?)
+                    ORDER BY created, received_at, id LIMIT ?
+                    """,
+                arguments: [now.timeIntervalSince1970, limit]
+            ).map(Self.inboxEvent)
+        }
+    }
+
+    public func markEventSucceeded(id: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE inbox_events SET status = 'succeeded', attempts = attempts + 1, next_attempt_at = NULL,
+                    last_error = NULL WHERE id = ?
+                    """,
+                arguments: [id]
+            )
+        }
+    }
+
+    public func markEventFailed(id: String, error: String, nextAttemptAt: Date?) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE inbox_events SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    nextAttemptAt == nil ? "dead" : "failed", nextAttemptAt?.timeIntervalSince1970,
+                    String(error.prefix(2000)), id,
+                ]
+            )
+        }
+    }
+
+    public func replayEvent(id: String) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE inbox_events SET status = 'pending', next_attempt_at = NULL WHERE id = ?",
+                arguments: [id]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    public func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool {
+        let applied = try await writer.write { db in
+            // Only an event at least as new as the last one applied may change the record.
+            try db.execute(
+                sql: """
+                    INSERT INTO installations (account_id, livemode, status, created_at, updated_at, last_event_created)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (account_id, livemode) DO UPDATE SET
+                        status = excluded.status, updated_at = excluded.updated_at,
+                        last_event_created = excluded.last_event_created
+                    WHERE installations.last_event_created IS NULL OR installations.last_event_created <= excluded.last_event_created
+                    """,
+                arguments: [
+                    installation.tenant.accountID, installation.tenant.mode.isLive, installation.status.description,
+                    installation.createdAt.timeIntervalSince1970, installation.updatedAt.timeIntervalSince1970,
+                    eventCreated,
+                ]
+            )
+            return db.changesCount > 0
+        }
+        if applied, let stored = try await readInstallationUncached(installation.tenant) {
+            installationCache.written(stored)
+        }
+        return applied
+    }
+
+    private func readInstallationUncached(_ tenant: Tenant) async throws -> Installation? {
+        try readInstallation(for: tenant)
+    }
+
+    public func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM settings WHERE account_id = ? AND livemode = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive]
+            )
+            try db.execute(
+                sql:
+                    "INSERT INTO audit_log (account_id, livemode, action, reason, created_at) VALUES (?, ?, 'purged', ?, ?)",
+                arguments: [tenant.accountID, tenant.mode.isLive, reason, date.timeIntervalSince1970]
+            )
+        }
+    }
+
+    public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT action, reason, created_at FROM audit_log WHERE account_id = ? AND livemode = ? ORDER BY id",
+                arguments: [tenant.accountID, tenant.mode.isLive]
+            ).map { row in
+                AuditRecord(
+                    tenant: tenant,
+                    action: row["action"],
+                    reason: row["reason"],
+                    date: Date(timeIntervalSince1970: row["created_at"])
+                )
+            }
+        }
+    }
+
+    public func installations() async throws -> [Installation] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT account_id, livemode, status, created_at, updated_at FROM installations ORDER BY account_id, livemode"
+            ).map { row in
+                guard let status = Installation.Status(row["status"] as String) else {
+                    throw StoreError(.unavailable, message: "An installation row has an unknown status.")
                 }
-                return InboxEvent(
-                    id: row["id"],
-                    type: row["type"],
-                    isLiveMode: row["livemode"],
-                    accountID: row["account_id"],
-                    created: row["created"],
-                    receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                return Installation(
+                    tenant: Tenant(accountID: row["account_id"], mode: (row["livemode"] as Bool) ? .live : .test),
                     status: status,
-                    attempts: row["attempts"],
-                    payload: row["payload"]
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    updatedAt: Date(timeIntervalSince1970: row["updated_at"])
                 )
             }
         }

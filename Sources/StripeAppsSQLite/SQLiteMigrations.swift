@@ -62,6 +62,24 @@ package enum SQLiteMigrations {
             CREATE INDEX inbox_events_status_received ON inbox_events (status, received_at);
             """
         ),
+        (
+            "0004_event_processing_and_lifecycle",
+            """
+            ALTER TABLE inbox_events ADD COLUMN next_attempt_at REAL;
+            ALTER TABLE inbox_events ADD COLUMN last_error TEXT;
+            CREATE INDEX inbox_events_due ON inbox_events (status, next_attempt_at);
+            ALTER TABLE installations ADD COLUMN last_event_created INTEGER;
+            CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                account_id TEXT NOT NULL,
+                livemode INTEGER NOT NULL CHECK (livemode IN (0, 1)),
+                action TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                created_at REAL NOT NULL
+            ) STRICT;
+            CREATE INDEX audit_log_tenant ON audit_log (account_id, livemode);
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -60,6 +60,54 @@ import Testing
         #expect(cancelled.standardOutput.contains("-> 400 install_cancelled"))
     }
 
+    @Test func simulatedAppEventsInstallAndUninstallThroughTheRunningServer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("events-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try freePort()
+        let environment = [
+            "STRIPE_WEBHOOK_SECRETS_TEST": "whsec_cli_test", "STRIPE_WEBHOOK_SECRETS_LIVE": "whsec_cli_live",
+        ]
+        let server = try ServeProcess(arguments: ["--port", "\(port)"], directory: directory, environment: environment)
+        defer { server.stop() }
+        _ = try #require(await server.announcedCommand(), "serve did not start")
+        var logs = server.logLines.makeAsyncIterator()
+        func run(_ arguments: [String]) async throws -> ProcessOutput {
+            try await runProcessAsync(
+                ExternalTool.backend, arguments, environment: environment, currentDirectory: directory)
+        }
+        /// Waits for the worker's log line about `eventID`.
+        func processed(_ eventID: String) async -> Bool {
+            while let line = await logs.next() {
+                if line.contains("event processed"), line.contains(eventID) { return true }
+            }
+            return false
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let installed = try await run([
+            "simulate", "event", "--to", base, "--test", "--account", "acct_cli", "--id", "evt_cli_1",
+        ])
+        #expect(installed.status == 0, "\(installed.standardOutput)")
+        #expect(await processed("evt_cli_1"))
+        let listed = try await run(["installations", "list", "--format", "json"])
+        #expect(listed.standardOutput.contains(#""account_id":"acct_cli","mode":"test","status":"active""#))
+
+        let removed = try await run([
+            "simulate", "event", "--to", base, "--test", "--account", "acct_cli", "--id", "evt_cli_2", "--type",
+            "account.application.deauthorized",
+        ])
+        #expect(removed.status == 0)
+        #expect(await processed("evt_cli_2"))
+        #expect(
+            try await run(["installations", "list", "--format", "json"]).standardOutput.contains(
+                #""status":"inactive""#))
+        let events = try await run(["events", "list", "--status", "succeeded", "--format", "json"])
+        #expect(events.standardOutput.contains("evt_cli_1") && events.standardOutput.contains("evt_cli_2"))
+        let replay = try await run(["events", "replay", "evt_cli_1"])
+        #expect(replay.status == 0)
+        #expect(try await run(["events", "replay", "evt_missing"]).status == 1)
+    }
+
     @Test func migrateAppliesEveryMigrationAndIsRepeatable() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString).sqlite")
             .path
@@ -80,6 +128,8 @@ import Testing
 struct ServeProcess {
     let process = Process()
     let lines: AsyncStream<String>
+    /// Standard error, where the JSON log lines go.
+    let logLines: AsyncStream<String>
 
     /// Starts `serve` with the environment less the app's variables, plus `environment`.
     init(arguments: [String], directory: URL, environment: [String: String]) throws {
@@ -91,17 +141,22 @@ struct ServeProcess {
         process.environment = merged.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        lines = Self.lines(of: output)
+        logLines = Self.lines(of: errors)
+        try process.run()
+    }
+
+    private static func lines(of pipe: Pipe) -> AsyncStream<String> {
         let (lines, continuation) = AsyncStream<String>.makeStream()
-        self.lines = lines
-        output.fileHandleForReading.readabilityHandler = { handle in
+        let buffer = LineBuffer()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else { return continuation.finish() }
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                continuation.yield(String(line))
-            }
+            for line in buffer.append(data) { continuation.yield(line) }
         }
-        try process.run()
+        return lines
     }
 
     /// The command line `serve` prints once it listens; `nil` when it exited first.
@@ -112,5 +167,21 @@ struct ServeProcess {
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+    }
+}
+
+/// Splits a byte stream into whole lines, keeping a partial last line for the next chunk.
+final class LineBuffer: @unchecked Sendable {
+    // Only the pipe's readability handler, which FileHandle calls serially, touches `pending`.
+    private var pending = Data()
+
+    func append(_ data: Data) -> [String] {
+        pending.append(data)
+        var lines: [String] = []
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+            pending.removeSubrange(pending.startIndex...newline)
+        }
+        return lines
     }
 }

@@ -26,6 +26,14 @@ struct UnavailableStore: AppStore {
     func saveInstallState(_ state: InstallState) async throws { throw fail() }
     func enqueueEvent(_ event: InboxEvent) async throws -> Bool { throw fail() }
     func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }
+    func dueEvents(now: Date, limit: Int) async throws -> [InboxEvent] { throw fail() }
+    func markEventSucceeded(id: String) async throws { throw fail() }
+    func markEventFailed(id: String, error: String, nextAttemptAt: Date?) async throws { throw fail() }
+    func replayEvent(id: String) async throws -> Bool { throw fail() }
+    func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool { throw fail() }
+    func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws { throw fail() }
+    func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] { throw fail() }
+    func installations() async throws -> [Installation] { throw fail() }
     func consumeInstallState(hash: String, now: Date) async throws -> InstallState? { throw fail() }
 }
 

@@ -236,3 +236,76 @@ import Testing
         }
     }
 }
+
+@Suite struct EventProcessingContractTests {
+    static let now = Date(timeIntervalSince1970: 1_700_000_000)
+    static let tenant = Tenant(accountID: "acct_1", mode: .test)
+
+    static func event(_ id: String, created: Int64) -> InboxEvent {
+        InboxEvent(
+            id: id, type: "t", isLiveMode: false, accountID: "acct_1", created: created, receivedAt: now, payload: "{}")
+    }
+
+    @Test(arguments: Backend.enabled)
+    func dueEventsRetriesDeadLettersAndReplay(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            _ = try await store.enqueueEvent(Self.event("evt_b", created: 2))
+            _ = try await store.enqueueEvent(Self.event("evt_a", created: 1))
+            #expect(try await store.dueEvents(now: Self.now, limit: 10).map(\.id) == ["evt_a", "evt_b"])
+            try await store.markEventSucceeded(id: "evt_a")
+            try await store.markEventFailed(id: "evt_b", error: "boom", nextAttemptAt: Self.now.addingTimeInterval(60))
+            #expect(try await store.dueEvents(now: Self.now, limit: 10).isEmpty)
+            let later = try await store.dueEvents(now: Self.now.addingTimeInterval(60), limit: 10)
+            #expect(later.map(\.id) == ["evt_b"])
+            #expect(later.first?.attempts == 1 && later.first?.lastError == "boom" && later.first?.status == .failed)
+            try await store.markEventFailed(id: "evt_b", error: "again", nextAttemptAt: nil)
+            #expect(try await store.inboxEvents(status: .dead, limit: 10).map(\.id) == ["evt_b"])
+            #expect(try await store.dueEvents(now: Self.now.addingTimeInterval(86_400), limit: 10).isEmpty)
+            #expect(try await store.replayEvent(id: "evt_b"))
+            #expect(try await store.replayEvent(id: "evt_missing") == false)
+            #expect(try await store.dueEvents(now: Self.now, limit: 10).map(\.id) == ["evt_b"])
+            #expect(try await store.inboxEvents(status: .succeeded, limit: 10).first?.attempts == 1)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func anOlderEventNeverOverwritesANewerInstallationState(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            func record(_ status: Installation.Status) -> Installation {
+                Installation(tenant: Self.tenant, status: status, createdAt: Self.now, updatedAt: Self.now)
+            }
+            let newer = try await store.applyInstallationEvent(record(.inactive), eventCreated: 200)
+            let older = try await store.applyInstallationEvent(record(.active), eventCreated: 100)
+            #expect(newer && !older)
+            let afterOlder = try await store.installation(for: Self.tenant)
+            #expect(afterOlder?.status == .inactive)
+            let reinstall = try await store.applyInstallationEvent(record(.active), eventCreated: 300)
+            let repeated = try await store.applyInstallationEvent(record(.active), eventCreated: 300)
+            #expect(reinstall && repeated, "a repeated event updates")
+            let final = try await store.installation(for: Self.tenant)
+            #expect(final?.status == .active)
+            let all = try await store.installations()
+            #expect(all.map(\.tenant) == [Self.tenant])
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func purgeDeletesTenantDataAndKeepsAnAuditRecord(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            let other = Tenant(accountID: "acct_1", mode: .live)
+            _ = try await store.updateSettings(for: Self.tenant, expectedVersion: 0) { $0["a"] = .number(1) }
+            _ = try await store.updateSettings(for: other, expectedVersion: 0) { $0["a"] = .number(2) }
+            try await store.purgeTenantData(Self.tenant, reason: "account.application.deauthorized evt_1", at: Self.now)
+            #expect(try await store.settings(for: Self.tenant) == .empty)
+            #expect(try await store.settings(for: other).values["a"] == .number(2))
+            let audit = try await store.auditRecords(for: Self.tenant)
+            #expect(
+                audit == [
+                    AuditRecord(
+                        tenant: Self.tenant, action: "purged", reason: "account.application.deauthorized evt_1",
+                        date: Self.now)
+                ])
+            #expect(try await store.auditRecords(for: other).isEmpty)
+        }
+    }
+}

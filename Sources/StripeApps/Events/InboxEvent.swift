@@ -53,6 +53,10 @@ public struct InboxEvent: Sendable, Hashable {
     public var attempts: Int
     /// The verified body, byte for byte.
     public let payload: String
+    /// When a failed event is tried again; `nil` when it is not waiting for a retry.
+    public var nextAttemptAt: Date?
+    /// The last handler error, for operators (never a secret: handlers' error descriptions are logged as given).
+    public var lastError: String?
 
     /// Creates a record.
     public init(
@@ -64,7 +68,9 @@ public struct InboxEvent: Sendable, Hashable {
         receivedAt: Date,
         status: Status = .pending,
         attempts: Int = 0,
-        payload: String
+        payload: String,
+        nextAttemptAt: Date? = nil,
+        lastError: String? = nil
     ) {
         self.id = id
         self.type = type
@@ -75,6 +81,8 @@ public struct InboxEvent: Sendable, Hashable {
         self.status = status
         self.attempts = attempts
         self.payload = payload
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
     }
 
     /// A new pending record for a verified event.

@@ -39,6 +39,24 @@ public protocol AppStore: Sendable {
     func enqueueEvent(_ event: InboxEvent) async throws -> Bool
     /// Inbox events, newest first, optionally of one status.
     func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent]
+    /// Events the worker should run now: pending ones, and failed ones whose retry time has come, oldest first.
+    func dueEvents(now: Date, limit: Int) async throws -> [InboxEvent]
+    /// Records a successful run of the handlers of an event.
+    func markEventSucceeded(id: String) async throws
+    /// Records a failed run: retried at `nextAttemptAt`, or dead (no more automatic retries) when it is `nil`.
+    func markEventFailed(id: String, error: String, nextAttemptAt: Date?) async throws
+    /// Makes an event pending again (manual replay); returns `false` when there is no such event.
+    func replayEvent(id: String) async throws -> Bool
+    /// Applies an installation change carried by an event created at `eventCreated` (Unix seconds), unless a
+    /// newer event already set the installation: events arrive out of order. Returns whether it applied.
+    func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool
+    /// Deletes the tenant's data (settings; the installation record stays as a tombstone) and appends an
+    /// audit record saying so.
+    func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws
+    /// The audit records of a tenant, oldest first.
+    func auditRecords(for tenant: Tenant) async throws -> [AuditRecord]
+    /// Every installation record, tombstones included.
+    func installations() async throws -> [Installation]
     /// The value stored under `key`, storing `value` first when there is none (atomically: the first writer wins).
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String
 }

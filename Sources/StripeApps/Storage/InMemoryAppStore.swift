@@ -16,6 +16,8 @@ public final class InMemoryAppStore: AppStore {
         var metadata: [String: String] = [:]
         var installStates: [String: InstallState] = [:]
         var inbox: [String: InboxEvent] = [:]
+        var lastInstallationEvent: [Tenant: Int64] = [:]
+        var audit: [AuditRecord] = []
     }
 
     private let state = Mutex(State())
@@ -83,6 +85,71 @@ public final class InMemoryAppStore: AppStore {
                 .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
                 .prefix(limit)
         )
+    }
+
+    public func dueEvents(now: Date, limit: Int) async throws -> [InboxEvent] {
+        let events = state.withLock { Array($0.inbox.values) }
+        return Array(
+            events.filter { $0.status == .pending || ($0.status == .failed && ($0.nextAttemptAt ?? now) <= now) }
+                .sorted { ($0.created, $0.receivedAt, $0.id) < ($1.created, $1.receivedAt, $1.id) }
+                .prefix(limit)
+        )
+    }
+
+    public func markEventSucceeded(id: String) async throws {
+        state.withLock { state in
+            state.inbox[id]?.status = .succeeded
+            state.inbox[id]?.attempts += 1
+            state.inbox[id]?.nextAttemptAt = nil
+            state.inbox[id]?.lastError = nil
+        }
+    }
+
+    public func markEventFailed(id: String, error: String, nextAttemptAt: Date?) async throws {
+        state.withLock { state in
+            state.inbox[id]?.status = nextAttemptAt == nil ? .dead : .failed
+            state.inbox[id]?.attempts += 1
+            state.inbox[id]?.nextAttemptAt = nextAttemptAt
+            state.inbox[id]?.lastError = error
+        }
+    }
+
+    public func replayEvent(id: String) async throws -> Bool {
+        state.withLock { state in
+            guard state.inbox[id] != nil else { return false }
+            state.inbox[id]?.status = .pending
+            state.inbox[id]?.nextAttemptAt = nil
+            return true
+        }
+    }
+
+    public func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool {
+        state.withLock { state in
+            let tenant = installation.tenant
+            if let last = state.lastInstallationEvent[tenant], last > eventCreated { return false }
+            var record = installation
+            if let existing = state.installations[tenant] { record.createdAt = existing.createdAt }
+            state.installations[tenant] = record
+            state.lastInstallationEvent[tenant] = eventCreated
+            return true
+        }
+    }
+
+    public func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws {
+        state.withLock { state in
+            state.settings[tenant] = nil
+            state.audit.append(AuditRecord(tenant: tenant, action: "purged", reason: reason, date: date))
+        }
+    }
+
+    public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
+        state.withLock { $0.audit.filter { $0.tenant == tenant } }
+    }
+
+    public func installations() async throws -> [Installation] {
+        state.withLock { Array($0.installations.values) }.sorted {
+            ($0.tenant.accountID, $0.tenant.mode) < ($1.tenant.accountID, $1.tenant.mode)
+        }
     }
 
     public func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String {

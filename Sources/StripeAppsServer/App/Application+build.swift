@@ -16,6 +16,12 @@ public struct ApplicationHooks: Sendable {
     public var configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void
     /// Runs after an install callback recorded the installation (create the user's account on your side…).
     public var onInstall: @Sendable (InstallCompletion) async throws -> Void
+    /// The app's handlers of stored webhook events, by type.
+    public var eventHandlers: EventHandlers
+    /// Install and uninstall hooks run by the built-in `account.application.*` handlers.
+    public var lifecycle: InstallLifecycle
+    /// How failed event handlers are retried.
+    public var retryPolicy: InboxWorker.RetryPolicy
 
     /// Creates hooks; every one is optional.
     public init(
@@ -23,13 +29,19 @@ public struct ApplicationHooks: Sendable {
         services: [any Service] = [],
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
         configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
-        onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in }
+        onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in },
+        eventHandlers: EventHandlers = EventHandlers(),
+        lifecycle: InstallLifecycle = InstallLifecycle(),
+        retryPolicy: InboxWorker.RetryPolicy = .default
     ) {
         self.now = now
         self.services = services
         self.onServerRunning = onServerRunning
         self.configureAPI = configureAPI
         self.onInstall = onInstall
+        self.eventHandlers = eventHandlers
+        self.lifecycle = lifecycle
+        self.retryPolicy = retryPolicy
     }
 }
 
@@ -52,7 +64,9 @@ public func buildApplication(
     var logger = logger ?? Logger(label: "stripe-apps-backend")
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let keyring = try await appKeyring(configuration: configuration, store: store)
-    let router = buildRouter(configuration: configuration, store: store, appKeyring: keyring, hooks: hooks)
+    let worker = inboxWorker(store: store, hooks: hooks, logger: logger)
+    let router = buildRouter(
+        configuration: configuration, store: store, appKeyring: keyring, hooks: hooks, worker: worker)
     let host = configuration.bindHost
     if configuration.isDevelopmentMode, configuration.host != host {
         logger.warning("development mode binds to 127.0.0.1 only; HOST is ignored until STRIPE_APP_SECRETS is set")
@@ -61,7 +75,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend"),
-        services: hooks.services,
+        services: hooks.services + [worker],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -78,7 +92,8 @@ public func buildRouter(
     configuration: AppConfiguration,
     store: some AppStore,
     appKeyring: SigningKeyring,
-    hooks: ApplicationHooks = ApplicationHooks()
+    hooks: ApplicationHooks = ApplicationHooks(),
+    worker: InboxWorker? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
@@ -87,7 +102,7 @@ public func buildRouter(
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
-    WebhookController(configuration: configuration, store: store, now: hooks.now).register(on: router)
+    WebhookController(configuration: configuration, store: store, now: hooks.now, worker: worker).register(on: router)
     InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(
         on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
@@ -106,6 +121,15 @@ public func buildRouter(
     SettingsController(store: store, maximumDocumentBytes: configuration.maximumSettingsBytes).register(on: api)
     hooks.configureAPI(api)
     return router
+}
+
+/// The worker that runs the built-in install lifecycle and the app's event handlers over the inbox.
+public func inboxWorker(store: some AppStore, hooks: ApplicationHooks, logger: Logger) -> InboxWorker {
+    // The lifecycle runs first, so the app's handlers of an install see the installation recorded.
+    var handlers = EventHandlers()
+    hooks.lifecycle.register(in: &handlers, store: store, now: hooks.now)
+    handlers.add(hooks.eventHandlers)
+    return InboxWorker(store: store, handlers: handlers, policy: hooks.retryPolicy, now: hooks.now, logger: logger)
 }
 
 /// The app signing secrets to verify UI calls with: the configured ones, or in development mode a local

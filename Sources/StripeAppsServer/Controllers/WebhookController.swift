@@ -15,6 +15,7 @@ struct WebhookController {
     let configuration: AppConfiguration
     let store: any AppStore
     let now: @Sendable () -> Date
+    let worker: InboxWorker?
 
     func register(on router: Router<AppRequestContext>) {
         router.post("webhooks/live") { request, context in
@@ -67,6 +68,7 @@ struct WebhookController {
         let isNew = try await store.enqueueEvent(
             InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
         )
+        if isNew { worker?.notify() }
         context.logger.info(
             "webhook stored",
             metadata: [

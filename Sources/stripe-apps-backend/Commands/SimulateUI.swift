@@ -11,7 +11,7 @@ import StripeAppsServer
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send signed traffic to a running backend, as Stripe would.",
-        subcommands: [SimulateUI.self, SimulateInstall.self]
+        subcommands: [SimulateUI.self, SimulateInstall.self, SimulateEvent.self]
     )
 }
 

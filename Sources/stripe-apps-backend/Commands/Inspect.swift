@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import StripeApps
+import StripeAppsSQLite
+import StripeAppsServer
+
+/// `installations`: what the backend knows about installs.
+struct Installations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect installations.",
+        subcommands: [InstallationsList.self]
+    )
+}
+
+/// `installations list`.
+struct InstallationsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List installations, tombstones included.")
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let store = try await openConfiguredStore()
+        let installations = try await store.installations()
+        switch format {
+        case .json:
+            print(
+                PayloadValue.array(
+                    installations.map { installation in
+                        .object([
+                            PayloadField("account_id", .string(installation.tenant.accountID)),
+                            PayloadField("mode", .string(installation.tenant.mode.description)),
+                            PayloadField("status", .string(installation.status.description)),
+                            PayloadField(
+                                "created_at", .number(installation.createdAt.timeIntervalSince1970.rounded(.down))),
+                            PayloadField(
+                                "updated_at", .number(installation.updatedAt.timeIntervalSince1970.rounded(.down))),
+                        ])
+                    }
+                ).jsonString)
+        case .table:
+            print("ACCOUNT\tMODE\tSTATUS\tUPDATED")
+            for installation in installations {
+                print(
+                    "\(installation.tenant.accountID)\t\(installation.tenant.mode)\t\(installation.status)\t\(iso8601(installation.updatedAt))"
+                )
+            }
+        }
+    }
+}
+
+/// `events`: the webhook inbox.
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect and replay the webhook inbox.",
+        subcommands: [EventsList.self, EventsReplay.self]
+    )
+}
+
+/// `events list`.
+struct EventsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List inbox events, newest first.")
+
+    @Option(help: "pending, succeeded, failed or dead.")
+    var status: String?
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "The most events to list.")
+    var limit: Int = 100
+
+    func run() async throws {
+        var parsedStatus: InboxEvent.Status?
+        if let status {
+            guard let parsed = InboxEvent.Status(name: status) else {
+                throw ValidationError("--status must be one of pending, succeeded, failed, dead.")
+            }
+            parsedStatus = parsed
+        }
+        let store = try await openConfiguredStore()
+        let events = try await store.inboxEvents(status: parsedStatus, limit: limit)
+        switch format {
+        case .json:
+            print(
+                PayloadValue.array(
+                    events.map { event in
+                        .object([
+                            PayloadField("id", .string(event.id)), PayloadField("type", .string(event.type)),
+                            PayloadField("mode", .string(event.isLiveMode ? "live" : "test")),
+                            PayloadField("account_id", event.accountID.map { .string($0) } ?? .null),
+                            PayloadField("status", .string(event.status.description)),
+                            PayloadField("attempts", .number(Double(event.attempts))),
+                            PayloadField("created", .number(Double(event.created))),
+                            PayloadField("last_error", event.lastError.map { .string($0) } ?? .null),
+                        ])
+                    }
+                ).jsonString)
+        case .table:
+            print("ID\tTYPE\tMODE\tACCOUNT\tSTATUS\tATTEMPTS")
+            for event in events {
+                print(
+                    "\(event.id)\t\(event.type)\t\(event.isLiveMode ? "live" : "test")\t\(event.accountID ?? "-")\t\(event.status)\t\(event.attempts)"
+                )
+            }
+        }
+    }
+}
+
+/// `events replay`.
+struct EventsReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Make an event pending again; the running server's worker runs it within a second."
+    )
+
+    @Argument(help: "The event id (evt_…).")
+    var id: String
+
+    func run() async throws {
+        let store = try await openConfiguredStore()
+        guard try await store.replayEvent(id: id) else {
+            FileHandle.standardError.write(Data("no_such_event: \(id) is not in the inbox\n".utf8))
+            throw ExitCode(1)
+        }
+        print("\(id) is pending again")
+    }
+}
+
+/// `table` or `json`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table
+    case json
+}
+
+/// The store `DATABASE_URL` names, migrated.
+func openConfiguredStore() async throws -> SQLiteAppStore {
+    let store = try openStore(try await readConfiguration(configFile: nil))
+    try await store.migrate()
+    return store
+}
+
+func iso8601(_ date: Date) -> String {
+    date.formatted(.iso8601)
+}
