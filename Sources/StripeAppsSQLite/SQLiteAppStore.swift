@@ -351,7 +351,8 @@ public final class SQLiteAppStore: AppStore {
             )
             try db.execute(
                 sql:
-                    "INSERT INTO audit_log (account_id, livemode, action, reason, created_at) VALUES (?, ?, 'purged', ?, ?)",
+                    "INSERT INTO audit_log (account_id, livemode, action, reason, created_at) VALUES (?, ?, 'purged', ?, ?) "
+                    + "ON CONFLICT DO NOTHING",
                 arguments: [tenant.accountID, tenant.mode.isLive, reason, date.timeIntervalSince1970]
             )
         }

@@ -77,7 +77,7 @@ package enum SQLiteMigrations {
                 reason TEXT NOT NULL,
                 created_at REAL NOT NULL
             ) STRICT;
-            CREATE INDEX audit_log_tenant ON audit_log (account_id, livemode);
+            CREATE UNIQUE INDEX audit_log_once ON audit_log (account_id, livemode, action, reason);
             """
         ),
     ]

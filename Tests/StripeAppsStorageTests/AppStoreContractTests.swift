@@ -296,6 +296,8 @@ import Testing
             _ = try await store.updateSettings(for: Self.tenant, expectedVersion: 0) { $0["a"] = .number(1) }
             _ = try await store.updateSettings(for: other, expectedVersion: 0) { $0["a"] = .number(2) }
             try await store.purgeTenantData(Self.tenant, reason: "account.application.deauthorized evt_1", at: Self.now)
+            // A retried handler purges again: still one audit record.
+            try await store.purgeTenantData(Self.tenant, reason: "account.application.deauthorized evt_1", at: Self.now)
             #expect(try await store.settings(for: Self.tenant) == .empty)
             #expect(try await store.settings(for: other).values["a"] == .number(2))
             let audit = try await store.auditRecords(for: Self.tenant)

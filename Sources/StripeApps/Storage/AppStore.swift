@@ -51,7 +51,7 @@ public protocol AppStore: Sendable {
     /// newer event already set the installation: events arrive out of order. Returns whether it applied.
     func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool
     /// Deletes the tenant's data (settings; the installation record stays as a tombstone) and appends an
-    /// audit record saying so.
+    /// audit record saying so; the same `reason` twice (a handler retried after a crash) is recorded once.
     func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws
     /// The audit records of a tenant, oldest first.
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord]

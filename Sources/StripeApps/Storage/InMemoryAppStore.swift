@@ -138,6 +138,8 @@ public final class InMemoryAppStore: AppStore {
     public func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws {
         state.withLock { state in
             state.settings[tenant] = nil
+            guard !state.audit.contains(where: { $0.tenant == tenant && $0.action == "purged" && $0.reason == reason })
+            else { return }
             state.audit.append(AuditRecord(tenant: tenant, action: "purged", reason: reason, date: date))
         }
     }
