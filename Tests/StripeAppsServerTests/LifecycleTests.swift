@@ -50,7 +50,7 @@ import Testing
         let configuration = try read([
             "STRIPE_APP_SECRETS": " absec_new ,absec_old\n", "PORT": "9000", "HOST": "0.0.0.0",
             "SIGNATURE_TOLERANCE_SECONDS": "120", "MAX_BODY_BYTES": "2048", "DATABASE_URL": "sqlite:/tmp/x.sqlite",
-            "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app",
+            "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app", "EVENT_MAX_ATTEMPTS": "3",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -59,12 +59,13 @@ import Testing
         #expect(configuration.maximumBodyBytes == 2048)
         #expect(configuration.databaseURL == "sqlite:/tmp/x.sqlite")
         #expect(configuration.logLevel == .debug && configuration.appID == "com.example.app")
+        #expect(configuration.eventMaxAttempts == 3)
         #expect(try read([:]).isDevelopmentMode)
         #expect(try read(["STRIPE_APP_SECRETS": ""]).isDevelopmentMode)
 
         for (variable, value) in [
             ("PORT", "http"), ("PORT", "70000"), ("SIGNATURE_TOLERANCE_SECONDS", "0"), ("MAX_BODY_BYTES", "-1"),
-            ("LOG_LEVEL", "loud"),
+            ("LOG_LEVEL", "loud"), ("EVENT_MAX_ATTEMPTS", "0"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
             #expect(error?.variable == variable)

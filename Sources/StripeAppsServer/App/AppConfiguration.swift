@@ -19,6 +19,7 @@ public import StripeApps
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
 /// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
+/// | `EVENT_MAX_ATTEMPTS` | `8` | runs of a failing event's handlers before it is dead (replay to run it again) |
 /// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain format) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
@@ -48,6 +49,8 @@ public struct AppConfiguration: Sendable {
     public var maximumSettingsBytes: Int
     /// How long the SQLite store reuses an installation record it read; 0 turns the cache off.
     public var installationCacheSeconds: Int
+    /// Runs of a failing event's handlers before the event is dead.
+    public var eventMaxAttempts: Int
     /// The log level.
     public var logLevel: Logger.Level
     /// Whether log lines are JSON objects (`true`, the default) or plain text.
@@ -71,6 +74,7 @@ public struct AppConfiguration: Sendable {
         maximumBodyBytes: Int = SignatureVerifier.defaultMaximumPayloadBytes,
         maximumSettingsBytes: Int = 16 * 1024,
         installationCacheSeconds: Int = 2,
+        eventMaxAttempts: Int = 8,
         logLevel: Logger.Level = .info,
         logsAsJSON: Bool = true,
         install: InstallConfiguration = InstallConfiguration(),
@@ -88,6 +92,7 @@ public struct AppConfiguration: Sendable {
         self.maximumBodyBytes = maximumBodyBytes
         self.maximumSettingsBytes = maximumSettingsBytes
         self.installationCacheSeconds = installationCacheSeconds
+        self.eventMaxAttempts = eventMaxAttempts
         self.logLevel = logLevel
         self.logsAsJSON = logsAsJSON
         self.install = install
@@ -149,6 +154,13 @@ public struct AppConfiguration: Sendable {
             "INSTALLATION_CACHE_SECONDS",
             default: installationCacheSeconds,
             in: 0...3600
+        )
+        eventMaxAttempts = try Self.integer(
+            reader,
+            "event.max.attempts",
+            "EVENT_MAX_ATTEMPTS",
+            default: eventMaxAttempts,
+            in: 1...100
         )
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level.lowercased()) else {

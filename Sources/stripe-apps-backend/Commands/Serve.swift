@@ -57,9 +57,16 @@ struct Serve: AsyncParsableCommand {
             configuration: configuration,
             store: store,
             logger: logger,
-            hooks: ApplicationHooks(onServerRunning: { port in
-                if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
-            })
+            hooks: ApplicationHooks(
+                onServerRunning: { port in
+                    if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+                },
+                retryPolicy: InboxWorker.RetryPolicy(
+                    maximumAttempts: configuration.eventMaxAttempts,
+                    baseDelay: InboxWorker.RetryPolicy.default.baseDelay,
+                    maximumDelay: InboxWorker.RetryPolicy.default.maximumDelay
+                )
+            )
         )
         try await app.runService()
     }
