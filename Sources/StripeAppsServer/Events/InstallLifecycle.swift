@@ -27,30 +27,27 @@ public struct InstallLifecycle: Sendable {
 
     /// Adds the lifecycle handlers to `handlers`.
     public func register(in handlers: inout EventHandlers, store: some AppStore, now: @escaping @Sendable () -> Date) {
-        handlers.on("account.application.authorized") { context in
-            guard let tenant = context.tenant else { return }
+        /// Sets the tenant's installation to `status` unless a newer event already set it; returns the tenant and
+        /// the time when it applied.
+        @Sendable func apply(_ status: Installation.Status, _ context: EventContext) async throws -> (Tenant, Date)? {
+            guard let tenant = context.tenant else { return nil }
             let date = now()
             let applied = try await store.applyInstallationEvent(
-                Installation(tenant: tenant, status: .active, createdAt: date, updatedAt: date),
+                Installation(tenant: tenant, status: status, createdAt: date, updatedAt: date),
                 eventCreated: context.event.created
             )
             guard applied else {
-                context.logger.info("older authorization ignored: a newer event already set the installation")
-                return
+                context.logger.info("older \(context.event.type) ignored: a newer event already set the installation")
+                return nil
             }
+            return (tenant, date)
+        }
+        handlers.on("account.application.authorized") { context in
+            guard try await apply(.active, context) != nil else { return }
             try await onAuthorized(context)
         }
         handlers.on("account.application.deauthorized") { context in
-            guard let tenant = context.tenant else { return }
-            let date = now()
-            let applied = try await store.applyInstallationEvent(
-                Installation(tenant: tenant, status: .inactive, createdAt: date, updatedAt: date),
-                eventCreated: context.event.created
-            )
-            guard applied else {
-                context.logger.info("older deauthorization ignored: a newer event already set the installation")
-                return
-            }
+            guard let (tenant, date) = try await apply(.inactive, context) else { return }
             try await purge(tenant, context)
             try await store.purgeTenantData(tenant, reason: "\(context.event.type) \(context.event.id)", at: date)
         }
