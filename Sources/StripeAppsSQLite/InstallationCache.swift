@@ -53,6 +53,14 @@ package final class InstallationCache: Sendable {
         }
     }
 
+    /// Forgets a tenant's record after a committed write whose result this process does not hold.
+    package func invalidate(_ tenant: Tenant) {
+        state.withLock { state in
+            state.generation += 1
+            state.entries[tenant] = nil
+        }
+    }
+
     /// Records a committed write.
     package func written(_ installation: Installation) {
         let expires = ContinuousClock.now + lifetime

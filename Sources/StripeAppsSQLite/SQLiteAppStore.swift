@@ -333,14 +333,9 @@ public final class SQLiteAppStore: AppStore {
             )
             return db.changesCount > 0
         }
-        if applied, let stored = try await readInstallationUncached(installation.tenant) {
-            installationCache.written(stored)
-        }
+        // The stored record keeps its first createdAt, so drop the cached one rather than guess it.
+        if applied { installationCache.invalidate(installation.tenant) }
         return applied
-    }
-
-    private func readInstallationUncached(_ tenant: Tenant) async throws -> Installation? {
-        try readInstallation(for: tenant)
     }
 
     public func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws {

@@ -18,25 +18,37 @@ struct WebhookController {
     let worker: InboxWorker?
 
     func register(on router: Router<AppRequestContext>) {
+        // One verifier per endpoint, built once: each holds its secrets' keyed hash states.
+        let live = verifier(configuration.webhookSecretsLive)
+        let test = verifier(configuration.webhookSecretsTest)
         router.post("webhooks/live") { request, context in
-            try await receive(
-                request, context: context, keyring: configuration.webhookSecretsLive, isLiveEndpoint: true)
+            try await receive(request, context: context, verifier: live, isLiveEndpoint: true)
         }
         router.post("webhooks/test") { request, context in
-            try await receive(
-                request, context: context, keyring: configuration.webhookSecretsTest, isLiveEndpoint: false)
+            try await receive(request, context: context, verifier: test, isLiveEndpoint: false)
         }
         router.methodNotAllowed("webhooks/live", allowed: [.post])
         router.methodNotAllowed("webhooks/test", allowed: [.post])
     }
 
+    private func verifier(_ keyring: SigningKeyring?) -> SignatureVerifier? {
+        keyring.map {
+            SignatureVerifier(
+                keyring: $0,
+                tolerance: configuration.signatureTolerance,
+                maximumPayloadBytes: configuration.maximumBodyBytes,
+                now: now
+            )
+        }
+    }
+
     private func receive(
         _ request: Request,
         context: AppRequestContext,
-        keyring: SigningKeyring?,
+        verifier: SignatureVerifier?,
         isLiveEndpoint: Bool
     ) async throws -> Response {
-        guard let keyring else {
+        guard let verifier else {
             // Stripe retries on 503, so nothing is lost while the operator configures the secret.
             throw APIError(
                 .serviceUnavailable,
@@ -44,16 +56,9 @@ struct WebhookController {
                 message: "This endpoint has no secret: set STRIPE_WEBHOOK_SECRETS_\(isLiveEndpoint ? "LIVE" : "TEST")."
             )
         }
-        let limit = configuration.maximumBodyBytes
         var request = request
-        let body = try await request.collectBody(limitedTo: limit)
+        let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         let bytes = Array(body.readableBytesView)
-        let verifier = SignatureVerifier(
-            keyring: keyring,
-            tolerance: configuration.signatureTolerance,
-            maximumPayloadBytes: limit,
-            now: now
-        )
         let event: AppEvent
         do {
             _ = try verifier.verify(payload: bytes, header: request.headers[.stripeSignature])
