@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "StripeApps", targets: ["StripeApps"]),
         .library(name: "StripeAppsSQLite", targets: ["StripeAppsSQLite"]),
         .library(name: "StripeAppsServer", targets: ["StripeAppsServer"]),
+        .library(name: "StripeAppsAPI", targets: ["StripeAppsAPI"]),
         .library(name: "StripeAppsTesting", targets: ["StripeAppsTesting"]),
         .executable(name: "stripe-apps-backend", targets: ["stripe-apps-backend"]),
     ],
@@ -60,10 +61,24 @@ let package = Package(
             name: "StripeAppsServer",
             dependencies: [
                 "StripeApps",
+                "StripeAppsAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: librarySettings
+        ),
+        .target(
+            name: "StripeAppsAPI",
+            dependencies: [
+                "StripeApps",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: librarySettings
         ),
@@ -74,13 +89,31 @@ let package = Package(
                 "StripeAppsServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // Stripe's example objects (MIT, from Stripe's OpenAPI repository) shape the fake Stripe API's answers.
+            resources: [.copy("Resources/fixtures3.json"), .copy("Resources/LICENSE-stripe-openapi")],
             swiftSettings: librarySettings
+        ),
+        .testTarget(
+            name: "StripeAppsAPITests",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsAPI",
+                "StripeAppsTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "stripe-apps-backend",
             dependencies: [
                 "StripeApps",
+                "StripeAppsAPI",
                 "StripeAppsServer",
                 "StripeAppsSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -147,6 +180,7 @@ let package = Package(
             dependencies: [
                 "stripe-apps-backend",
                 "StripeApps",
+                "StripeAppsAPI",
                 "StripeAppsServer",
                 "StripeAppsTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),

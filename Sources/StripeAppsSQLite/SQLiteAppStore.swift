@@ -345,11 +345,78 @@ public final class SQLiteAppStore: AppStore {
                 arguments: [tenant.accountID, tenant.mode.isLive]
             )
             try db.execute(
+                sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive]
+            )
+            try db.execute(
                 sql:
                     "INSERT INTO audit_log (account_id, livemode, action, reason, created_at) VALUES (?, ?, 'purged', ?, ?) "
                     + "ON CONFLICT DO NOTHING",
                 arguments: [tenant.accountID, tenant.mode.isLive, reason, date.timeIntervalSince1970]
             )
+        }
+    }
+
+    public func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT sealed, version, updated_at FROM tenant_credentials "
+                    + "WHERE account_id = ? AND livemode = ? AND name = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive, name]
+            ).map { row in
+                StoredCredential(
+                    tenant: tenant,
+                    name: name,
+                    sealed: [UInt8](row["sealed"] as Data),
+                    version: row["version"],
+                    updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+                )
+            }
+        }
+    }
+
+    public func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential {
+        let version: Int = try await writer.write { db in
+            let current =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT version FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
+                    arguments: [tenant.accountID, tenant.mode.isLive, name]
+                ) ?? 0
+            if let expectedVersion, expectedVersion != current {
+                throw StoreError(
+                    .versionConflict,
+                    message: "The credential was changed by another writer.",
+                    currentVersion: current
+                )
+            }
+            try db.execute(
+                sql:
+                    "INSERT INTO tenant_credentials (account_id, livemode, name, sealed, version, updated_at) "
+                    + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, livemode, name) DO UPDATE SET "
+                    + "sealed = excluded.sealed, version = excluded.version, updated_at = excluded.updated_at",
+                arguments: [tenant.accountID, tenant.mode.isLive, name, Data(sealed), current + 1, date.timeIntervalSince1970]
+            )
+            return current + 1
+        }
+        return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
+    }
+
+    public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive, name]
+            )
+            return db.changesCount > 0
         }
     }
 

@@ -80,6 +80,20 @@ package enum SQLiteMigrations {
             CREATE UNIQUE INDEX audit_log_once ON audit_log (account_id, livemode, action, reason);
             """
         ),
+        (
+            "0005_tenant_credentials",
+            """
+            CREATE TABLE tenant_credentials (
+                account_id TEXT NOT NULL,
+                livemode INTEGER NOT NULL CHECK (livemode IN (0, 1)),
+                name TEXT NOT NULL,
+                sealed BLOB NOT NULL,
+                version INTEGER NOT NULL CHECK (version > 0),
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (account_id, livemode, name)
+            ) STRICT, WITHOUT ROWID;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

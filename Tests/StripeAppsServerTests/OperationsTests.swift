@@ -23,6 +23,15 @@ struct UnavailableStore: AppStore {
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument { throw fail() }
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+    func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? { throw fail() }
+    func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential { throw fail() }
+    func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool { throw fail() }
     func saveInstallState(_ state: InstallState) async throws { throw fail() }
     func enqueueEvent(_ event: InboxEvent) async throws -> Bool { throw fail() }
     func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }

@@ -14,6 +14,7 @@ import Testing
         ("0002_create_install_states", "df2a53719fe870ccb2afa94d018327682841c08e47654a1a99e45cc0e567589c"),
         ("0003_create_inbox_events", "565fcf70b1985fbb671f99555efa7d7141433507ae4216ac789694f019f20a34"),
         ("0004_event_processing_and_lifecycle", "c66fb392e92da37fb9bd1ef84187acb778da062b4262424ee1e95400a7f4c4e3"),
+        ("0005_tenant_credentials", "e1cb75b411d58e0d1ade7c83703aa2613719783f3a73ac14fa7fd49a3cf2dfc5"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

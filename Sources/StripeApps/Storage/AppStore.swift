@@ -50,13 +50,30 @@ public protocol AppStore: Sendable {
     /// Applies an installation change carried by an event created at `eventCreated` (Unix seconds), unless a
     /// newer event already set the installation: events arrive out of order. Returns whether it applied.
     func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool
-    /// Deletes the tenant's data (settings; the installation record stays as a tombstone) and appends an
+    /// Deletes the tenant's data (settings and credentials; the installation record stays as a tombstone) and appends an
     /// audit record saying so; the same `reason` twice (a handler retried after a crash) is recorded once.
     func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws
     /// The audit records of a tenant, oldest first.
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord]
     /// Every installation record, tombstones included.
     func installations() async throws -> [Installation]
+    /// The sealed credential `name` of a tenant, or `nil`.
+    func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential?
+    /// Writes the sealed credential `name` of a tenant and returns the stored record.
+    ///
+    /// With `expectedVersion` `nil` the write is unconditional. Otherwise it is a compare-and-swap: it applies only
+    /// if the current version is `expectedVersion` (`0`: there must be none yet), and throws
+    /// ``StoreError/Code/versionConflict`` when another writer came first, so a rotated OAuth refresh token is
+    /// never overwritten by an older one.
+    func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential
+    /// Deletes the credential `name` of a tenant; returns whether there was one.
+    func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool
     /// The value stored under `key`, storing `value` first when there is none (atomically: the first writer wins).
     func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String
 }

@@ -18,6 +18,12 @@ public final class InMemoryAppStore: AppStore {
         var inbox: [String: InboxEvent] = [:]
         var lastInstallationEvent: [Tenant: Int64] = [:]
         var audit: [AuditRecord] = []
+        var credentials: [CredentialKey: StoredCredential] = [:]
+    }
+
+    private struct CredentialKey: Hashable {
+        let tenant: Tenant
+        let name: String
     }
 
     private let state = Mutex(State())
@@ -138,10 +144,42 @@ public final class InMemoryAppStore: AppStore {
     public func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws {
         state.withLock { state in
             state.settings[tenant] = nil
+            state.credentials = state.credentials.filter { $0.key.tenant != tenant }
             guard !state.audit.contains(where: { $0.tenant == tenant && $0.action == "purged" && $0.reason == reason })
             else { return }
             state.audit.append(AuditRecord(tenant: tenant, action: "purged", reason: reason, date: date))
         }
+    }
+
+    public func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
+        state.withLock { $0.credentials[CredentialKey(tenant: tenant, name: name)] }
+    }
+
+    public func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential {
+        let key = CredentialKey(tenant: tenant, name: name)
+        return try state.withLock { state in
+            let current = state.credentials[key]?.version ?? 0
+            if let expectedVersion, expectedVersion != current {
+                throw StoreError(
+                    .versionConflict,
+                    message: "The credential was changed by another writer.",
+                    currentVersion: current
+                )
+            }
+            let stored = StoredCredential(tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
+            state.credentials[key] = stored
+            return stored
+        }
+    }
+
+    public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
+        state.withLock { $0.credentials.removeValue(forKey: CredentialKey(tenant: tenant, name: name)) != nil }
     }
 
     public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {

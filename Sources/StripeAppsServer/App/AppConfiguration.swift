@@ -2,6 +2,7 @@ public import Configuration
 import Foundation
 public import Logging
 public import StripeApps
+public import StripeAppsAPI
 
 /// Everything `serve` needs, read with swift-configuration.
 ///
@@ -20,6 +21,11 @@ public import StripeApps
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
 /// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
 /// | `EVENT_MAX_ATTEMPTS` | `8` | runs of a failing event's handlers before it is dead (replay to run it again) |
+/// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
+/// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
+/// | `STRIPE_API_BASE_URL` | `https://api.stripe.com` | where Stripe API calls go (a fake Stripe in tests) |
+/// | `STRIPE_API_VERSION` | `2025-02-24.acacia` | the pinned `Stripe-Version` of every call |
+/// | `ENCRYPTION_KEYS` | none | comma-separated base64 32-byte keys sealing tenant credentials at rest; the first seals |
 /// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain format) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
@@ -59,6 +65,14 @@ public struct AppConfiguration: Sendable {
     public var install: InstallConfiguration
     /// The app manifest, when one was read (the executable reads ``InstallConfiguration/manifestPath``).
     public var manifest: AppManifest?
+    /// The developer's secret keys, at most one per mode.
+    public var stripeSecretKeys: [APICredential] = []
+    /// Where Stripe API calls go.
+    public var stripeAPIBaseURL = "https://api.stripe.com"
+    /// The pinned `Stripe-Version`.
+    public var stripeAPIVersion = StripeAPIConfiguration.defaultAPIVersion
+    /// The cipher sealing tenant credentials, when `ENCRYPTION_KEYS` is set.
+    public var credentialCipher: CredentialCipher?
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -174,6 +188,44 @@ public struct AppConfiguration: Sendable {
         default: throw ConfigurationError(variable: "LOG_FORMAT", problem: "must be json or text")
         }
         install = try InstallConfiguration(reader: reader, publicURL: publicURL)
+        try readStripeAPI(reader)
+    }
+
+    private mutating func readStripeAPI(_ reader: ConfigReader) throws {
+        for (key, variable, mode) in [
+            ("stripe.secret.key.live", "STRIPE_SECRET_KEY_LIVE", Tenant.Mode.live),
+            ("stripe.secret.key.test", "STRIPE_SECRET_KEY_TEST", Tenant.Mode.test),
+        ] {
+            guard let value = reader.string(forKey: ConfigKey(key), isSecret: true), !value.isEmpty else { continue }
+            guard let credential = try? APICredential(secretKey: value.trimmingCharacters(in: .whitespaces)),
+                credential.mode == mode
+            else {
+                throw ConfigurationError(variable: variable, problem: "must be a \(mode) secret key (sk_\(mode)_…)")
+            }
+            stripeSecretKeys.append(credential)
+        }
+        stripeAPIBaseURL = reader.string(forKey: "stripe.api.base.url", default: stripeAPIBaseURL)
+        guard let url = URL(string: stripeAPIBaseURL), url.scheme == "https" || url.scheme == "http", url.host != nil
+        else {
+            throw ConfigurationError(variable: "STRIPE_API_BASE_URL", problem: "must be an http(s) URL")
+        }
+        stripeAPIVersion = reader.string(forKey: "stripe.api.version", default: stripeAPIVersion)
+        if let keys = reader.string(forKey: "encryption.keys", isSecret: true), !keys.isEmpty {
+            do {
+                credentialCipher = try CredentialCipher(base64Keys: keys)
+            } catch {
+                throw ConfigurationError(variable: "ENCRYPTION_KEYS", problem: "\(error.message)")
+            }
+        }
+    }
+
+    /// The Stripe API entry point this configuration describes (keys, base URL, pinned version).
+    public func stripeAPI(logger: Logger = Logger(label: "stripe-apps.api")) throws -> StripeAPI {
+        try StripeAPI(
+            configuration: StripeAPIConfiguration(baseURL: stripeAPIBaseURL, apiVersion: stripeAPIVersion),
+            secretKeys: stripeSecretKeys,
+            logger: logger
+        )
     }
 
     /// The redirect URIs install links may use: the manifest's `allowed_redirect_uris` and `ALLOWED_REDIRECT_URIS`.

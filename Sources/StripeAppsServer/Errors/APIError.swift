@@ -2,6 +2,7 @@ public import HTTPTypes
 public import Hummingbird
 import NIOCore
 public import StripeApps
+public import StripeAppsAPI
 
 /// An error answered as `{"error":{"code":"…","message":"…"}}` with a stable code.
 ///
@@ -90,5 +91,18 @@ extension APIError {
             )
         default: self = .storageUnavailable
         }
+    }
+
+    /// The answer for a failed Stripe API call: 503 `stripe_not_configured` when no credential is configured for
+    /// the tenant, otherwise 502 `stripe_api_error` with Stripe's code, request id and (key-redacted) message.
+    public init(_ error: StripeAPIError) {
+        if error.code == .missingCredential {
+            self.init(.serviceUnavailable, code: "stripe_not_configured", message: error.message)
+            return
+        }
+        var details = [PayloadField("stripe_error", .string("\(error.code)"))]
+        if let code = error.stripeCode { details.append(PayloadField("stripe_code", .string(code))) }
+        if let requestID = error.requestID { details.append(PayloadField("stripe_request_id", .string(requestID))) }
+        self.init(.badGateway, code: "stripe_api_error", message: error.message, details: details)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 import Logging
 import StripeApps
+import StripeAppsAPI
 
 /// Turns every error into a JSON error response with a stable code, so clients and the CORS middleware
 /// outside it always see a response. Unexpected errors become a generic 500: their details go to the log
@@ -24,6 +25,16 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as StoreError {
             context.logger.error(
                 "storage error", metadata: ["error.code": "\(error.code)", "error": "\(error.message)"])
+            return try APIError(error).response(from: request, context: context)
+        } catch let error as StripeAPIError {
+            context.logger.error(
+                "Stripe API error",
+                metadata: [
+                    "error.code": "\(error.code)", "stripe.code": "\(error.stripeCode ?? "-")",
+                    "stripe.status": "\(error.httpStatus.map(String.init) ?? "-")",
+                    "stripe.request_id": "\(error.requestID ?? "-")",
+                ]
+            )
             return try APIError(error).response(from: request, context: context)
         } catch let error as HTTPError {
             return try Self.apiError(for: error).response(from: request, context: context)

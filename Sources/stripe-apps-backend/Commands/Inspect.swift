@@ -54,7 +54,7 @@ struct InstallationsList: AsyncParsableCommand {
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect and replay the webhook inbox.",
-        subcommands: [EventsList.self, EventsReplay.self]
+        subcommands: [EventsList.self, EventsReplay.self, EventsRecover.self]
     )
 }
 

@@ -1,0 +1,29 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// A tenant's credential as the store keeps it: sealed (encrypted and authenticated) by a
+/// ``CredentialCipher``, never in clear.
+public struct StoredCredential: Sendable, Hashable {
+    /// Whose credential it is.
+    public let tenant: Tenant
+    /// Its name within the tenant (`stripe.oauth`, `mailer.api_key`, …).
+    public let name: String
+    /// The sealed bytes.
+    public let sealed: [UInt8]
+    /// 1 when first written, then one more per replacement: the version a compare-and-swap write states.
+    public let version: Int
+    /// When it was last written.
+    public let updatedAt: Date
+
+    /// Creates a record.
+    public init(tenant: Tenant, name: String, sealed: [UInt8], version: Int, updatedAt: Date) {
+        self.tenant = tenant
+        self.name = name
+        self.sealed = sealed
+        self.version = version
+        self.updatedAt = updatedAt
+    }
+}

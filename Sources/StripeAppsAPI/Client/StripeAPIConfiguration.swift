@@ -1,0 +1,38 @@
+/// How clients reach the Stripe API.
+public struct StripeAPIConfiguration: Sendable {
+    /// The API's base URL, without a trailing slash: `https://api.stripe.com`, or a fake's in tests.
+    public var baseURL: String
+    /// The pinned `Stripe-Version` sent with every call, so a change of the account's default version cannot
+    /// change the shape of what the app reads.
+    public var apiVersion: String
+    /// The time-out of one attempt (retries get their own).
+    public var timeout: Duration
+    /// When to retry.
+    public var retryPolicy: RetryPolicy
+    /// The largest answer read; a bigger one fails with ``StripeAPIError/Code/invalidResponse``.
+    public var maximumResponseBytes: Int
+    /// The `User-Agent`.
+    public var userAgent: String
+
+    /// The API version this package's models are written against.
+    public static let defaultAPIVersion = "2025-02-24.acacia"
+
+    /// Creates a configuration.
+    public init(
+        baseURL: String = "https://api.stripe.com",
+        apiVersion: String = StripeAPIConfiguration.defaultAPIVersion,
+        timeout: Duration = .seconds(30),
+        retryPolicy: RetryPolicy = .default,
+        maximumResponseBytes: Int = 16 << 20,
+        userAgent: String = "stripe-apps-backend (Swift)"
+    ) {
+        var baseURL = baseURL
+        while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        self.baseURL = baseURL
+        self.apiVersion = apiVersion
+        self.timeout = timeout
+        self.retryPolicy = retryPolicy
+        self.maximumResponseBytes = maximumResponseBytes
+        self.userAgent = userAgent
+    }
+}

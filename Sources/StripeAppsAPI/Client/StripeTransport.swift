@@ -1,0 +1,138 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import StripeApps
+
+/// Sends one call to the Stripe API with its retries; shared by every client made by one ``StripeAPI``.
+struct StripeTransport: Sendable {
+    let configuration: StripeAPIConfiguration
+    let httpClient: HTTPClient
+    let logger: Logger
+    /// Waits between attempts; tests record the waits instead.
+    let sleep: @Sendable (Duration) async throws -> Void
+    /// A random number in `0…1` for the backoff jitter.
+    let jitter: @Sendable () -> Double
+
+    /// One call as the client describes it.
+    struct Call: Sendable {
+        var method: HTTPMethod
+        var path: String
+        var parameters: FormParameters
+        var authorization: String
+        var stripeAccount: String?
+        var idempotencyKey: IdempotencyKey?
+    }
+
+    func send(_ call: Call) async throws -> StripeResponse {
+        let policy = configuration.retryPolicy
+        var retry = 0
+        while true {
+            let outcome: Outcome
+            do {
+                outcome = try await attempt(call)
+            } catch let error as StripeAPIError where error.code == .connection || error.code == .timeout {
+                guard retry < policy.maximumRetries else { throw error }
+                outcome = .retry(error, retryAfter: nil)
+            }
+            switch outcome {
+            case .success(let response):
+                return response
+            case .failure(let error):
+                throw error
+            case .retry(let error, let retryAfter):
+                guard retry < policy.maximumRetries else { throw error }
+                let delay = policy.delay(beforeRetry: retry, retryAfter: retryAfter, jitter: jitter())
+                logger.notice(
+                    "Retrying a Stripe API call",
+                    metadata: [
+                        "stripe.method": "\(call.method.rawValue)", "stripe.path": "\(call.path)",
+                        "stripe.account": "\(call.stripeAccount ?? "-")", "stripe.error": "\(error.code)",
+                        "stripe.status": "\(error.httpStatus.map(String.init) ?? "-")",
+                        "stripe.request_id": "\(error.requestID ?? "-")", "retry": "\(retry + 1)",
+                        "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                    ]
+                )
+                try await sleep(delay)
+                retry += 1
+            }
+        }
+    }
+
+    private enum Outcome {
+        case success(StripeResponse)
+        case failure(StripeAPIError)
+        case retry(StripeAPIError, retryAfter: Duration?)
+    }
+
+    private func attempt(_ call: Call) async throws -> Outcome {
+        var url = configuration.baseURL + call.path
+        let form = call.parameters.encoded
+        var request: HTTPClientRequest
+        if call.method == .POST {
+            request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        } else {
+            if !form.isEmpty { url += "?" + form }
+            request = HTTPClientRequest(url: url)
+            request.method = call.method
+        }
+        request.headers.add(name: "Authorization", value: call.authorization)
+        request.headers.add(name: "Stripe-Version", value: configuration.apiVersion)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let account = call.stripeAccount { request.headers.add(name: "Stripe-Account", value: account) }
+        if let key = call.idempotencyKey { request.headers.add(name: "Idempotency-Key", value: key.rawValue) }
+
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        do {
+            let response = try await httpClient.execute(request, timeout: TimeAmount(configuration.timeout))
+            status = Int(response.status.code)
+            headers = response.headers
+            var buffer = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw StripeAPIError(.invalidResponse, message: "The answer is larger than the configured maximum.")
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw StripeAPIError(.timeout, message: "No answer from the Stripe API within the time-out.")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw StripeAPIError(.connection, message: "The connection to the Stripe API failed (\(Self.kind(of: error))).")
+        }
+        let requestID = headers.first(name: "Request-Id")
+        if (200..<300).contains(status) {
+            return .success(
+                StripeResponse(
+                    status: status,
+                    requestID: requestID,
+                    isIdempotentReplay: headers.first(name: "Idempotent-Replayed") == "true",
+                    body: body
+                )
+            )
+        }
+        let error = ErrorBody.decode(status: status, body: body, requestID: requestID)
+        guard RetryPolicy.isRetryable(status: status, shouldRetryHeader: headers.first(name: "Stripe-Should-Retry"))
+        else { return .failure(error) }
+        let retryAfter = headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
+        return .retry(error, retryAfter: retryAfter)
+    }
+
+    /// The kind of a transport error, without addresses or data.
+    private static func kind(of error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)".prefix(80).description }
+        return String(describing: type(of: error))
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,33 @@
+/// Removes anything that looks like a Stripe key or token from text that may reach a log or an error.
+///
+/// Stripe masks keys in its own messages (`sk_test_****1234`), but messages also come from proxies, fakes and
+/// our own code; this is the last line of defence, so it errs on the side of redacting.
+package enum CredentialRedaction {
+    /// Prefixes of Stripe secrets: secret, restricted and OAuth keys, refresh tokens, webhook and app secrets.
+    private static let prefixes = ["sk_", "rk_", "rt_", "ac_", "whsec_", "absec_"]
+
+    /// `text` with every word that starts with a secret prefix and is not already masked replaced.
+    package static func redact(_ text: String) -> String {
+        guard prefixes.contains(where: { text.contains($0) }) else { return text }
+        var output = ""
+        var word = ""
+        for character in text {
+            if character.isLetter || character.isNumber || character == "_" || character == "*" {
+                word.append(character)
+            } else {
+                output += redactedWord(word)
+                word = ""
+                output.append(character)
+            }
+        }
+        return output + redactedWord(word)
+    }
+
+    private static func redactedWord(_ word: String) -> String {
+        guard let prefix = prefixes.first(where: { word.hasPrefix($0) }) else { return word }
+        let rest = word.dropFirst(prefix.count)
+        // Stripe's own masking keeps the mode and the last four characters: `sk_test_****abcd`.
+        if rest.contains("****") { return word }
+        return rest.count <= 5 ? word : "\(prefix)[redacted]"
+    }
+}
