@@ -98,6 +98,19 @@ let package = Package(
             swiftSettings: librarySettings
         ),
         .testTarget(
+            name: "StripeAppsTestingTests",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StripeAppsAPITests",
             dependencies: [
                 "StripeApps",
@@ -106,6 +119,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -161,6 +176,7 @@ let package = Package(
             name: "StripeAppsServerTests",
             dependencies: [
                 "StripeApps",
+                "StripeAppsAPI",
                 "StripeAppsServer",
                 "StripeAppsTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -181,6 +197,7 @@ let package = Package(
                 "stripe-apps-backend",
                 "StripeApps",
                 "StripeAppsAPI",
+                "StripeAppsSQLite",
                 "StripeAppsServer",
                 "StripeAppsTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -403,7 +403,9 @@ public final class SQLiteAppStore: AppStore {
                     "INSERT INTO tenant_credentials (account_id, livemode, name, sealed, version, updated_at) "
                     + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, livemode, name) DO UPDATE SET "
                     + "sealed = excluded.sealed, version = excluded.version, updated_at = excluded.updated_at",
-                arguments: [tenant.accountID, tenant.mode.isLive, name, Data(sealed), current + 1, date.timeIntervalSince1970]
+                arguments: [
+                    tenant.accountID, tenant.mode.isLive, name, Data(sealed), current + 1, date.timeIntervalSince1970,
+                ]
             )
             return current + 1
         }

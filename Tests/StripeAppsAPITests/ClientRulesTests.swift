@@ -55,7 +55,8 @@ struct ClientRulesTests {
     func pathBinding() async throws {
         // Nothing listens here: a refused call must fail with invalidCall/tenantMismatch, not a connection error.
         let api = try StripeAPI(
-            configuration: StripeAPIConfiguration(baseURL: "http://127.0.0.1:9", retryPolicy: .none),
+            configuration: StripeAPIConfiguration(
+                baseURL: "http://127.0.0.1:9", timeout: .seconds(2), retryPolicy: .none),
             secretKeys: [APICredential(secretKey: "sk_test_abc")]
         )
         let client = try api.client(for: Tenant(accountID: "acct_A", mode: .test))
@@ -77,7 +78,7 @@ struct ClientRulesTests {
         #expect(injected?.code == .invalidCall)
         // Its own account is fine (and fails only because nothing listens).
         let own = await #expect(throws: StripeAPIError.self) { try await client.account.retrieve() }
-        #expect(own?.code == .connection)
+        #expect(own?.code == .connection || own?.code == .timeout)
     }
 
     @Test("retry rules: 429, 5xx and Stripe-Should-Retry: true retry; other 4xx and false never do")
@@ -104,6 +105,42 @@ struct ClientRulesTests {
         #expect(policy.delay(beforeRetry: 1, jitter: 0) == .milliseconds(500))
         #expect(policy.delay(beforeRetry: 1, retryAfter: .seconds(2), jitter: 0) == .seconds(2))
         #expect(policy.delay(beforeRetry: 1, retryAfter: .seconds(60), jitter: 0) == .seconds(4))
+    }
+
+    @Test("error bodies decode: every field of an API error, and the OAuth endpoint's flat form")
+    func errorBodies() {
+        let card = StripeAPIError.decoding(
+            status: 402,
+            body: Array(
+                #"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds.","param":"source","doc_url":"https://stripe.com/docs/error-codes/card-declined"}}"#
+                    .utf8),
+            requestID: "req_1"
+        )
+        #expect(card.code == .card)
+        #expect(card.type == "card_error")
+        #expect(card.stripeCode == "card_declined")
+        #expect(card.declineCode == "insufficient_funds")
+        #expect(card.param == "source")
+        #expect(card.docURL == "https://stripe.com/docs/error-codes/card-declined")
+        #expect(card.requestID == "req_1")
+        #expect(card.httpStatus == 402)
+        let oauth = StripeAPIError.decoding(
+            status: 400,
+            body: Array(
+                #"{"error":"invalid_grant","error_description":"Authorization code expired: ac_123456789"}"#.utf8)
+        )
+        #expect(oauth.code == .oauth)
+        #expect(oauth.stripeCode == "invalid_grant")
+        #expect(!oauth.message.contains("ac_123456789"))
+        let idempotency = StripeAPIError.decoding(
+            status: 400,
+            body: Array(
+                #"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}"#
+                    .utf8))
+        #expect(idempotency.code == .idempotency)
+        let html = StripeAPIError.decoding(status: 502, body: Array("<html>bad gateway</html>".utf8))
+        #expect(html.code == .server)
+        #expect(StripeAPIError.decoding(status: 403, body: []).code == .permission)
     }
 
     @Test("idempotency keys: random ones differ, event keys are deterministic, bad keys are refused")

@@ -15,22 +15,24 @@ struct FormEncodingTests {
             "flag": true,
             "unset": "",
         ]
-        #expect(parameters.pairs.map { "\($0.key)=\($0.value)" } == [
-            "email=jenny@example.com",
-            "metadata[plan]=pro",
-            "metadata[seats]=3",
-            "expand[]=payload",
-            "expand[]=tax",
-            "items[0][price]=price_1",
-            "items[0][quantity]=2",
-            "items[1][price]=price_2",
-            "scope[type]=user",
-            "scope[user]=usr_1",
-            "flag=true",
-            "unset=",
-        ])
         #expect(
-            parameters.encoded.hasPrefix("email=jenny%40example.com&metadata%5Bplan%5D=pro&metadata%5Bseats%5D=3&expand%5B%5D=payload")
+            parameters.pairs.map { "\($0.key)=\($0.value)" } == [
+                "email=jenny@example.com",
+                "metadata[plan]=pro",
+                "metadata[seats]=3",
+                "expand[]=payload",
+                "expand[]=tax",
+                "items[0][price]=price_1",
+                "items[0][quantity]=2",
+                "items[1][price]=price_2",
+                "scope[type]=user",
+                "scope[user]=usr_1",
+                "flag=true",
+                "unset=",
+            ])
+        #expect(
+            parameters.encoded.hasPrefix(
+                "email=jenny%40example.com&metadata%5Bplan%5D=pro&metadata%5Bseats%5D=3&expand%5B%5D=payload")
         )
     }
 
@@ -59,8 +61,14 @@ struct FormEncodingTests {
             return
         }
         let cases: [(json: String, parameters: FormParameters)] = [
-            (#"{"email":"a@b.c","metadata":{"k":"v w","n":"1"}}"#, ["email": "a@b.c", "metadata": ["k": "v w", "n": "1"]]),
-            (#"{"expand":["payload","x"],"scope":{"type":"account"}}"#, ["expand": ["payload", "x"], "scope": ["type": "account"]]),
+            (
+                #"{"email":"a@b.c","metadata":{"k":"v w","n":"1"}}"#,
+                ["email": "a@b.c", "metadata": ["k": "v w", "n": "1"]]
+            ),
+            (
+                #"{"expand":["payload","x"],"scope":{"type":"account"}}"#,
+                ["expand": ["payload", "x"], "scope": ["type": "account"]]
+            ),
             (
                 #"{"items":[{"price":"p_1","quantity":2},{"price":"p_2","tax_rates":["t1","t2"]}],"flag":true}"#,
                 [
@@ -124,6 +132,8 @@ func run(_ executable: URL, _ arguments: [String]) throws -> String {
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw LocalStripeError(message: "\(executable.lastPathComponent) failed") }
+    guard process.terminationStatus == 0 else {
+        throw LocalStripeError(message: "\(executable.lastPathComponent) failed")
+    }
     return String(decoding: data, as: UTF8.self)
 }

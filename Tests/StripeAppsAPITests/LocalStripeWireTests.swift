@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import StripeApps
 import StripeAppsAPI
 import Testing
@@ -71,7 +72,7 @@ struct LocalStripeWireTests {
             let client = try client(server)
             let customer = try await client.customers.create(["email": "events@example.com"])
             var events: [AppEvent] = []
-            for try await event in client.events.all(types: ["customer.created"], limit: 1) {
+            for try await event in client.events.all(type: "customer.created", limit: 1) {
                 events.append(event)
             }
             #expect(events.count == 1)

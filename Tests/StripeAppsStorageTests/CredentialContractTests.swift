@@ -13,9 +13,11 @@ import Testing
         try await backend.withStore { store in
             let live = Tenant(accountID: "acct_cred", mode: .live)
             #expect(try await store.credential(named: "a", for: Self.tenant) == nil)
-            let first = try await store.saveCredential([1, 2, 3], named: "a", for: Self.tenant, expectedVersion: 0, at: Self.now)
+            let first = try await store.saveCredential(
+                [1, 2, 3], named: "a", for: Self.tenant, expectedVersion: 0, at: Self.now)
             #expect(first.version == 1)
-            let second = try await store.saveCredential([4, 0, 255], named: "a", for: Self.tenant, expectedVersion: nil, at: Self.now)
+            let second = try await store.saveCredential(
+                [4, 0, 255], named: "a", for: Self.tenant, expectedVersion: nil, at: Self.now)
             #expect(second.version == 2)
             let read = try #require(try await store.credential(named: "a", for: Self.tenant))
             #expect(read.sealed == [4, 0, 255])
@@ -70,8 +72,10 @@ import Testing
     func purgeDeletesTheTenantsCredentialsOnly(_ backend: Backend) async throws {
         try await backend.withStore { store in
             let other = Tenant(accountID: "acct_other", mode: .test)
-            _ = try await store.saveCredential([1], named: "mailer", for: Self.tenant, expectedVersion: nil, at: Self.now)
-            _ = try await store.saveCredential([2], named: "oauth", for: Self.tenant, expectedVersion: nil, at: Self.now)
+            _ = try await store.saveCredential(
+                [1], named: "mailer", for: Self.tenant, expectedVersion: nil, at: Self.now)
+            _ = try await store.saveCredential(
+                [2], named: "oauth", for: Self.tenant, expectedVersion: nil, at: Self.now)
             _ = try await store.saveCredential([3], named: "mailer", for: other, expectedVersion: nil, at: Self.now)
             try await store.purgeTenantData(Self.tenant, reason: "evt_uninstall", at: Self.now)
             #expect(try await store.credential(named: "mailer", for: Self.tenant) == nil)

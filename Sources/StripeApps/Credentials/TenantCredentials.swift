@@ -47,9 +47,13 @@ public struct TenantCredentials: TenantSecretStore {
 
     /// Seals and writes `value`; with `expectedVersion`, only if nobody wrote since (see
     /// ``AppStore/saveCredential(_:named:for:expectedVersion:at:)``). Returns the new version.
-    public func save(_ value: [UInt8], named name: String, for tenant: Tenant, expectedVersion: Int?) async throws -> Int {
+    public func save(_ value: [UInt8], named name: String, for tenant: Tenant, expectedVersion: Int?) async throws
+        -> Int
+    {
         let sealed = try cipher.seal(value, for: tenant, name: name)
-        return try await store.saveCredential(sealed, named: name, for: tenant, expectedVersion: expectedVersion, at: now())
-            .version
+        return try await store.saveCredential(
+            sealed, named: name, for: tenant, expectedVersion: expectedVersion, at: now()
+        )
+        .version
     }
 }

@@ -172,7 +172,8 @@ public final class InMemoryAppStore: AppStore {
                     currentVersion: current
                 )
             }
-            let stored = StoredCredential(tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
+            let stored = StoredCredential(
+                tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
             state.credentials[key] = stored
             return stored
         }

@@ -17,7 +17,9 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maximumDelay: Duration
 
     /// Creates a policy.
-    public init(maximumRetries: Int = 3, initialDelay: Duration = .milliseconds(500), maximumDelay: Duration = .seconds(8)) {
+    public init(
+        maximumRetries: Int = 3, initialDelay: Duration = .milliseconds(500), maximumDelay: Duration = .seconds(8)
+    ) {
         self.maximumRetries = max(0, maximumRetries)
         self.initialDelay = initialDelay
         self.maximumDelay = max(initialDelay, maximumDelay)

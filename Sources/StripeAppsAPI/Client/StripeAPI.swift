@@ -90,7 +90,8 @@ public struct StripeAPI: Sendable {
     /// Throws ``StripeAPIError/Code/tenantMismatch`` when the key's mode is not the tenant's.
     public func client(for tenant: Tenant, restrictedKey: APICredential) throws(StripeAPIError) -> StripeClient {
         guard restrictedKey.kind == .restrictedKey else {
-            throw StripeAPIError(.invalidCall, message: "Expected a restricted key (rk_…), got a \(restrictedKey.kind).")
+            throw StripeAPIError(
+                .invalidCall, message: "Expected a restricted key (rk_…), got a \(restrictedKey.kind).")
         }
         return try boundClient(for: tenant, credential: restrictedKey)
     }
@@ -99,7 +100,8 @@ public struct StripeAPI: Sendable {
     /// makes these for you.
     public func client(for tenant: Tenant, oauthAccessToken: APICredential) throws(StripeAPIError) -> StripeClient {
         guard oauthAccessToken.kind == .oauthAccessToken else {
-            throw StripeAPIError(.invalidCall, message: "Expected an OAuth access token, got a \(oauthAccessToken.kind).")
+            throw StripeAPIError(
+                .invalidCall, message: "Expected an OAuth access token, got a \(oauthAccessToken.kind).")
         }
         return try boundClient(for: tenant, credential: oauthAccessToken)
     }
@@ -108,7 +110,8 @@ public struct StripeAPI: Sendable {
         guard credential.mode == tenant.mode else {
             throw StripeAPIError(
                 .tenantMismatch,
-                message: "A \(credential.mode)-mode \(credential.kind) cannot serve the \(tenant.mode)-mode tenant \(tenant)."
+                message:
+                    "A \(credential.mode)-mode \(credential.kind) cannot serve the \(tenant.mode)-mode tenant \(tenant)."
             )
         }
         return StripeClient(tenant: tenant, credential: credential, stripeAccount: nil, transport: transport)
@@ -119,7 +122,8 @@ public struct StripeAPI: Sendable {
         guard let key = secretKeys[mode] else {
             throw StripeAPIError(
                 .missingCredential,
-                message: "No \(mode)-mode secret key is configured (STRIPE_SECRET_KEY_\(mode.description.uppercased()))."
+                message:
+                    "No \(mode)-mode secret key is configured (STRIPE_SECRET_KEY_\(mode.description.uppercased()))."
             )
         }
         return key

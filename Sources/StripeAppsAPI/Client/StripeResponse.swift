@@ -1,9 +1,10 @@
+public import StripeApps
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-public import StripeApps
 
 /// A successful (2xx) answer from the Stripe API.
 public struct StripeResponse: Sendable {

@@ -50,7 +50,8 @@ struct StripeTransport: Sendable {
                         "stripe.account": "\(call.stripeAccount ?? "-")", "stripe.error": "\(error.code)",
                         "stripe.status": "\(error.httpStatus.map(String.init) ?? "-")",
                         "stripe.request_id": "\(error.requestID ?? "-")", "retry": "\(retry + 1)",
-                        "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                        "delay_ms":
+                            "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
                     ]
                 )
                 try await sleep(delay)
@@ -103,7 +104,8 @@ struct StripeTransport: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw StripeAPIError(.connection, message: "The connection to the Stripe API failed (\(Self.kind(of: error))).")
+            throw StripeAPIError(
+                .connection, message: "The connection to the Stripe API failed (\(Self.kind(of: error))).")
         }
         let requestID = headers.first(name: "Request-Id")
         if (200..<300).contains(status) {

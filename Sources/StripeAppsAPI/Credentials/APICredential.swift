@@ -55,7 +55,8 @@ public struct APICredential: Sendable, Hashable, CustomStringConvertible {
         guard !oauthAccessToken.isEmpty, !oauthAccessToken.contains(where: \.isWhitespace) else {
             throw StripeAPIError(.missingCredential, message: "The OAuth access token is empty or malformed.")
         }
-        if let prefixMode = try? Self.mode(of: oauthAccessToken, livePrefix: "sk_live_", testPrefix: "sk_test_", kind: ""),
+        if let prefixMode = try? Self.mode(
+            of: oauthAccessToken, livePrefix: "sk_live_", testPrefix: "sk_test_", kind: ""),
             prefixMode != mode
         {
             throw StripeAPIError(
@@ -85,7 +86,8 @@ public struct APICredential: Sendable, Hashable, CustomStringConvertible {
         } else if key.hasPrefix(testPrefix) {
             mode = .test
         } else {
-            throw StripeAPIError(.missingCredential, message: "A \(kind) must start with \(livePrefix) or \(testPrefix).")
+            throw StripeAPIError(
+                .missingCredential, message: "A \(kind) must start with \(livePrefix) or \(testPrefix).")
         }
         guard key.count > livePrefix.count, !key.contains(where: { $0.isWhitespace || $0 == "," }) else {
             throw StripeAPIError(.missingCredential, message: "The \(kind) is malformed.")

@@ -24,7 +24,11 @@ package enum CredentialRedaction {
     }
 
     private static func redactedWord(_ word: String) -> String {
-        guard let prefix = prefixes.first(where: { word.hasPrefix($0) }) else { return word }
+        guard var prefix = prefixes.first(where: { word.hasPrefix($0) }) else { return word }
+        // Keep the mode, which helps debugging and is no secret: `sk_live_[redacted]`.
+        for mode in ["live_", "test_"] where word.dropFirst(prefix.count).hasPrefix(mode) {
+            prefix += mode
+        }
         let rest = word.dropFirst(prefix.count)
         // Stripe's own masking keeps the mode and the last four characters: `sk_test_****abcd`.
         if rest.contains("****") { return word }

@@ -1,9 +1,10 @@
+public import StripeApps
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
     public import Foundation
 #endif
-public import StripeApps
 
 /// What an OAuth app holds for one installation: the tokens from `/v1/oauth/token`.
 ///

@@ -1,11 +1,12 @@
+import NIOHTTP1
+public import StripeApps
+import Synchronization
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
     public import Foundation
 #endif
-public import StripeApps
-import NIOHTTP1
-import Synchronization
 
 /// Tokens of an OAuth app (`stripe_api_access_type: oauth`): exchanges the install callback's `code`, keeps
 /// each tenant's tokens encrypted at rest, and refreshes them before they expire.
@@ -62,7 +63,8 @@ public final class OAuthTokens: Sendable {
             ["grant_type": "authorization_code", "code": .string(code)],
             mode: mode
         )
-        _ = try await credentials.save(try encode(grant), named: Self.credentialName, for: grant.tenant, expectedVersion: nil)
+        _ = try await credentials.save(
+            try encode(grant), named: Self.credentialName, for: grant.tenant, expectedVersion: nil)
         return grant
     }
 
@@ -76,7 +78,8 @@ public final class OAuthTokens: Sendable {
     /// Throws ``StripeAPIError/Code/missingCredential`` when the tenant has no tokens.
     public func client(for tenant: Tenant) async throws -> StripeClient {
         let grant = try await freshGrant(for: tenant)
-        return try api.client(for: tenant, oauthAccessToken: APICredential(oauthAccessToken: grant.accessToken, mode: tenant.mode))
+        return try api.client(
+            for: tenant, oauthAccessToken: APICredential(oauthAccessToken: grant.accessToken, mode: tenant.mode))
     }
 
     /// Refreshes the tenant's tokens now, or joins the refresh already running.
@@ -110,10 +113,17 @@ public final class OAuthTokens: Sendable {
         }
         // Another caller (or instance) may have refreshed while this one waited.
         if !force, isFresh(current.grant) { return current.grant }
-        let grant = try await requestToken(
-            ["grant_type": "refresh_token", "refresh_token": .string(current.grant.refreshToken)],
-            mode: tenant.mode
-        )
+        let grant: OAuthGrant
+        do {
+            grant = try await requestToken(
+                ["grant_type": "refresh_token", "refresh_token": .string(current.grant.refreshToken)],
+                mode: tenant.mode
+            )
+        } catch let error as StripeAPIError where error.code == .oauth {
+            // Another instance rolled the refresh token first and stored the new one: use its tokens.
+            if let newer = try await stored(tenant), newer.version != current.version { return newer.grant }
+            throw error
+        }
         guard grant.tenant == tenant else {
             throw StripeAPIError(.tenantMismatch, message: "The refreshed tokens are for another account or mode.")
         }
@@ -146,7 +156,8 @@ public final class OAuthTokens: Sendable {
         )
         let grant = try OAuthGrant.read(response, receivedAt: now())
         guard grant.livemode == mode.isLive else {
-            throw StripeAPIError(.tenantMismatch, message: "Stripe issued \(grant.tenant.mode)-mode tokens for a \(mode)-mode exchange.")
+            throw StripeAPIError(
+                .tenantMismatch, message: "Stripe issued \(grant.tenant.mode)-mode tokens for a \(mode)-mode exchange.")
         }
         return grant
     }
@@ -156,7 +167,8 @@ public final class OAuthTokens: Sendable {
     }
 
     private func stored(_ tenant: Tenant) async throws -> (grant: OAuthGrant, version: Int)? {
-        guard let (bytes, version) = try await credentials.versionedValue(named: Self.credentialName, for: tenant) else {
+        guard let (bytes, version) = try await credentials.versionedValue(named: Self.credentialName, for: tenant)
+        else {
             return nil
         }
         do {

@@ -1,9 +1,10 @@
+public import StripeApps
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
     public import Foundation
 #endif
-public import StripeApps
 
 /// Feeds events whose webhook delivery failed into the inbox, through the Events API
 /// (`GET /v1/events?delivery_success=false`, the last 30 days), for every active installation of one mode.

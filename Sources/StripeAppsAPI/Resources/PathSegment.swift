@@ -5,7 +5,8 @@ struct PathSegment: CustomStringConvertible {
     init(_ id: String) throws(StripeAPIError) {
         guard !id.isEmpty, id.count <= 255,
             id.utf8.allSatisfy({ byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
                     || byte == UInt8(ascii: "-")
             })

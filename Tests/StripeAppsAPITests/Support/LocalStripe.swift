@@ -1,6 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `CI=true`: tests that need an outside component must run and fail when it is missing.
 let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
@@ -18,7 +21,8 @@ final class LocalStripe {
     /// `STRIPE_APPS_LOCALSTRIPE`, else `.venv/bin/localstripe` in the package.
     static var executable: URL? {
         let configured = ProcessInfo.processInfo.environment["STRIPE_APPS_LOCALSTRIPE"]
-        let candidate = configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/localstripe")
+        let candidate =
+            configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/localstripe")
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }
 
@@ -44,58 +48,58 @@ final class LocalStripe {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        let seen = Mutex("")
-        let started: Bool = try await withCheckedThrowingContinuation { continuation in
-            let resumed = Mutex(false)
-            func finish(_ value: Bool) {
-                let first = resumed.withLock { done in
-                    defer { done = true }
-                    return !done
-                }
-                if first { continuation.resume(returning: value) }
-            }
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    finish(false)
-                    return
-                }
-                let text = seen.withLock { text in
+        let (exits, exited) = AsyncStream.makeStream(of: Void.self)
+        process.terminationHandler = { _ in exited.finish() }
+        try process.run()
+        // Our copy of the write end must close, or the reader never sees end-of-file when localstripe exits.
+        try? output.fileHandleForWriting.close()
+        // A dedicated thread reads its output with blocking reads: it reports when localstripe says it is serving
+        // (or exits), then keeps draining the access log so the pipe never fills.
+        let reader = output.fileHandleForReading
+        let started: Bool = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var text = ""
+                var reported = false
+                while true {
+                    let data = reader.availableData
+                    if data.isEmpty { break }
+                    guard !reported else { continue }
                     text += String(decoding: data, as: UTF8.self)
-                    return text
+                    if text.contains("Running on") {
+                        reported = true
+                        continuation.resume(returning: true)
+                    } else if text.contains("Errno") || text.contains("Traceback") {
+                        reported = true
+                        continuation.resume(returning: false)
+                    }
                 }
-                if text.contains("Running on") { finish(true) }
-                if text.contains("address already in use") || text.contains("Errno") { finish(false) }
-            }
-            process.terminationHandler = { _ in finish(false) }
-            do {
-                try process.run()
-            } catch {
-                finish(false)
+                if !reported { continuation.resume(returning: false) }
             }
         }
         guard started else {
-            if process.isRunning { process.terminate() }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             return nil
         }
-        // Keep draining its access log so the pipe never fills.
-        output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
-        return LocalStripe(baseURL: "http://127.0.0.1:\(port)", process: process)
+        return LocalStripe(baseURL: "http://127.0.0.1:\(port)", process: process, exits: exits)
     }
 
-    private init(baseURL: String, process: Process) {
+    private let exits: AsyncStream<Void>
+
+    private init(baseURL: String, process: Process, exits: AsyncStream<Void>) {
         self.baseURL = baseURL
         self.process = process
+        self.exits = exits
     }
 
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
+    /// Stops it and awaits its exit (`waitUntilExit` would spin the run loop of a cooperative thread).
+    func stop() async {
+        // SIGKILL: the test process may run with SIGTERM blocked, and children inherit that mask.
+        kill(process.processIdentifier, SIGKILL)
+        for await _ in exits {}
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 
@@ -107,10 +111,19 @@ struct LocalStripeError: Error, CustomStringConvertible {
 /// Runs `body` against a fresh localstripe; skips outside CI when it is not installed, fails in CI.
 func withLocalStripe(_ body: (LocalStripe) async throws -> Void) async throws {
     guard let executable = LocalStripe.executable else {
-        if isCI { Issue.record(Comment(rawValue: LocalStripe.missing)) } else { print("skipped: \(LocalStripe.missing)") }
+        if isCI {
+            Issue.record(Comment(rawValue: LocalStripe.missing))
+        } else {
+            print("skipped: \(LocalStripe.missing)")
+        }
         return
     }
     let server = try await LocalStripe.start(executable)
-    defer { server.stop() }
-    try await body(server)
+    do {
+        try await body(server)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    await server.stop()
 }

@@ -1,0 +1,216 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StripeApps
+import StripeAppsAPI
+import StripeAppsTesting
+import Testing
+
+@Suite("OAuth tokens, Secret Store, tenant credentials and missed events, against the fake Stripe")
+struct OAuthAndSecretsTests {
+    typealias H = FakeStripeHarness
+
+    func credentials(_ h: H, store: any AppStore = InMemoryAppStore()) throws -> TenantCredentials {
+        TenantCredentials(
+            store: store, cipher: try CredentialCipher(keys: [SymmetricKey(size: .bits256)]), now: h.clock.provider)
+    }
+
+    @Test("the callback code is exchanged once; tokens are stored sealed and give a client bound to the installer")
+    func exchange() async throws {
+        try await H.run { h in
+            let store = InMemoryAppStore()
+            let tokens = OAuthTokens(api: h.api, credentials: try credentials(h, store: store), now: h.clock.provider)
+            let code = h.fake.issueAuthorizationCode(account: H.accountA, mode: .test)
+            let grant = try await tokens.exchange(code: code, mode: .test)
+            #expect(grant.tenant == H.tenantA)
+            #expect(!"\(grant)".contains("sk_test_oauth"))
+            let sealed = try #require(try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA))
+            #expect(!String(decoding: sealed.sealed, as: UTF8.self).contains("oauth"))
+
+            let client = try await tokens.client(for: H.tenantA)
+            #expect(client.credentialKind == .oauthAccessToken)
+            #expect(try await client.account.retrieve().id == H.accountA)
+            #expect(h.fake.requests.last?.credential == .oauth)
+            #expect(h.fake.requests.last?.stripeAccount == nil)
+
+            let reused = await #expect(throws: StripeAPIError.self) {
+                try await tokens.exchange(code: code, mode: .test)
+            }
+            #expect(reused?.code == .oauth)
+            #expect(reused?.stripeCode == "invalid_grant")
+            // A test-mode code exchanged with the live key is refused by Stripe.
+            let other = h.fake.issueAuthorizationCode(account: H.accountB, mode: .test)
+            await #expect(throws: StripeAPIError.self) { try await tokens.exchange(code: other, mode: .live) }
+            let missing = await #expect(throws: StripeAPIError.self) { try await tokens.client(for: H.tenantB) }
+            #expect(missing?.code == .missingCredential)
+        }
+    }
+
+    @Test("100 concurrent calls with an expiring token refresh once, and the rotated refresh token is the one kept")
+    func singleFlightRefresh() async throws {
+        try await H.run { h in
+            let store = InMemoryAppStore()
+            let tokens = OAuthTokens(api: h.api, credentials: try credentials(h, store: store), now: h.clock.provider)
+            let first = try await tokens.exchange(
+                code: h.fake.issueAuthorizationCode(account: H.accountA, mode: .test), mode: .test)
+            let versionBefore = try #require(
+                try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA)
+            ).version
+            h.clock.advance(by: .seconds(3600 - 60))  // inside the 5-minute refresh margin
+            let accounts = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { try await tokens.client(for: H.tenantA).account.retrieve().id }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(accounts.count == 100)
+            #expect(Set(accounts) == [H.accountA])
+            #expect(h.fake.refreshCount(account: H.accountA) == 1)
+            let after = try #require(try await tokens.grant(for: H.tenantA))
+            #expect(after.accessTokenExpiresAt > first.accessTokenExpiresAt)
+            let versionAfter = try #require(
+                try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA)
+            ).version
+            #expect(versionAfter == versionBefore + 1)
+            // The kept refresh token is the rotated one: refreshing again works (the old one would be invalid_grant).
+            try await tokens.refresh(H.tenantA)
+            #expect(h.fake.refreshCount(account: H.accountA) == 2)
+            // Refreshing authenticates with the platform secret key, never with a token.
+            let refreshes = h.fake.requests.filter { $0.path == "/v1/oauth/token" }
+            #expect(refreshes.allSatisfy { $0.credential == .platform })
+        }
+    }
+
+    @Test("another instance that rolled the refresh token first wins; this one uses its tokens")
+    func refreshRaceAcrossInstances() async throws {
+        try await H.run { h in
+            let store = InMemoryAppStore()
+            let credentials = try credentials(h, store: store)
+            let instance1 = OAuthTokens(api: h.api, credentials: credentials, now: h.clock.provider)
+            let instance2 = OAuthTokens(api: h.api, credentials: credentials, now: h.clock.provider)
+            _ = try await instance1.exchange(
+                code: h.fake.issueAuthorizationCode(account: H.accountA, mode: .test), mode: .test)
+            h.clock.advance(by: .seconds(3600))
+            async let one = instance1.refresh(H.tenantA)
+            async let two = instance2.refresh(H.tenantA)
+            let (grant1, grant2) = try await (one, two)
+            #expect(grant1.tenant == H.tenantA && grant2.tenant == H.tenantA)
+            // Whatever the interleaving, the stored tokens work.
+            #expect(try await instance1.client(for: H.tenantA).account.retrieve().id == H.accountA)
+            #expect(try await instance2.client(for: H.tenantA).account.retrieve().id == H.accountA)
+        }
+    }
+
+    @Test("Secret Store: set, find with payload, list without, delete; account and user scopes are apart")
+    func secretStore() async throws {
+        try await H.run { h in
+            let secrets = try h.api.client(for: H.tenantA).secrets
+            try await secrets.set("mailer", payload: "account-key")
+            try await secrets.set("mailer", payload: "user-key", scope: .user("usr_1"))
+            #expect(try await secrets.find("mailer")?.payload == "account-key")
+            #expect(try await secrets.find("mailer", scope: .user("usr_1"))?.payload == "user-key")
+            #expect(try await secrets.find("mailer", scope: .user("usr_2")) == nil)
+            try await secrets.set("mailer", payload: "replaced")
+            #expect(try await secrets.find("mailer")?.payload == "replaced")
+            var listed: [AppSecret] = []
+            for try await secret in secrets.all() { listed.append(secret) }
+            #expect(listed.map(\.name) == ["mailer"])
+            #expect(listed.allSatisfy { $0.payload == nil && $0.scope == .account })
+            let deleted = try await secrets.delete("mailer")
+            #expect(deleted.deleted == true)
+            #expect(try await secrets.find("mailer") == nil)
+            #expect(try await secrets.find("mailer", scope: .user("usr_1"))?.payload == "user-key")
+        }
+    }
+
+    @Test("Secret Store: 10 per scope; an 11th is refused, replacing one at the limit is fine")
+    func secretLimit() async throws {
+        try await H.run { h in
+            let secrets = try h.api.client(for: H.tenantA).secrets
+            for index in 0..<10 { try await secrets.set("s\(index)", payload: "v") }
+            let refused = await #expect(throws: StripeAPIError.self) { try await secrets.set("s10", payload: "v") }
+            #expect(refused?.code == .invalidRequest)
+            #expect(refused?.stripeCode == "secret_limit_exceeded")
+            try await secrets.set("s3", payload: "new")
+            #expect(try await secrets.find("s3")?.payload == "new")
+            try await secrets.set("s10", payload: "v", scope: .user("usr_1"))
+        }
+    }
+
+    @Test("tenant secrets: our encrypted store and the Secret Store behave the same, and calls use them")
+    func tenantSecretStores() async throws {
+        try await H.run { h in
+            let ours = try credentials(h)
+            let stripes = SecretStoreSecrets { try h.api.client(for: $0) }
+            for store in [ours, stripes] as [any TenantSecretStore] {
+                #expect(try await store.secret(named: "svc", for: H.tenantA) == nil)
+                try await store.setSecret("value-1", named: "svc", for: H.tenantA)
+                #expect(try await store.secret(named: "svc", for: H.tenantA) == "value-1")
+                #expect(try await store.secret(named: "svc", for: H.tenantB) == nil)
+                try await store.deleteSecret(named: "svc", for: H.tenantA)
+                try await store.deleteSecret(named: "svc", for: H.tenantA)
+                #expect(try await store.secret(named: "svc", for: H.tenantA) == nil)
+            }
+        }
+    }
+
+    @Test("an external API call carries the tenant's own credential; without one nothing is sent")
+    func externalAPI() async throws {
+        try await H.run { h in
+            // The fake Stripe stands in for "another service" that takes a bearer key.
+            let key = h.fake.issueRestrictedKey(account: H.accountA, mode: .test)
+            let credentials = try credentials(h)
+            try await credentials.setSecret(key, named: "svc.key", for: H.tenantA)
+            let service = ExternalAPIClient(
+                baseURL: h.api.configuration.baseURL, credentialName: "svc.key", secrets: credentials)
+            let response = try await service.send(.GET, "/v1/account", for: H.tenantA)
+            #expect(response.status == .ok)
+            #expect(String(buffer: response.body).contains(H.accountA))
+            #expect(h.fake.requests.last?.credential == .restricted)
+            let before = h.fake.requests.count
+            let missing = await #expect(throws: StripeAPIError.self) {
+                try await service.send(.GET, "/v1/account", for: H.tenantB)
+            }
+            #expect(missing?.code == .missingCredential)
+            #expect(h.fake.requests.count == before)
+            #expect(try await !service.isConnected(H.tenantB))
+        }
+    }
+
+    @Test("missed events: undelivered events of active installations enter the inbox once; twice is safe")
+    func recovery() async throws {
+        try await H.run { h in
+            let store = InMemoryAppStore()
+            let date = Date(timeIntervalSince1970: 1_700_000_000)
+            for tenant in [H.tenantA, H.tenantB, Tenant(accountID: "acct_1Gone", mode: .test)] {
+                try await store.saveInstallation(
+                    Installation(tenant: tenant, status: .active, createdAt: date, updatedAt: date))
+            }
+            try await store.saveInstallation(
+                Installation(
+                    tenant: Tenant(accountID: "acct_1Gone", mode: .test), status: .inactive, createdAt: date,
+                    updatedAt: date))
+            let a1 = h.fake.addEvent(type: "customer.updated", account: H.accountA, deliverySuccess: false)
+            let a2 = h.fake.addEvent(type: "invoice.paid", account: H.accountA, deliverySuccess: false)
+            h.fake.addEvent(type: "customer.updated", account: H.accountA, deliverySuccess: true)
+            h.fake.addEvent(type: "customer.updated", account: H.accountA, mode: .live, deliverySuccess: false)
+            let b1 = h.fake.addEvent(type: "customer.created", account: H.accountB, deliverySuccess: false)
+            let recovery = MissedEventRecovery(store: store, clients: .platform(h.api), now: h.clock.provider)
+            let first = try await recovery.run(mode: .test)
+            #expect(first.installations == 2)
+            #expect(first.enqueued == 3)
+            #expect(first.failures.isEmpty)
+            let inbox = try await store.inboxEvents(status: .pending, limit: 10)
+            #expect(Set(inbox.map(\.id)) == [a1, a2, b1])
+            for event in inbox {
+                let parsed = try AppEvent(json: Array(event.payload.utf8))
+                #expect(parsed.tenant == Tenant(accountID: try #require(event.accountID), mode: .test))
+            }
+            let second = try await recovery.run(mode: .test)
+            #expect(second.enqueued == 0)
+            #expect(second.alreadyInInbox == 3)
+            #expect(try await store.inboxEvents(status: nil, limit: 10).count == 3)
+        }
+    }
+}
