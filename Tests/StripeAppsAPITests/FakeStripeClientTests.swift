@@ -104,13 +104,21 @@ struct FakeStripeClientTests {
         }
     }
 
-    @Test("with retries off, a drop is a connection error and a stall a time-out")
-    func noRetries() async throws {
-        try await H.run(retryPolicy: .none, timeout: .seconds(1)) { h in
+    @Test("with retries off, a drop is a connection error")
+    func noRetriesDrop() async throws {
+        try await H.run(retryPolicy: .none) { h in
             let client = try h.api.client(for: H.tenantA)
             h.fake.injectFault(.dropConnection, path: "/v1/customers")
             let dropped = await #expect(throws: StripeAPIError.self) { try await client.customers.list() }
             #expect(dropped?.code == .connection)
+            #expect(h.fake.requests.count == 1)
+        }
+    }
+
+    @Test("with retries off, a stall past the time-out is a time-out")
+    func noRetriesStall() async throws {
+        try await H.run(retryPolicy: .none, timeout: .seconds(1)) { h in
+            let client = try h.api.client(for: H.tenantA)
             h.fake.injectFault(.slow(.seconds(3)), path: "/v1/customers")
             let stalled = await #expect(throws: StripeAPIError.self) { try await client.customers.list() }
             #expect(stalled?.code == .timeout)

@@ -2,9 +2,9 @@
 ///
 /// Written here because Foundation's `URLComponents` leaves `[`, `]`, `&`, `=` and `+` unencoded in query
 /// values on some platforms and encodes differently on others; links must be the same bytes everywhere.
-enum URLComponentEncoding {
+package enum URLComponentEncoding {
     /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`; everything else is percent-encoded as UTF-8.
-    static func encode(_ text: String, keeping extra: Set<UInt8> = []) -> String {
+    package static func encode(_ text: String, keeping extra: Set<UInt8> = []) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {
@@ -23,7 +23,7 @@ enum URLComponentEncoding {
     }
 
     /// A path of `/`-separated segments, each segment encoded; empty segments are dropped.
-    static func encodePath(_ path: String) -> String {
+    package static func encodePath(_ path: String) -> String {
         path.split(separator: "/").map { encode(String($0)) }.joined(separator: "/")
     }
 }

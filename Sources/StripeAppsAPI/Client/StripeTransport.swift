@@ -87,26 +87,16 @@ struct StripeTransport: Sendable {
         if let account = call.stripeAccount { request.headers.add(name: "Stripe-Account", value: account) }
         if let key = call.idempotencyKey { request.headers.add(name: "Idempotency-Key", value: key.rawValue) }
 
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-        do {
-            let response = try await httpClient.execute(request, timeout: TimeAmount(configuration.timeout))
-            status = Int(response.status.code)
-            headers = response.headers
-            var buffer = try await response.body.collect(upTo: configuration.maximumResponseBytes)
-            body = buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw StripeAPIError(.invalidResponse, message: "The answer is larger than the configured maximum.")
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw StripeAPIError(.timeout, message: "No answer from the Stripe API within the time-out.")
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw StripeAPIError(
-                .connection, message: "The connection to the Stripe API failed (\(Self.kind(of: error))).")
-        }
+        let answer = try await HTTPExchange.perform(
+            request,
+            on: httpClient,
+            timeout: configuration.timeout,
+            maximumBytes: configuration.maximumResponseBytes,
+            service: "the Stripe API"
+        )
+        let status = Int(answer.status.code)
+        let headers = answer.headers
+        let body = Array(answer.body.readableBytesView)
         let requestID = headers.first(name: "Request-Id")
         if (200..<300).contains(status) {
             return .success(
@@ -123,18 +113,5 @@ struct StripeTransport: Sendable {
         else { return .failure(error) }
         let retryAfter = headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds($0) }
         return .retry(error, retryAfter: retryAfter)
-    }
-
-    /// The kind of a transport error, without addresses or data.
-    private static func kind(of error: any Error) -> String {
-        if let error = error as? HTTPClientError { return "\(error)".prefix(80).description }
-        return String(describing: type(of: error))
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

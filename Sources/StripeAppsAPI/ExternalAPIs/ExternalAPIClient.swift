@@ -96,18 +96,13 @@ public struct ExternalAPIClient: Sendable {
         request.headers = headers
         if let body { request.body = .bytes(body) }
         authorize(&request, credential)
-        do {
-            let response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
-            let body = try await response.body.collect(upTo: maximumResponseBytes)
-            return Response(status: response.status, headers: response.headers, body: body)
-        } catch is NIOTooManyBytesError {
-            throw StripeAPIError(.invalidResponse, message: "The answer of \(baseURL) is larger than the limit.")
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw StripeAPIError(.timeout, message: "No answer from \(baseURL) within the time-out.")
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw StripeAPIError(.connection, message: "The connection to \(baseURL) failed.")
-        }
+        let answer = try await HTTPExchange.perform(
+            request,
+            on: httpClient,
+            timeout: timeout,
+            maximumBytes: maximumResponseBytes,
+            service: baseURL
+        )
+        return Response(status: answer.status, headers: answer.headers, body: answer.body)
     }
 }

@@ -1,3 +1,5 @@
+import StripeApps
+
 /// A parameter value of a Stripe API call, form-encoded the way Stripe expects.
 ///
 /// Stripe takes `application/x-www-form-urlencoded` parameters with nested keys: objects become
@@ -97,9 +99,11 @@ public struct FormParameters: Sendable, Hashable, ExpressibleByDictionaryLiteral
         return output
     }
 
-    /// The `application/x-www-form-urlencoded` text.
+    /// The `application/x-www-form-urlencoded` text: everything but RFC 3986's unreserved characters is
+    /// percent-encoded, brackets included, as stripe-python does.
     public var encoded: String {
-        pairs.map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+        pairs.map { "\(URLComponentEncoding.encode($0.key))=\(URLComponentEncoding.encode($0.value))" }.joined(
+            separator: "&")
     }
 
     private static func flatten(_ value: FormValue, key: String, into output: inout [(key: String, value: String)]) {
@@ -119,23 +123,5 @@ public struct FormParameters: Sendable, Hashable, ExpressibleByDictionaryLiteral
                 }
             }
         }
-    }
-
-    /// Percent-encodes everything but RFC 3986's unreserved characters (brackets included, as stripe-python does).
-    static func percentEncode(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                output +=
-                    "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
-            }
-        }
-        return output
     }
 }
