@@ -26,13 +26,14 @@ struct StripeTransport: Sendable {
 
     func send(_ call: Call) async throws -> StripeResponse {
         let policy = configuration.retryPolicy
+        // Built once: every attempt sends the same bytes, idempotency key included.
+        let request = makeRequest(call)
         var retry = 0
         while true {
             let outcome: Outcome
             do {
-                outcome = try await attempt(call)
+                outcome = try await attempt(request)
             } catch let error as StripeAPIError where error.code == .connection || error.code == .timeout {
-                guard retry < policy.maximumRetries else { throw error }
                 outcome = .retry(error, retryAfter: nil)
             }
             switch outcome {
@@ -66,7 +67,7 @@ struct StripeTransport: Sendable {
         case retry(StripeAPIError, retryAfter: Duration?)
     }
 
-    private func attempt(_ call: Call) async throws -> Outcome {
+    private func makeRequest(_ call: Call) -> HTTPClientRequest {
         var url = configuration.baseURL + call.path
         let form = call.parameters.encoded
         var request: HTTPClientRequest
@@ -86,7 +87,10 @@ struct StripeTransport: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         if let account = call.stripeAccount { request.headers.add(name: "Stripe-Account", value: account) }
         if let key = call.idempotencyKey { request.headers.add(name: "Idempotency-Key", value: key.rawValue) }
+        return request
+    }
 
+    private func attempt(_ request: HTTPClientRequest) async throws -> Outcome {
         let answer = try await HTTPExchange.perform(
             request,
             on: httpClient,

