@@ -174,9 +174,10 @@ public final class SQLiteAppStore: AppStore {
     public func saveInstallState(_ state: InstallState) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "INSERT INTO install_states (state_hash, app_value, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO install_states (state_hash, app_value, mode, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
-                    state.stateHash, state.appValue, state.createdAt.timeIntervalSince1970,
+                    state.stateHash, state.appValue, state.mode?.description, state.createdAt.timeIntervalSince1970,
                     state.expiresAt.timeIntervalSince1970,
                 ]
             )
@@ -188,7 +189,8 @@ public final class SQLiteAppStore: AppStore {
             // One statement deletes and returns the row, so two callbacks with the same state cannot both get it.
             let row = try Row.fetchOne(
                 db,
-                sql: "DELETE FROM install_states WHERE state_hash = ? RETURNING app_value, created_at, expires_at",
+                sql:
+                    "DELETE FROM install_states WHERE state_hash = ? RETURNING app_value, mode, created_at, expires_at",
                 arguments: [hash]
             )
             try db.execute(
@@ -197,6 +199,7 @@ public final class SQLiteAppStore: AppStore {
             return InstallState(
                 stateHash: hash,
                 appValue: row["app_value"],
+                mode: (row["mode"] as String?).flatMap(Tenant.Mode.init),
                 createdAt: Date(timeIntervalSince1970: row["created_at"]),
                 expiresAt: Date(timeIntervalSince1970: row["expires_at"])
             )

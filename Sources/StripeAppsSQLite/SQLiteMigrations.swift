@@ -94,6 +94,12 @@ package enum SQLiteMigrations {
             ) STRICT, WITHOUT ROWID;
             """
         ),
+        (
+            "0006_install_state_mode",
+            """
+            ALTER TABLE install_states ADD COLUMN mode TEXT CHECK (mode IN ('live', 'test'));
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -144,10 +144,13 @@ import Testing
 @Suite struct InstallStateContractTests {
     static let now = Date(timeIntervalSince1970: 1_700_000_000)
 
-    func state(_ value: String, expiresIn seconds: TimeInterval = 600, appValue: String? = nil) -> InstallState {
+    func state(
+        _ value: String, expiresIn seconds: TimeInterval = 600, appValue: String? = nil, mode: Tenant.Mode? = nil
+    ) -> InstallState {
         InstallState(
             stateHash: InstallState.hash(of: value),
             appValue: appValue,
+            mode: mode,
             createdAt: Self.now,
             expiresAt: Self.now.addingTimeInterval(seconds)
         )
@@ -162,6 +165,21 @@ import Testing
             #expect(first?.appValue == "user-42")
             #expect(try await store.consumeInstallState(hash: hash, now: Self.now) == nil)
             #expect(try await store.consumeInstallState(hash: InstallState.hash(of: "unknown"), now: Self.now) == nil)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func aStateKeepsTheModeItWasStartedFor(_ backend: Backend) async throws {
+        try await backend.withStore { store in
+            try await store.saveInstallState(state("t", mode: .test))
+            try await store.saveInstallState(state("l", mode: .live))
+            try await store.saveInstallState(state("n"))
+            let test = try await store.consumeInstallState(hash: InstallState.hash(of: "t"), now: Self.now)
+            let live = try await store.consumeInstallState(hash: InstallState.hash(of: "l"), now: Self.now)
+            let none = try await store.consumeInstallState(hash: InstallState.hash(of: "n"), now: Self.now)
+            #expect(test?.mode == .test)
+            #expect(live?.mode == .live)
+            #expect(none != nil && none?.mode == nil)
         }
     }
 

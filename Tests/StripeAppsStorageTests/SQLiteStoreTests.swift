@@ -15,6 +15,7 @@ import Testing
         ("0003_create_inbox_events", "565fcf70b1985fbb671f99555efa7d7141433507ae4216ac789694f019f20a34"),
         ("0004_event_processing_and_lifecycle", "c66fb392e92da37fb9bd1ef84187acb778da062b4262424ee1e95400a7f4c4e3"),
         ("0005_tenant_credentials", "e1cb75b411d58e0d1ade7c83703aa2613719783f3a73ac14fa7fd49a3cf2dfc5"),
+        ("0006_install_state_mode", "3304f7c535a46a0dee4b64c0b655c3d98389ff5648834b8565cd92d86a3d9928"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

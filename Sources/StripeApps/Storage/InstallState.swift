@@ -15,15 +15,19 @@ public struct InstallState: Sendable, Hashable {
     public let stateHash: String
     /// The app's own opaque value, passed through the install (e.g. its user id); never put in a URL.
     public let appValue: String?
+    /// The mode the install was started for (`/install?mode=test`), which an OAuth callback needs to pick the
+    /// secret key its code is exchanged with; `nil` when not given.
+    public let mode: Tenant.Mode?
     /// When `/install` created it.
     public let createdAt: Date
     /// When it stops being accepted.
     public let expiresAt: Date
 
     /// Creates a record.
-    public init(stateHash: String, appValue: String?, createdAt: Date, expiresAt: Date) {
+    public init(stateHash: String, appValue: String?, mode: Tenant.Mode? = nil, createdAt: Date, expiresAt: Date) {
         self.stateHash = stateHash
         self.appValue = appValue
+        self.mode = mode
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }

@@ -3,6 +3,7 @@ public import Hummingbird
 public import Logging
 public import ServiceLifecycle
 public import StripeApps
+import StripeAppsAPI
 
 /// What the composition root needs beyond the configuration: hooks for tests and for apps built on the package.
 public struct ApplicationHooks: Sendable {
@@ -103,8 +104,13 @@ public func buildRouter(
     router.add(middleware: LogRequestsMiddleware(.debug))
     HealthController(store: store).register(on: router)
     WebhookController(configuration: configuration, store: store, now: hooks.now, worker: worker).register(on: router)
-    InstallController(configuration: configuration, store: store, appKeyring: appKeyring, hooks: hooks).register(
-        on: router)
+    InstallController(
+        configuration: configuration,
+        store: store,
+        appKeyring: appKeyring,
+        hooks: hooks,
+        oauthTokens: oauthTokens(configuration: configuration, store: store, now: hooks.now)
+    ).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
@@ -149,4 +155,15 @@ public func developmentSecret(in store: some AppStore) async throws -> String {
     let random = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
         .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
     return try await store.metadataValue(forKey: developmentSecretKey, insertingIfMissing: "absec_dev_" + random)
+}
+
+/// The OAuth token keeper the install callback exchanges codes with, when the configuration allows one: a
+/// secret key to authenticate the exchange and `ENCRYPTION_KEYS` to keep the tokens.
+func oauthTokens(configuration: AppConfiguration, store: any AppStore, now: @escaping @Sendable () -> Date)
+    -> OAuthTokens?
+{
+    guard let cipher = configuration.credentialCipher, !configuration.stripeSecretKeys.isEmpty,
+        let api = try? configuration.stripeAPI()
+    else { return nil }
+    return OAuthTokens(api: api, credentials: TenantCredentials(store: store, cipher: cipher, now: now), now: now)
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 public import StripeApps
+import StripeAppsAPI
 
 /// `GET /install` starts an install through the marketplace with a one-time CSRF state bound to the browser;
 /// `GET /install/callback` is the redirect URI Stripe sends the user back to.
@@ -11,6 +12,8 @@ struct InstallController {
     let store: any AppStore
     let appKeyring: SigningKeyring
     let hooks: ApplicationHooks
+    /// Exchanges the `code` of OAuth apps' callbacks; `nil` without secret keys and `ENCRYPTION_KEYS`.
+    let oauthTokens: OAuthTokens?
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
@@ -54,12 +57,24 @@ struct InstallController {
                 .badRequest, "invalid_reference", "This install link is not valid",
                 "The ref parameter must be 1 to \(Self.maximumAppValueLength) printable characters.")
         }
+        let mode: Tenant.Mode?
+        switch request.uri.queryParameters.get("mode") {
+        case nil: mode = nil
+        case let text?:
+            guard let parsed = Tenant.Mode(text) else {
+                return page(
+                    .badRequest, "invalid_mode", "This install link is not valid",
+                    "The mode parameter must be live or test.")
+            }
+            mode = parsed
+        }
         let state = InstallState.newStateValue()
         let now = hooks.now()
         try await store.saveInstallState(
             InstallState(
                 stateHash: InstallState.hash(of: state),
                 appValue: appValue,
+                mode: mode,
                 createdAt: now,
                 expiresAt: now.addingTimeInterval(configuration.install.stateLifetime)
             )
@@ -70,6 +85,29 @@ struct InstallController {
         response.setCookie(stateCookie(value: state, maxAge: Int(configuration.install.stateLifetime)))
         context.logger.info("install started")
         return response
+    }
+
+    /// The page for a state the callback does not know (any more): used, expired or never issued.
+    func stateExpiredOrUsed(_ clearCookie: HTTPFields) -> Response {
+        page(
+            .badRequest, "state_expired_or_used", "This install link was already used or has expired",
+            "Each install link works once, for \(Int(configuration.install.stateLifetime / 60)) minutes. Start again from the install link.",
+            clearCookie)
+    }
+
+    /// A page when the state did not come back to the browser that started the install (double submit with the
+    /// cookie), else `nil`.
+    func browserMismatch(_ request: Request, state: String, _ context: AppRequestContext, _ clearCookie: HTTPFields)
+        -> Response?
+    {
+        guard let cookie = request.cookies[cookieName]?.value, Self.constantTimeEquals(cookie, state) else {
+            context.logger.warning("install callback without the matching state cookie")
+            return page(
+                .badRequest, "browser_mismatch", "Start the installation again",
+                "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.",
+                clearCookie)
+        }
+        return nil
     }
 
     private func stateCookie(value: String, maxAge: Int) -> Cookie {
@@ -103,6 +141,9 @@ struct InstallController {
                 "Stripe reported an error and the app was not installed. Start again from the install link.",
                 clearCookie)
         }
+        if let code = parameter("code"), parameter("install_signature") == nil {
+            return try await completeOAuth(code: code, state: parameter("state"), request, context, clearCookie)
+        }
         guard let userID = parameter("user_id"), let accountID = parameter("account_id"),
             let state = parameter("state"),
             let installSignature = parameter("install_signature")
@@ -126,14 +167,7 @@ struct InstallController {
                 .badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.",
                 clearCookie)
         }
-        // The state must come back to the browser that started the install (double submit with the cookie).
-        guard let cookie = request.cookies[cookieName]?.value, Self.constantTimeEquals(cookie, state) else {
-            context.logger.warning("install callback without the matching state cookie")
-            return page(
-                .badRequest, "browser_mismatch", "Start the installation again",
-                "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.",
-                clearCookie)
-        }
+        if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
         let verifier = InstallSignatureVerifier(
             verifier: SignatureVerifier(
                 keyring: appKeyring, tolerance: configuration.install.signatureTolerance, now: hooks.now),
@@ -159,12 +193,7 @@ struct InstallController {
         }
         guard
             let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
-        else {
-            return page(
-                .badRequest, "state_expired_or_used", "This install link was already used or has expired",
-                "Each install link works once, for \(Int(configuration.install.stateLifetime / 60)) minutes. Start again from the install link.",
-                clearCookie)
-        }
+        else { return stateExpiredOrUsed(clearCookie) }
         let tenant = Tenant(accountID: accountID, mode: mode)
         let now = hooks.now()
         let existing = try await store.installation(for: tenant)
@@ -179,6 +208,13 @@ struct InstallController {
             ]
         )
         try await hooks.onInstall(InstallCompletion(tenant: tenant, userID: userID, appValue: installState.appValue))
+        return finish(tenant, clearCookie)
+    }
+
+    /// The answer once installed: `INSTALL_SUCCESS_URL`, else the onboarding deep link, else a plain page.
+    func finish(_ tenant: Tenant, _ clearCookie: HTTPFields) -> Response {
+        let accountID = tenant.accountID
+        let mode = tenant.mode
         if let successURL = configuration.install.successURL {
             return Response(
                 status: .found,
@@ -203,7 +239,7 @@ struct InstallController {
             headers: [.location: link.url, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
     }
 
-    private func page(
+    func page(
         _ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]
     ) -> Response {
         HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
@@ -230,13 +266,13 @@ struct InstallController {
 public struct InstallCompletion: Sendable, Hashable {
     /// The tenant (account and mode) where the app was installed.
     public let tenant: Tenant
-    /// The installing user.
-    public let userID: String
+    /// The installing user; `nil` for OAuth apps, whose redirect names no user.
+    public let userID: String?
     /// The `ref` given to `/install`, kept server side with the state.
     public let appValue: String?
 
     /// Creates a completion.
-    public init(tenant: Tenant, userID: String, appValue: String?) {
+    public init(tenant: Tenant, userID: String?, appValue: String?) {
         self.tenant = tenant
         self.userID = userID
         self.appValue = appValue

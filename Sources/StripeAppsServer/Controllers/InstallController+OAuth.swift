@@ -1,0 +1,78 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import StripeApps
+import StripeAppsAPI
+
+extension InstallController {
+    /// The callback of an OAuth app (`stripe_api_access_type: oauth`): Stripe sends `code` and `state` instead of
+    /// an install signature. The state is checked and consumed exactly as for install links, then the code is
+    /// exchanged with the secret key of the mode the install was started for, and the tokens are stored sealed.
+    func completeOAuth(
+        code: String,
+        state: String?,
+        _ request: Request,
+        _ context: AppRequestContext,
+        _ clearCookie: HTTPFields
+    ) async throws -> Response {
+        guard let oauthTokens else {
+            context.logger.error("OAuth callback, but no secret key or ENCRYPTION_KEYS is configured")
+            return page(
+                .serviceUnavailable, "oauth_not_configured", "OAuth installs are not set up",
+                "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS.",
+                clearCookie)
+        }
+        guard let state else {
+            return page(
+                .badRequest, "missing_parameters", "This install link is incomplete",
+                "The redirect from Stripe lacks state. Start again from the install link.", clearCookie)
+        }
+        guard Self.isIdentifier(code, prefix: "ac_") else {
+            return page(
+                .badRequest, "invalid_parameters", "This install link is not valid",
+                "The authorization code in the redirect is malformed.", clearCookie)
+        }
+        if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
+        guard
+            let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
+        else { return stateExpiredOrUsed(clearCookie) }
+        let configuredModes = configuration.stripeSecretKeys.map(\.mode)
+        guard let mode = installState.mode ?? (configuredModes.count == 1 ? configuredModes.first : nil) else {
+            return page(
+                .badRequest, "mode_unknown", "Start the installation again",
+                "This backend has keys for both modes and the install did not say which one it was for. Start from /install?mode=live or /install?mode=test.",
+                clearCookie)
+        }
+        let grant: OAuthGrant
+        do {
+            grant = try await oauthTokens.exchange(code: code, mode: mode)
+        } catch let error as StripeAPIError {
+            context.logger.warning(
+                "OAuth code exchange failed",
+                metadata: ["error.code": "\(error.code)", "stripe.request_id": "\(error.requestID ?? "-")"])
+            switch error.code {
+            case .connection, .timeout, .server, .rateLimited, .invalidResponse:
+                return page(
+                    .badGateway, "stripe_unavailable", "Stripe could not be reached",
+                    "The app could not finish the installation because Stripe did not answer. Start again from the install link in a minute.",
+                    clearCookie)
+            default:
+                return page(
+                    .badRequest, "oauth_code_rejected", "This installation could not be completed",
+                    "Stripe refused the authorization code: it was already used, it expired (codes last 5 minutes), or it is for the other mode. Start again from the install link.",
+                    clearCookie)
+            }
+        }
+        let tenant = grant.tenant
+        let now = hooks.now()
+        let existing = try await store.installation(for: tenant)
+        try await store.saveInstallation(
+            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+        context.logger.info(
+            "OAuth install completed",
+            metadata: ["stripe.account": .string(tenant.accountID), "stripe.mode": .string(tenant.mode.description)]
+        )
+        try await hooks.onInstall(InstallCompletion(tenant: tenant, userID: nil, appValue: installState.appValue))
+        return finish(tenant, clearCookie)
+    }
+}
