@@ -16,12 +16,12 @@ import Testing
 
     /// The fake Stripe, and the backend configured for it with secret keys and `ENCRYPTION_KEYS`.
     static func withOAuthApp(
-        keys: (FakeStripe) -> [String] = { [$0.testSecretKey, $0.liveSecretKey] },
+        onlyTestKey: Bool = false,
         encryption: Bool = true,
         _ body: @Sendable (FakeStripe, any AppStore, Completions, any TestClientProtocol) async throws -> Void
     ) async throws {
         let fake = FakeStripe(now: { testNow })
-        let keyList = keys(fake)
+        let keyList = onlyTestKey ? [fake.testSecretKey] : [fake.testSecretKey, fake.liveSecretKey]
         try await fake.withServer { url in
             let configuration = try InstallRouteTests.configuration { configuration in
                 configuration.stripeAPIBaseURL = url.absoluteString
@@ -122,7 +122,7 @@ import Testing
 
     @Test("with one key configured, an install without a mode uses that key's mode")
     func singleKeyPicksItsMode() async throws {
-        try await Self.withOAuthApp(keys: { [$0.testSecretKey] }) { fake, store, _, client in
+        try await Self.withOAuthApp(onlyTestKey: true) { fake, store, _, client in
             let started = try await start(client, mode: nil)
             let response = try await callback(
                 client, code: fake.issueAuthorizationCode(account: Self.account, mode: .test), started: started)
