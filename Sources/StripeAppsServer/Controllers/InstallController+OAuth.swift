@@ -64,10 +64,7 @@ extension InstallController {
             }
         }
         let tenant = grant.tenant
-        let now = hooks.now()
-        let existing = try await store.installation(for: tenant)
-        try await store.saveInstallation(
-            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+        try await recordInstall(tenant)
         context.logger.info(
             "OAuth install completed",
             metadata: ["stripe.account": .string(tenant.accountID), "stripe.mode": .string(tenant.mode.description)]

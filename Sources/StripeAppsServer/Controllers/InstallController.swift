@@ -87,6 +87,14 @@ struct InstallController {
         return response
     }
 
+    /// Marks the tenant's installation active: the record the `account.application.authorized` webhook updates.
+    func recordInstall(_ tenant: Tenant) async throws {
+        let now = hooks.now()
+        let existing = try await store.installation(for: tenant)
+        try await store.saveInstallation(
+            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+    }
+
     /// The page for a state the callback does not know (any more): used, expired or never issued.
     func stateExpiredOrUsed(_ clearCookie: HTTPFields) -> Response {
         page(
@@ -195,10 +203,7 @@ struct InstallController {
             let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
         else { return stateExpiredOrUsed(clearCookie) }
         let tenant = Tenant(accountID: accountID, mode: mode)
-        let now = hooks.now()
-        let existing = try await store.installation(for: tenant)
-        try await store.saveInstallation(
-            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+        try await recordInstall(tenant)
         context.logger.info(
             "install completed",
             metadata: [
