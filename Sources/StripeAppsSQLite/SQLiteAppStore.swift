@@ -395,11 +395,7 @@ public final class SQLiteAppStore: AppStore {
                     arguments: [tenant.accountID, tenant.mode.isLive, name]
                 ) ?? 0
             if let expectedVersion, expectedVersion != current {
-                throw StoreError(
-                    .versionConflict,
-                    message: "The credential was changed by another writer.",
-                    currentVersion: current
-                )
+                throw StoreError.credentialConflict(current: current)
             }
             try db.execute(
                 sql:

@@ -166,11 +166,7 @@ public final class InMemoryAppStore: AppStore {
         return try state.withLock { state in
             let current = state.credentials[key]?.version ?? 0
             if let expectedVersion, expectedVersion != current {
-                throw StoreError(
-                    .versionConflict,
-                    message: "The credential was changed by another writer.",
-                    currentVersion: current
-                )
+                throw StoreError.credentialConflict(current: current)
             }
             let stored = StoredCredential(
                 tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
@@ -210,5 +206,10 @@ extension StoreError {
             message: "The settings changed since they were read (current version \(current)); read them again.",
             currentVersion: current
         )
+    }
+
+    /// The conflict every store reports when a credential was written since it was read (a compare-and-swap lost).
+    public static func credentialConflict(current: Int) -> StoreError {
+        StoreError(.versionConflict, message: "The credential was changed by another writer.", currentVersion: current)
     }
 }
