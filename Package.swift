@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "StripeApps",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: librarySettings
         ),
@@ -169,6 +170,7 @@ let package = Package(
                 "StripeApps",
                 "StripeAppsSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

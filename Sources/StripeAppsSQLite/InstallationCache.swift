@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Every signed UI call looks up its tenant's installation, and on SQLite that point read costs more than
 /// verifying the signature. The SQLite store is owned by one process, whose writes go through
-/// ``SQLiteAppStore/saveInstallation(_:)`` and update the cache; ``lifetime`` bounds how long a change made
+/// ``SQLiteInstallationStore/apply(_:)`` and update the cache; ``lifetime`` bounds how long a change made
 /// by another process could go unseen. A generation counter keeps a read that raced with a write from
 /// putting the older value back.
 package final class InstallationCache: Sendable {

@@ -100,6 +100,22 @@ package enum SQLiteMigrations {
             ALTER TABLE install_states ADD COLUMN mode TEXT CHECK (mode IN ('live', 'test'));
             """
         ),
+        (
+            // Leased claiming of inbox events, and one ordering rule for every installation change (the
+            // callback's too). `last_event_created` is no longer written: its values move to `last_changed_at`.
+            "0007_inbox_leases_and_installation_changes",
+            """
+            ALTER TABLE inbox_events ADD COLUMN lease_owner TEXT;
+            ALTER TABLE inbox_events ADD COLUMN lease_expires_at REAL;
+            ALTER TABLE inbox_events ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX inbox_events_claimable ON inbox_events (created, received_at, id)
+                WHERE status IN ('pending', 'failed', 'running');
+            ALTER TABLE installations ADD COLUMN last_changed_at REAL;
+            ALTER TABLE installations ADD COLUMN last_changed_by TEXT;
+            UPDATE installations SET last_changed_at = last_event_created, last_changed_by = 'event'
+                WHERE last_event_created IS NOT NULL;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

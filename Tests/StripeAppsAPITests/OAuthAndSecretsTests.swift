@@ -11,21 +11,23 @@ import Testing
 struct OAuthAndSecretsTests {
     typealias H = FakeStripeHarness
 
-    func credentials(_ h: H, store: any AppStore = InMemoryAppStore()) throws -> TenantCredentials {
+    func credentials(_ h: H, store: InMemoryStorage = InMemoryStorage()) throws -> TenantCredentials {
         TenantCredentials(
-            store: store, cipher: try CredentialCipher(keys: [SymmetricKey(size: .bits256)]), now: h.clock.provider)
+            store: store.credentials, cipher: try CredentialCipher(keys: [SymmetricKey(size: .bits256)]),
+            now: h.clock.provider)
     }
 
     @Test("the callback code is exchanged once; tokens are stored sealed and give a client bound to the installer")
     func exchange() async throws {
         try await H.run { h in
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             let tokens = OAuthTokens(api: h.api, credentials: try credentials(h, store: store), now: h.clock.provider)
             let code = h.fake.issueAuthorizationCode(account: H.accountA, mode: .test)
             let grant = try await tokens.exchange(code: code, mode: .test)
             #expect(grant.tenant == H.tenantA)
             #expect(!"\(grant)".contains("sk_test_oauth"))
-            let sealed = try #require(try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA))
+            let sealed = try #require(
+                try await store.credentials.credential(named: OAuthTokens.credentialName, for: H.tenantA))
             #expect(!String(decoding: sealed.sealed, as: UTF8.self).contains("oauth"))
 
             let client = try await tokens.client(for: H.tenantA)
@@ -50,12 +52,12 @@ struct OAuthAndSecretsTests {
     @Test("100 concurrent calls with an expiring token refresh once, and the rotated refresh token is the one kept")
     func singleFlightRefresh() async throws {
         try await H.run { h in
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             let tokens = OAuthTokens(api: h.api, credentials: try credentials(h, store: store), now: h.clock.provider)
             let first = try await tokens.exchange(
                 code: h.fake.issueAuthorizationCode(account: H.accountA, mode: .test), mode: .test)
             let versionBefore = try #require(
-                try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA)
+                try await store.credentials.credential(named: OAuthTokens.credentialName, for: H.tenantA)
             ).version
             h.clock.advance(by: .seconds(3600 - 60))  // inside the 5-minute refresh margin
             let accounts = try await withThrowingTaskGroup(of: String.self) { group in
@@ -70,7 +72,7 @@ struct OAuthAndSecretsTests {
             let after = try #require(try await tokens.grant(for: H.tenantA))
             #expect(after.accessTokenExpiresAt > first.accessTokenExpiresAt)
             let versionAfter = try #require(
-                try await store.credential(named: OAuthTokens.credentialName, for: H.tenantA)
+                try await store.credentials.credential(named: OAuthTokens.credentialName, for: H.tenantA)
             ).version
             #expect(versionAfter == versionBefore + 1)
             // The kept refresh token is the rotated one: refreshing again works (the old one would be invalid_grant).
@@ -85,7 +87,7 @@ struct OAuthAndSecretsTests {
     @Test("another instance that rolled the refresh token first wins; this one uses its tokens")
     func refreshRaceAcrossInstances() async throws {
         try await H.run { h in
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             let credentials = try credentials(h, store: store)
             let instance1 = OAuthTokens(api: h.api, credentials: credentials, now: h.clock.provider)
             let instance2 = OAuthTokens(api: h.api, credentials: credentials, now: h.clock.provider)
@@ -181,27 +183,33 @@ struct OAuthAndSecretsTests {
     @Test("missed events: undelivered events of active installations enter the inbox once; twice is safe")
     func recovery() async throws {
         try await H.run { h in
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             let date = Date(timeIntervalSince1970: 1_700_000_000)
-            for tenant in [H.tenantA, H.tenantB, Tenant(accountID: "acct_1Gone", mode: .test)] {
-                try await store.saveInstallation(
-                    Installation(tenant: tenant, status: .active, createdAt: date, updatedAt: date))
+            func change(_ tenant: Tenant, _ action: InstallationChange.Action, at offset: TimeInterval)
+                -> InstallationChange
+            {
+                InstallationChange(
+                    tenant: tenant, action: action, source: .installCallback,
+                    occurredAt: date.addingTimeInterval(offset), recordedAt: date)
             }
-            try await store.saveInstallation(
-                Installation(
-                    tenant: Tenant(accountID: "acct_1Gone", mode: .test), status: .inactive, createdAt: date,
-                    updatedAt: date))
+            for tenant in [H.tenantA, H.tenantB, Tenant(accountID: "acct_1Gone", mode: .test)] {
+                _ = try await store.installations.apply(change(tenant, .activate, at: 0))
+            }
+            _ = try await store.installations.apply(
+                change(Tenant(accountID: "acct_1Gone", mode: .test), .deactivate, at: 1))
             let a1 = h.fake.addEvent(type: "customer.updated", account: H.accountA, deliverySuccess: false)
             let a2 = h.fake.addEvent(type: "invoice.paid", account: H.accountA, deliverySuccess: false)
             h.fake.addEvent(type: "customer.updated", account: H.accountA, deliverySuccess: true)
             h.fake.addEvent(type: "customer.updated", account: H.accountA, mode: .live, deliverySuccess: false)
             let b1 = h.fake.addEvent(type: "customer.created", account: H.accountB, deliverySuccess: false)
-            let recovery = MissedEventRecovery(store: store, clients: .platform(h.api), now: h.clock.provider)
+            let recovery = MissedEventRecovery(
+                installations: store.installations, inbox: store.inbox, clients: .platform(h.api), now: h.clock.provider
+            )
             let first = try await recovery.run(mode: .test)
             #expect(first.installations == 2)
             #expect(first.enqueued == 3)
             #expect(first.failures.isEmpty)
-            let inbox = try await store.inboxEvents(status: .pending, limit: 10)
+            let inbox = try await store.inbox.events(status: .pending, limit: 10)
             #expect(Set(inbox.map(\.id)) == [a1, a2, b1])
             for event in inbox {
                 let parsed = try AppEvent(json: Array(event.payload.utf8))
@@ -210,7 +218,7 @@ struct OAuthAndSecretsTests {
             let second = try await recovery.run(mode: .test)
             #expect(second.enqueued == 0)
             #expect(second.alreadyInInbox == 3)
-            #expect(try await store.inboxEvents(status: nil, limit: 10).count == 3)
+            #expect(try await store.inbox.events(status: nil, limit: 10).count == 3)
         }
     }
 }

@@ -64,9 +64,9 @@ struct BrowserTests {
         let (ports, portSignal) = AsyncStream<(String, Int)>.makeStream()
         let (reports, reportSignal) = AsyncStream<String>.makeStream()
         let configuration = AppConfiguration(appSecrets: try SigningKeyring(secrets: [Self.secret]), port: 0)
-        let api = try await buildApplication(
+        let api = try buildApplication(
             configuration: configuration,
-            store: InMemoryAppStore(),
+            storage: InMemoryStorage(),
             hooks: ApplicationHooks(onServerRunning: { portSignal.yield(("api", $0)) })
         )
         let signer = try UIExtensionSigner(secrets: [Self.secret])

@@ -17,12 +17,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let databasePath = directory.appendingPathComponent("app.sqlite").path
         do {
-            let store = try SQLiteAppStore(
-                location: try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(databasePath)")))
+            let store = try SQLiteStorage(location: try #require(try DatabaseURL("sqlite:\(databasePath)").sqlite))
             try await store.migrate()
             let tenant = Tenant(accountID: Self.account, mode: .test)
-            try await store.saveInstallation(
-                Installation(tenant: tenant, status: .active, createdAt: Date(), updatedAt: Date()))
+            _ = try await store.installations.apply(
+                InstallationChange(
+                    tenant: tenant, action: .activate, source: .installCallback, occurredAt: Date(), recordedAt: Date())
+            )
         }
         let missed = [
             fake.addEvent(type: "invoice.paid", account: Self.account, deliverySuccess: false),
@@ -61,9 +62,8 @@ import Testing
                 #expect(!(output.standardOutput + output.standardError).contains(fake.testSecretKey))
             }
         }
-        let store = try SQLiteAppStore(
-            location: try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(databasePath)")))
-        let inbox = try await store.inboxEvents(status: nil, limit: 10)
+        let store = try SQLiteStorage(location: try #require(try DatabaseURL("sqlite:\(databasePath)").sqlite))
+        let inbox = try await store.inbox.events(status: nil, limit: 10)
         #expect(Set(inbox.map(\.id)) == Set(missed))
         #expect(inbox.allSatisfy { $0.accountID == Self.account && $0.status == .pending })
     }

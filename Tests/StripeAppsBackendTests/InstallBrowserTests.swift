@@ -77,9 +77,9 @@ struct InstallBrowserTests {
         configuration.manifest = AppManifest(
             id: "com.example.app", allowedRedirectURIs: ["http://127.0.0.1:\(apiPort)/install/callback"])
         let (ready, readySignal) = AsyncStream<Void>.makeStream()
-        let api = try await buildApplication(
+        let api = try buildApplication(
             configuration: configuration,
-            store: InMemoryAppStore(),
+            storage: InMemoryStorage(),
             hooks: ApplicationHooks(onServerRunning: { _ in readySignal.yield() })
         )
         let pages = Application(

@@ -29,6 +29,19 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stripe-apps.sqlite").path))
     }
 
+    @Test func anUnknownDatabaseSchemeIsAClearStartUpError() async throws {
+        for (url, expected) in [
+            ("mysql://app:hunter2@db/app", "DATABASE_URL has the scheme \"mysql\""),
+            ("postgres://app:hunter2@db", "DATABASE_URL names no database"),
+        ] {
+            let result = try await runProcessAsync(
+                ExternalTool.backend, ["serve", "--port", "0"], environment: ["DATABASE_URL": url])
+            #expect(result.status != 0)
+            #expect(result.standardError.contains(expected), "\(result.standardError)")
+            #expect(!(result.standardOutput + result.standardError).contains("hunter2"))
+        }
+    }
+
     @Test func simulateInstallPlaysTheMarketplaceAgainstARunningServer() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("install-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -14,17 +14,21 @@ import Testing
         #"{"id":"\#(id)","object":"event","created":\#(created),"livemode":false,"type":"\#(type)","account":"\#(account)","data":{"object":{"id":"ca_1","object":"application","name":"Example"}}}"#
     }
 
-    /// The real router and worker over one store; deliveries go through the signed webhook endpoint.
+    /// The real router and worker over one storage; deliveries go through the signed webhook endpoint, and the
+    /// test runs the worker's passes itself.
     struct Harness {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         let worker: InboxWorker
         let router: Router<AppRequestContext>
 
-        init(hooks: ApplicationHooks) throws {
-            worker = inboxWorker(store: store, hooks: hooks, logger: Logger(label: "test"))
+        init(hooks: ApplicationHooks, configure: (inout AppConfiguration) -> Void = { _ in }) throws {
+            var configuration = try WebhookRouteTests.configuration()
+            configure(&configuration)
+            worker = inboxWorker(
+                configuration: configuration, storage: store, hooks: hooks, logger: Logger(label: "test"))
             router = buildRouter(
-                configuration: try WebhookRouteTests.configuration(),
-                store: store,
+                configuration: configuration,
+                storage: store,
                 appKeyring: try SigningKeyring(secrets: [appSecret]),
                 hooks: hooks,
                 worker: worker
@@ -59,8 +63,10 @@ import Testing
         try await Application(router: harness.router).test(.router) { client in
             try await Harness.deliver(Self.event("evt_1", type: "account.application.authorized", created: 100), client)
             #expect(try await worker.processDueEvents() == 1)
-            #expect(try await store.installation(for: tenant)?.status == .active)
-            _ = try await store.updateSettings(for: tenant, expectedVersion: 0) { $0["theme"] = .string("dark") }
+            #expect(try await store.installations.installation(for: tenant)?.status == .active)
+            _ = try await store.settings.updateSettings(for: tenant, expectedVersion: 0) {
+                $0["theme"] = .string("dark")
+            }
 
             // A repeated authorization (permissions changed) updates it and runs the hook again.
             try await Harness.deliver(Self.event("evt_2", type: "account.application.authorized", created: 150), client)
@@ -70,18 +76,20 @@ import Testing
             try await Harness.deliver(
                 Self.event("evt_3", type: "account.application.deauthorized", created: 200), client)
             try await worker.processDueEvents()
-            #expect(try await store.installation(for: tenant)?.status == .inactive)
-            #expect(try await store.settings(for: tenant) == .empty)
+            #expect(try await store.installations.installation(for: tenant)?.status == .inactive)
+            #expect(try await store.settings.settings(for: tenant) == .empty)
             #expect(purged.withLock { $0 } == [tenant])
             #expect(
-                try await store.auditRecords(for: tenant).map(\.reason) == ["account.application.deauthorized evt_3"])
+                try await store.credentials.auditRecords(for: tenant).map(\.reason) == [
+                    "account.application.deauthorized evt_3"
+                ])
 
             // An older authorization arriving late changes nothing.
             try await Harness.deliver(Self.event("evt_0", type: "account.application.authorized", created: 50), client)
             try await worker.processDueEvents()
-            #expect(try await store.installation(for: tenant)?.status == .inactive)
+            #expect(try await store.installations.installation(for: tenant)?.status == .inactive)
             #expect(installedHookRuns.withLock { $0 } == 2)
-            #expect(try await store.inboxEvents(status: .succeeded, limit: 10).count == 4)
+            #expect(try await store.inbox.events(status: .succeeded, limit: 10).count == 4)
         }
     }
 
@@ -96,12 +104,12 @@ import Testing
             #expect(context.tenant == Tenant(accountID: "acct_9", mode: .test))
             if shouldFail.withLock({ $0 }) { throw URLError(.timedOut) }
         }
-        let hooks = ApplicationHooks(
-            now: { testNow },
-            eventHandlers: handlers,
-            retryPolicy: .init(maximumAttempts: 3, baseDelay: 0, maximumDelay: 0)
-        )
-        let harness = try Harness(hooks: hooks)
+        let hooks = ApplicationHooks(now: { testNow }, eventHandlers: handlers)
+        let harness = try Harness(hooks: hooks) { configuration in
+            configuration.eventMaxAttempts = 3
+            configuration.eventRetryBaseSeconds = 0
+            configuration.eventRetryMaxSeconds = 0
+        }
         let store = harness.store
         let worker = harness.worker
         try await Application(router: harness.router).test(.router) { client in
@@ -110,16 +118,16 @@ import Testing
             // Each pass runs the due event once; with no backoff it is due again at once, until it is dead.
             for _ in 0..<5 { try await worker.processDueEvents() }
             #expect(runs.withLock { $0 } == 3)
-            let dead = try await store.inboxEvents(status: .dead, limit: 10)
+            let dead = try await store.inbox.events(status: .dead, limit: 10)
             #expect(dead.map(\.id) == ["evt_pay"])
             #expect(dead.first?.attempts == 3)
             #expect(dead.first?.lastError?.isEmpty == false)
 
             shouldFail.withLock { $0 = false }
-            #expect(try await store.replayEvent(id: "evt_pay"))
+            #expect(try await store.inbox.replay(id: "evt_pay"))
             try await worker.processDueEvents()
             #expect(runs.withLock { $0 } == 4)
-            #expect(try await store.inboxEvents(status: .succeeded, limit: 10).map(\.id) == ["evt_pay"])
+            #expect(try await store.inbox.events(status: .succeeded, limit: 10).map(\.id) == ["evt_pay"])
             #expect(keys.withLock { $0 } == ["evt_pay:send-email"], "the key is the same on every run")
         }
     }

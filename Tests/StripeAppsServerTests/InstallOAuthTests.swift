@@ -18,7 +18,7 @@ import Testing
     static func withOAuthApp(
         onlyTestKey: Bool = false,
         encryption: Bool = true,
-        _ body: @Sendable (FakeStripe, any AppStore, Completions, any TestClientProtocol) async throws -> Void
+        _ body: @Sendable (FakeStripe, InMemoryStorage, Completions, any TestClientProtocol) async throws -> Void
     ) async throws {
         let fake = FakeStripe(now: { testNow })
         let keyList = onlyTestKey ? [fake.testSecretKey] : [fake.testSecretKey, fake.liveSecretKey]
@@ -30,11 +30,11 @@ import Testing
                     configuration.credentialCipher = try? CredentialCipher(keys: [SymmetricKey(size: .bits256)])
                 }
             }
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             let completions = Completions()
-            let app = try await buildApplication(
+            let app = try buildApplication(
                 configuration: configuration,
-                store: store,
+                storage: store,
                 hooks: ApplicationHooks(now: { testNow }, onInstall: { completions.append($0) })
             )
             try await app.test(.router) { client in try await body(fake, store, completions, client) }
@@ -66,8 +66,8 @@ import Testing
             #expect(response.status == .found)
             #expect(response.headers[.location]?.contains(Self.account) == true)
             let tenant = Tenant(accountID: Self.account, mode: .test)
-            #expect(try await store.installation(for: tenant)?.status == .active)
-            #expect(try await store.credential(named: OAuthTokens.credentialName, for: tenant) != nil)
+            #expect(try await store.installations.installation(for: tenant)?.status == .active)
+            #expect(try await store.credentials.credential(named: OAuthTokens.credentialName, for: tenant) != nil)
             #expect(completions.all == [InstallCompletion(tenant: tenant, userID: nil, appValue: "crm-7")])
             let exchange = try #require(fake.requests.last { $0.path.hasSuffix("/oauth/token") })
             #expect(exchange.credential == .platform)
@@ -109,7 +109,7 @@ import Testing
             let badMode = try await client.execute(uri: "/install?mode=sandbox", method: .get)
             #expect(badMode.status == .badRequest)
             #expect(badMode.text.contains("invalid_mode"))
-            #expect(try await store.installations().isEmpty)
+            #expect(try await store.installations.installations().isEmpty)
         }
         try await Self.withOAuthApp(encryption: false) { fake, _, _, client in
             let started = try await start(client, mode: "test")
@@ -127,7 +127,8 @@ import Testing
             let response = try await callback(
                 client, code: fake.issueAuthorizationCode(account: Self.account, mode: .test), started: started)
             #expect(response.status == .found)
-            #expect(try await store.installation(for: Tenant(accountID: Self.account, mode: .test)) != nil)
+            #expect(
+                try await store.installations.installation(for: Tenant(accountID: Self.account, mode: .test)) != nil)
         }
     }
 }

@@ -69,8 +69,8 @@ import Testing
     }
 
     @Test func installStartsWithAOneTimeStateBoundToACookie() async throws {
-        let store = InMemoryAppStore()
-        try await withTestApp(configuration: Self.configuration(), store: store) { client in
+        let store = InMemoryStorage()
+        try await withTestApp(configuration: Self.configuration(), storage: store) { client in
             let response = try await client.execute(uri: "/install", method: .get)
             #expect(response.status == .found)
             #expect(response.headers[.cacheControl] == "no-store")
@@ -109,11 +109,11 @@ import Testing
     }
 
     @Test func aSignedCallbackRecordsTheInstallationAndOpensOnboarding() async throws {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         let completions = Mutex<[InstallCompletion]>([])
-        let app = try await buildApplication(
+        let app = try buildApplication(
             configuration: Self.configuration(),
-            store: store,
+            storage: store,
             hooks: ApplicationHooks(
                 now: { testNow }, onInstall: { completion in completions.withLock { $0.append(completion) } })
         )
@@ -129,7 +129,7 @@ import Testing
             )
             #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
             let tenant = Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live)
-            #expect(try await store.installation(for: tenant)?.status == .active)
+            #expect(try await store.installations.installation(for: tenant)?.status == .active)
             #expect(
                 completions.withLock { $0 } == [
                     InstallCompletion(tenant: tenant, userID: "usr_K6yd2CbXLO9A5G", appValue: "customer-42")
@@ -144,12 +144,12 @@ import Testing
     }
 
     @Test func testModeInstallsTheTestTenantAndLinksToTestMode() async throws {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         try await withTestApp(
             configuration: Self.configuration {
                 $0.install.onboardingTarget = .modal
                 $0.install.onboardingViewport = "settings"
-            }, store: store
+            }, storage: store
         ) { client in
             let started = try await start(client)
             let response = try await client.execute(
@@ -159,14 +159,18 @@ import Testing
                 response.headers[.location]
                     == "https://dashboard.stripe.com/acct_1JSkf6FRwUQjTSJE/test/dashboard?apps[com.example.app][modal]=settings"
             )
-            #expect(try await store.installation(for: Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .test)) != nil)
-            #expect(try await store.installation(for: Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live)) == nil)
+            #expect(
+                try await store.installations.installation(for: Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .test))
+                    != nil)
+            #expect(
+                try await store.installations.installation(for: Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live))
+                    == nil)
         }
     }
 
     @Test func failuresAreClearPagesThatChangeNothing() async throws {
-        let store = InMemoryAppStore()
-        try await withTestApp(configuration: Self.configuration(), store: store) { client in
+        let store = InMemoryStorage()
+        try await withTestApp(configuration: Self.configuration(), storage: store) { client in
             let mine = try await start(client)
             let theirs = try await start(client)
             let cases: [(String, String, HTTPFields)] = [
@@ -211,7 +215,8 @@ import Testing
                         && !response.text.contains(appSecret))
             }
             // None of those consumed the state or recorded anything: the real callback still works once.
-            #expect(try await store.installation(for: Tenant(accountID: "acct_attacker", mode: .live)) == nil)
+            #expect(
+                try await store.installations.installation(for: Tenant(accountID: "acct_attacker", mode: .live)) == nil)
             let ok = try await client.execute(
                 uri: try callbackURI(state: mine.state), method: .get, headers: [.cookie: mine.cookie])
             #expect(ok.status == .found)
@@ -220,9 +225,9 @@ import Testing
 
     @Test func anExpiredStateIsRefused() async throws {
         let clock = Mutex(testNow)
-        let app = try await buildApplication(
+        let app = try buildApplication(
             configuration: Self.configuration(),
-            store: InMemoryAppStore(),
+            storage: InMemoryStorage(),
             hooks: ApplicationHooks(now: { clock.withLock { $0 } })
         )
         try await app.test(.router) { client in

@@ -14,19 +14,19 @@ import Testing
 
 @Suite struct LifecycleTests {
     @Test func developmentModeKeepsOneGeneratedSecretAndBindsLoopback() async throws {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         let configuration = AppConfiguration(host: "0.0.0.0", port: 0)
         #expect(configuration.isDevelopmentMode)
         #expect(configuration.bindHost == "127.0.0.1")
-        let keyring = try await appKeyring(configuration: configuration, store: store)
-        let again = try await appKeyring(configuration: configuration, store: store)
+        let keyring = try await appKeyring(configuration: configuration, metadata: store.metadata)
+        let again = try await appKeyring(configuration: configuration, metadata: store.metadata)
         #expect(keyring.secrets.map(\.fingerprint) == again.secrets.map(\.fingerprint))
-        let secret = try await developmentSecret(in: store)
+        let secret = try await developmentSecret(in: store.metadata)
         #expect(secret.hasPrefix("absec_dev_") && secret.count == "absec_dev_".count + 64)
 
         let developer = try UIExtensionSigner(secrets: [secret], now: { testNow })
-        let app = try await buildApplication(
-            configuration: configuration, store: store, hooks: ApplicationHooks(now: { testNow }))
+        let app = try buildApplication(
+            configuration: configuration, storage: store, hooks: ApplicationHooks(now: { testNow }))
         try await app.test(.router) { client in
             let response = try await client.execute(
                 "/api/whoami", .post, developer.post(userID: "usr_dev", accountID: "acct_dev", mode: .test))
@@ -51,6 +51,8 @@ import Testing
             "STRIPE_APP_SECRETS": " absec_new ,absec_old\n", "PORT": "9000", "HOST": "0.0.0.0",
             "SIGNATURE_TOLERANCE_SECONDS": "120", "MAX_BODY_BYTES": "2048", "DATABASE_URL": "sqlite:/tmp/x.sqlite",
             "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app", "EVENT_MAX_ATTEMPTS": "3",
+            "EVENT_RETRY_BASE_SECONDS": "5", "EVENT_RETRY_MAX_SECONDS": "600", "EVENT_LEASE_SECONDS": "30",
+            "EVENT_CONCURRENCY": "16", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -60,12 +62,18 @@ import Testing
         #expect(configuration.databaseURL == "sqlite:/tmp/x.sqlite")
         #expect(configuration.logLevel == .debug && configuration.appID == "com.example.app")
         #expect(configuration.eventMaxAttempts == 3)
+        #expect(configuration.eventRetryPolicy.baseDelay == 5 && configuration.eventRetryPolicy.maximumDelay == 600)
+        #expect(configuration.workerOptions.lease == .seconds(30) && configuration.workerOptions.concurrency == 16)
+        #expect(configuration.workerOptions.owner == "web-1" && configuration.databasePoolSize == 4)
+        #expect(try read([:]).workerOptions.owner.contains(":"), "host:pid:random by default")
         #expect(try read([:]).isDevelopmentMode)
         #expect(try read(["STRIPE_APP_SECRETS": ""]).isDevelopmentMode)
 
         for (variable, value) in [
             ("PORT", "http"), ("PORT", "70000"), ("SIGNATURE_TOLERANCE_SECONDS", "0"), ("MAX_BODY_BYTES", "-1"),
-            ("LOG_LEVEL", "loud"), ("EVENT_MAX_ATTEMPTS", "0"),
+            ("LOG_LEVEL", "loud"), ("EVENT_MAX_ATTEMPTS", "0"), ("EVENT_LEASE_SECONDS", "1"),
+            ("EVENT_CONCURRENCY", "0"), ("DATABASE_URL", "mysql://u@h/db"), ("DATABASE_URL", "postgres://h/db"),
+            ("DATABASE_POOL_SIZE", "0"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
             #expect(error?.variable == variable)
@@ -78,9 +86,9 @@ import Testing
         let (arrived, arrivedSignal) = AsyncStream<Void>.makeStream()
         let (release, releaseSignal) = AsyncStream<Void>.makeStream()
         let (ports, portSignal) = AsyncStream<Int>.makeStream()
-        let app = try await buildApplication(
+        let app = try buildApplication(
             configuration: .testing(),
-            store: InMemoryAppStore(),
+            storage: InMemoryStorage(),
             hooks: ApplicationHooks(
                 now: { testNow },
                 onServerRunning: { portSignal.yield($0) },

@@ -10,19 +10,35 @@ import StripeAppsTesting
 import Synchronization
 import Testing
 
-/// A store that answers nothing, as when the database is gone.
-struct UnavailableStore: AppStore {
+/// Storage that migrated at start, then went away: every store throws ``StoreError/Code/unavailable``.
+final class UnavailableStorage: StorageBackend {
     func fail() -> StoreError { StoreError(.unavailable, message: "down") }
+    var installations: UnavailableStorage { self }
+    var settings: UnavailableStorage { self }
+    var installStates: UnavailableStorage { self }
+    var credentials: UnavailableStorage { self }
+    var metadata: UnavailableStorage { self }
+    var inbox: UnavailableStorage { self }
+    func run() async throws { try await InMemoryStorage().run() }
+    func migrate() async throws {}
+    func appliedMigrations() async throws -> [String] { [] }
     func checkHealth() async throws { throw fail() }
+}
+
+extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
+    EventInbox
+{
     func installation(for tenant: Tenant) async throws -> Installation? { throw fail() }
-    func saveInstallation(_ installation: Installation) async throws { throw fail() }
+    func installations() async throws -> [Installation] { throw fail() }
+    func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome { throw fail() }
     func settings(for tenant: Tenant) async throws -> SettingsDocument { throw fail() }
     func updateSettings(
         for tenant: Tenant,
         expectedVersion: Int,
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument { throw fail() }
-    func metadataValue(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+    func save(_ state: InstallState) async throws { throw fail() }
+    func consume(hash: String, now: Date) async throws -> InstallState? { throw fail() }
     func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? { throw fail() }
     func saveCredential(
         _ sealed: [UInt8],
@@ -32,18 +48,15 @@ struct UnavailableStore: AppStore {
         at date: Date
     ) async throws -> StoredCredential { throw fail() }
     func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool { throw fail() }
-    func saveInstallState(_ state: InstallState) async throws { throw fail() }
-    func enqueueEvent(_ event: InboxEvent) async throws -> Bool { throw fail() }
-    func inboxEvents(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }
-    func dueEvents(now: Date, limit: Int) async throws -> [InboxEvent] { throw fail() }
-    func markEventSucceeded(id: String) async throws { throw fail() }
-    func markEventFailed(id: String, error: String, nextAttemptAt: Date?) async throws { throw fail() }
-    func replayEvent(id: String) async throws -> Bool { throw fail() }
-    func applyInstallationEvent(_ installation: Installation, eventCreated: Int64) async throws -> Bool { throw fail() }
-    func purgeTenantData(_ tenant: Tenant, reason: String, at date: Date) async throws { throw fail() }
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] { throw fail() }
-    func installations() async throws -> [Installation] { throw fail() }
-    func consumeInstallState(hash: String, now: Date) async throws -> InstallState? { throw fail() }
+    func value(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+    func enqueue(_ event: InboxEvent) async throws -> Bool { throw fail() }
+    func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }
+    func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] { throw fail() }
+    func complete(_ claim: ClaimedEvent) async throws -> Bool { throw fail() }
+    func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool { throw fail() }
+    func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> { throw fail() }
+    func replay(id: String) async throws -> Bool { throw fail() }
 }
 
 @Suite struct OperationsTests {
@@ -54,7 +67,7 @@ struct UnavailableStore: AppStore {
             #expect(health.text == #"{"status":"ok"}"#)
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
         }
-        try await withTestApp(store: UnavailableStore()) { client in
+        try await withTestApp(storage: UnavailableStorage()) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .serviceUnavailable)

@@ -10,11 +10,10 @@ import Testing
 
 @Suite struct SignedRouteTests {
     @Test func whoamiAnswersTheVerifiedIdentityAndInstallation() async throws {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         let tenant = Tenant(accountID: "acct_1", mode: .test)
-        try await store.saveInstallation(
-            Installation(tenant: tenant, status: .active, createdAt: testNow, updatedAt: testNow))
-        try await withTestApp(store: store) { client in
+        try await install(tenant, in: store)
+        try await withTestApp(storage: store) { client in
             let request = try signer.post(
                 userID: "usr_1",
                 accountID: "acct_1",

@@ -95,7 +95,7 @@ import Testing
                 let firstRun = try await worker.processDueEvents()
                 #expect(firstRun == 1)
                 // Replayed by an operator (or retried after a crash): the same key, so no second customer.
-                let replayed = try await store.replayEvent(id: "evt_1Welcome")
+                let replayed = try await store.inbox.replay(id: "evt_1Welcome")
                 #expect(replayed)
                 let secondRun = try await worker.processDueEvents()
                 #expect(secondRun == 1)
@@ -113,16 +113,18 @@ import Testing
         try await Self.withStripe { fake, stripe in
             let other = "acct_1IntegrationOther"
             fake.addAccount(other)
-            let store = InMemoryAppStore()
+            let store = InMemoryStorage()
             for (account, status) in [
                 (Self.account, Installation.Status.active), (other, .active), ("acct_1Left", .inactive),
             ] {
-                try await store.saveInstallation(
-                    Installation(
-                        tenant: Tenant(accountID: account, mode: .test), status: status, createdAt: testNow,
-                        updatedAt: testNow))
+                _ = try await store.installations.apply(
+                    InstallationChange(
+                        tenant: Tenant(accountID: account, mode: .test),
+                        action: status == .active ? .activate : .deactivate, source: .installCallback,
+                        occurredAt: testNow, recordedAt: testNow))
             }
-            let job = NightlyCustomerCount(store: store, clients: .platform(stripe), logger: Logger(label: "test"))
+            let job = NightlyCustomerCount(
+                installations: store.installations, clients: .platform(stripe), logger: Logger(label: "test"))
             let counts = try await job.runOnce()
             #expect(
                 counts == [Tenant(accountID: Self.account, mode: .test): 0, Tenant(accountID: other, mode: .test): 0])
@@ -132,8 +134,8 @@ import Testing
 }
 
 /// The docs' job: a service that, every night, counts each active tenant's customers.
-struct NightlyCustomerCount: Service {
-    let store: any AppStore
+struct NightlyCustomerCount<Installations: InstallationStore>: Service {
+    let installations: Installations
     let clients: TenantClients
     let logger: Logger
 
@@ -147,7 +149,7 @@ struct NightlyCustomerCount: Service {
 
     func runOnce() async throws -> [Tenant: Int] {
         var counts: [Tenant: Int] = [:]
-        for installation in try await store.installations() where installation.status == .active {
+        for installation in try await installations.installations() where installation.status == .active {
             let client = try await clients.client(for: installation.tenant)
             var count = 0
             for try await _ in client.customers.all() { count += 1 }

@@ -39,8 +39,8 @@ import Testing
     }
 
     @Test func aVerifiedEventIsStoredOnceAndRoutedByLivemode() async throws {
-        let store = InMemoryAppStore()
-        try await withTestApp(configuration: Self.configuration(), store: store) { client in
+        let store = InMemoryStorage()
+        try await withTestApp(configuration: Self.configuration(), storage: store) { client in
             let body = Self.event()
             let first = try await deliver(client, "/webhooks/test", body, headers: Self.signed(body))
             #expect(first.status == .ok)
@@ -51,7 +51,7 @@ import Testing
                 client, "/webhooks/live", body, headers: Self.signed(body, secret: Self.liveSecret))
             #expect(again.status == .ok)
             #expect(again.text == #"{"received":true,"duplicate":true}"#)
-            let stored = try await store.inboxEvents(status: nil, limit: 10)
+            let stored = try await store.inbox.events(status: nil, limit: 10)
             #expect(stored.map(\.id) == ["evt_1"])
             #expect(stored.first?.isLiveMode == false)
             #expect(stored.first?.payload == body)
@@ -82,7 +82,7 @@ import Testing
             #expect(response.status == .serviceUnavailable)
             #expect(response.errorCode == "webhook_not_configured")
         }
-        try await withTestApp(configuration: Self.configuration(), store: UnavailableStore()) { client in
+        try await withTestApp(configuration: Self.configuration(), storage: UnavailableStorage()) { client in
             let body = Self.event()
             let response = try await deliver(client, "/webhooks/test", body, headers: Self.signed(body))
             #expect(response.status == .serviceUnavailable)
@@ -92,7 +92,7 @@ import Testing
 
     /// At least 200 malformed deliveries: each gets a clear 4xx, nothing is stored, and the server keeps serving.
     @Test func malformedDeliveriesAre4xxAndStoreNothing() async throws {
-        let store = InMemoryAppStore()
+        let store = InMemoryStorage()
         let valid = Self.event()
         var cases: [(label: String, path: String, body: String, headers: HTTPFields)] = []
         // Bad headers.
@@ -162,14 +162,14 @@ import Testing
         #expect(cases.count >= 200)
         let deliveries = cases
 
-        try await withTestApp(configuration: Self.configuration(), store: store) { client in
+        try await withTestApp(configuration: Self.configuration(), storage: store) { client in
             for item in deliveries {
                 let response = try await deliver(client, item.path, item.body, headers: item.headers)
                 #expect((400..<500).contains(Int(response.status.code)), "\(item.label): \(response.status)")
                 #expect(response.errorCode != nil, "\(item.label): no error code")
                 #expect(!response.text.contains("whsec_"), "\(item.label)")
             }
-            #expect(try await store.inboxEvents(status: nil, limit: 1000).isEmpty)
+            #expect(try await store.inbox.events(status: nil, limit: 1000).isEmpty)
             // Still up and working.
             #expect(try await deliver(client, "/webhooks/test", valid, headers: Self.signed(valid)).status == .ok)
         }

@@ -3,7 +3,7 @@ import StripeApps
 import StripeAppsSQLite
 import Testing
 
-/// The store implementations the contract suite runs against; each hands out a fresh, isolated store.
+/// The storage backends the contract suites run against; each hands out fresh, isolated, migrated storage.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case memory
     case sqlite
@@ -12,18 +12,50 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    func withStore(_ body: (any AppStore) async throws -> Void) async throws {
+    /// Runs `body` with new storage of this backend, running and migrated, and stops it afterwards.
+    func withStorage(_ body: (TestStorage) async throws -> Void) async throws {
         switch self {
         case .memory:
-            try await body(InMemoryAppStore())
+            try await Self.running(InMemoryStorage(), body)
         case .sqlite:
             try await withTemporaryDirectory { directory in
-                let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(directory)/test.sqlite"))
-                let store = try SQLiteAppStore(location: location)
-                try await store.migrate()
-                try await body(store)
+                let url = try DatabaseURL("sqlite:\(directory)/test.sqlite")
+                try await Self.running(try SQLiteStorage(location: try #require(url.sqlite)), body)
             }
         }
+    }
+
+    private static func running<Storage: StorageBackend>(
+        _ storage: Storage,
+        _ body: (TestStorage) async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await storage.run() }
+            defer { group.cancelAll() }
+            try await storage.migrate()
+            try await body(TestStorage(storage))
+        }
+    }
+}
+
+/// Every role store of one backend, as the contract suites use them.
+struct TestStorage: Sendable {
+    let installations: any InstallationStore
+    let settings: any SettingsStore
+    let installStates: any InstallStateStore
+    let credentials: any CredentialStore
+    let metadata: any MetadataStore
+    let inbox: any EventInbox
+    let checkHealth: @Sendable () async throws -> Void
+
+    init<Storage: StorageBackend>(_ storage: Storage) {
+        installations = storage.installations
+        settings = storage.settings
+        installStates = storage.installStates
+        credentials = storage.credentials
+        metadata = storage.metadata
+        inbox = storage.inbox
+        checkHealth = { try await storage.checkHealth() }
     }
 }
 

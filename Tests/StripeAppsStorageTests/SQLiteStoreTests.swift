@@ -16,6 +16,10 @@ import Testing
         ("0004_event_processing_and_lifecycle", "c66fb392e92da37fb9bd1ef84187acb778da062b4262424ee1e95400a7f4c4e3"),
         ("0005_tenant_credentials", "e1cb75b411d58e0d1ade7c83703aa2613719783f3a73ac14fa7fd49a3cf2dfc5"),
         ("0006_install_state_mode", "3304f7c535a46a0dee4b64c0b655c3d98389ff5648834b8565cd92d86a3d9928"),
+        (
+            "0007_inbox_leases_and_installation_changes",
+            "7c5975035d485568aed92a3f7979307a45fb2654eb77e3b7af7dcfbfa5d0b3fc"
+        ),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
@@ -31,36 +35,29 @@ import Testing
         SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    @Test func databaseURLForms() {
-        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:stripe-apps.sqlite")?.path == "stripe-apps.sqlite")
-        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:///var/db/x.sqlite")?.path == "/var/db/x.sqlite")
-        #expect(SQLiteAppStore.Location(databaseURL: "sqlite::memory:")?.path == nil)
-        #expect(SQLiteAppStore.Location(databaseURL: "sqlite::memory:") != nil)
-        #expect(SQLiteAppStore.Location(databaseURL: "postgres://u@h/db") == nil)
-        #expect(SQLiteAppStore.Location(databaseURL: "sqlite:") == nil)
-    }
-
     @Test func fileIsInWALModeMigratesOnceAndKeepsDataAcrossReopen() async throws {
         try await withTemporaryDirectory { directory in
-            let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(directory)/db.sqlite"))
+            let location = try #require(try DatabaseURL("sqlite:\(directory)/db.sqlite").sqlite)
             let tenant = Tenant(accountID: "acct_1", mode: .test)
             do {
-                let store = try SQLiteAppStore(location: location)
-                try await store.migrate()
-                try await store.migrate()
-                #expect(try await store.appliedMigrations() == SQLiteMigrations.all.map(\.name))
-                #expect(try await store.journalMode() == "wal")
-                _ = try await store.updateSettings(for: tenant, expectedVersion: 0) { $0["a"] = .string("kept") }
+                let storage = try SQLiteStorage(location: location)
+                try await storage.migrate()
+                try await storage.migrate()
+                #expect(try await storage.appliedMigrations() == SQLiteMigrations.all.map(\.name))
+                #expect(try await storage.journalMode() == "wal")
+                _ = try await storage.settings.updateSettings(for: tenant, expectedVersion: 0) {
+                    $0["a"] = .string("kept")
+                }
             }
-            let reopened = try SQLiteAppStore(location: location)
+            let reopened = try SQLiteStorage(location: location)
             try await reopened.migrate()
-            #expect(try await reopened.settings(for: tenant).values["a"] == .string("kept"))
+            #expect(try await reopened.settings.settings(for: tenant).values["a"] == .string("kept"))
         }
     }
 
     @Test func unopenableFileIsUnavailable() throws {
-        let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:/nonexistent-dir/x/db.sqlite"))
-        let error = #expect(throws: StoreError.self) { try SQLiteAppStore(location: location) }
+        let location = try #require(try DatabaseURL("sqlite:/nonexistent-dir/x/db.sqlite").sqlite)
+        let error = #expect(throws: StoreError.self) { try SQLiteStorage(location: location) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("nonexistent") == true)
     }
@@ -72,24 +69,25 @@ import Testing
 
     @Test func aWriteFromAnotherProcessIsSeenAtOnceWithTheCacheOffAndAfterTheLifetimeWithItOn() async throws {
         try await withTemporaryDirectory { directory in
-            let location = try #require(SQLiteAppStore.Location(databaseURL: "sqlite:\(directory)/db.sqlite"))
-            let writer = try SQLiteAppStore(location: location)
+            let location = try #require(try DatabaseURL("sqlite:\(directory)/db.sqlite").sqlite)
+            let writer = try SQLiteStorage(location: location)
             try await writer.migrate()
-            let uncached = try SQLiteAppStore(location: location, installationCacheLifetime: .zero)
-            let cached = try SQLiteAppStore(location: location, installationCacheLifetime: .seconds(3600))
+            let uncached = try SQLiteStorage(location: location, installationCacheLifetime: .zero).installations
+            let cached = try SQLiteStorage(location: location, installationCacheLifetime: .seconds(3600)).installations
             #expect(try await uncached.installation(for: Self.tenant) == nil)
             #expect(try await cached.installation(for: Self.tenant) == nil)
-            let installation = Installation(
-                tenant: Self.tenant, status: .active, createdAt: Self.date, updatedAt: Self.date)
-            try await writer.saveInstallation(installation)
-            #expect(try await uncached.installation(for: Self.tenant) == installation)
+            func change(_ action: InstallationChange.Action, at seconds: TimeInterval) -> InstallationChange {
+                InstallationChange(
+                    tenant: Self.tenant, action: action, source: .installCallback,
+                    occurredAt: Self.date.addingTimeInterval(seconds), recordedAt: Self.date)
+            }
+            #expect(try await writer.installations.apply(change(.activate, at: 0)) == .applied)
+            #expect(try await uncached.installation(for: Self.tenant)?.status == .active)
             // Documented bound: another process's write is unseen for at most the lifetime.
             #expect(try await cached.installation(for: Self.tenant) == nil)
             // Its own writes are seen at once.
-            var inactive = installation
-            inactive.status = .inactive
-            try await cached.saveInstallation(inactive)
-            #expect(try await cached.installation(for: Self.tenant) == inactive)
+            #expect(try await cached.apply(change(.deactivate, at: 10)) == .applied)
+            #expect(try await cached.installation(for: Self.tenant)?.status == .inactive)
         }
     }
 

@@ -7,21 +7,22 @@
 /// A tenant's credentials, encrypted at rest in the app's own storage with a ``CredentialCipher``.
 ///
 /// The store only ever sees sealed bytes. Credentials are part of the tenant's data: when the app is
-/// uninstalled (`account.application.deauthorized`), ``AppStore/purgeTenantData(_:reason:at:)`` deletes them.
+/// uninstalled (`account.application.deauthorized`), the deactivation (``InstallationStore/apply(_:)``) deletes them.
 ///
 /// ```swift
-/// let credentials = TenantCredentials(store: store, cipher: try CredentialCipher(base64Keys: keys))
+/// let credentials = TenantCredentials(store: storage.credentials, cipher: try CredentialCipher(base64Keys: keys))
 /// try await credentials.setSecret(apiKey, named: "mailer.api_key", for: user.tenant)
 /// ```
 public struct TenantCredentials: TenantSecretStore {
     /// The storage.
-    public let store: any AppStore
+    public let store: any CredentialStore
     /// The cipher.
     public let cipher: CredentialCipher
     private let now: @Sendable () -> Date
 
     /// Creates the credential store.
-    public init(store: any AppStore, cipher: CredentialCipher, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: any CredentialStore, cipher: CredentialCipher, now: @escaping @Sendable () -> Date = { Date() })
+    {
         self.store = store
         self.cipher = cipher
         self.now = now
@@ -46,7 +47,7 @@ public struct TenantCredentials: TenantSecretStore {
     }
 
     /// Seals and writes `value`; with `expectedVersion`, only if nobody wrote since (see
-    /// ``AppStore/saveCredential(_:named:for:expectedVersion:at:)``). Returns the new version.
+    /// ``CredentialStore/saveCredential(_:named:for:expectedVersion:at:)``). Returns the new version.
     public func save(_ value: [UInt8], named name: String, for tenant: Tenant, expectedVersion: Int?) async throws
         -> Int
     {

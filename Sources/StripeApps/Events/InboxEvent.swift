@@ -16,6 +16,9 @@ public struct InboxEvent: Sendable, Hashable {
 
         /// Stored, waiting for the worker.
         public static let pending = Status("pending")
+        /// Claimed by a worker, whose lease (``InboxEvent/leaseExpiresAt``) says until when; an expired lease
+        /// returns it to the queue.
+        public static let running = Status("running")
         /// Handled.
         public static let succeeded = Status("succeeded")
         /// A handler failed; it will be retried.
@@ -24,7 +27,7 @@ public struct InboxEvent: Sendable, Hashable {
         public static let dead = Status("dead")
 
         /// All statuses.
-        public static let all: [Status] = [.pending, .succeeded, .failed, .dead]
+        public static let all: [Status] = [.pending, .running, .succeeded, .failed, .dead]
 
         /// Reads a status name.
         public init?(name: String) {
@@ -49,14 +52,27 @@ public struct InboxEvent: Sendable, Hashable {
     public let receivedAt: Date
     /// Its processing status.
     public var status: Status
-    /// How many times handlers ran.
+    /// How many times a worker claimed it to run its handlers (a run cut short by a crash counts).
     public var attempts: Int
     /// The verified body, byte for byte.
     public let payload: String
     /// When a failed event is tried again; `nil` when it is not waiting for a retry.
     public var nextAttemptAt: Date?
-    /// The last handler error, for operators (never a secret: handlers' error descriptions are logged as given).
+    /// The last handler error, for operators, at most ``maximumErrorLength`` characters (handlers' error
+    /// descriptions are kept as given: they must not contain secrets).
     public var lastError: String?
+    /// The worker holding the lease of a running event.
+    public var leaseOwner: String?
+    /// When the lease of a running event ends, unless its worker extends it.
+    public var leaseExpiresAt: Date?
+
+    /// The longest ``lastError`` a store keeps; longer errors are cut to this many characters.
+    public static let maximumErrorLength = 2000
+
+    /// An error text as every store keeps it: cut to ``maximumErrorLength`` characters.
+    public static func storedError(_ error: String) -> String {
+        String(error.prefix(maximumErrorLength))
+    }
 
     /// Creates a record.
     public init(
@@ -70,7 +86,9 @@ public struct InboxEvent: Sendable, Hashable {
         attempts: Int = 0,
         payload: String,
         nextAttemptAt: Date? = nil,
-        lastError: String? = nil
+        lastError: String? = nil,
+        leaseOwner: String? = nil,
+        leaseExpiresAt: Date? = nil
     ) {
         self.id = id
         self.type = type
@@ -83,6 +101,8 @@ public struct InboxEvent: Sendable, Hashable {
         self.payload = payload
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
+        self.leaseOwner = leaseOwner
+        self.leaseExpiresAt = leaseExpiresAt
     }
 
     /// A new pending record for a verified event.

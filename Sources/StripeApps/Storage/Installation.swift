@@ -37,12 +37,26 @@ public struct Installation: Hashable, Sendable {
     public var createdAt: Date
     /// When the status last changed.
     public var updatedAt: Date
+    /// When the change that last set the record happened (its ``InstallationChange/occurredAt``); `nil` for
+    /// records written before changes carried a time.
+    public var lastChangedAt: Date?
+    /// The ``InstallationChange/Source`` of that change, as text.
+    public var lastChangedBy: String?
 
     /// Creates an installation record.
-    public init(tenant: Tenant, status: Status, createdAt: Date, updatedAt: Date) {
+    public init(
+        tenant: Tenant,
+        status: Status,
+        createdAt: Date,
+        updatedAt: Date,
+        lastChangedAt: Date? = nil,
+        lastChangedBy: String? = nil
+    ) {
         self.tenant = tenant
         self.status = status
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.lastChangedAt = lastChangedAt
+        self.lastChangedBy = lastChangedBy
     }
 }

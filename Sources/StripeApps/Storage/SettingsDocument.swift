@@ -27,7 +27,7 @@ public struct SettingsDocument: Hashable, Sendable {
     /// The document of a tenant that never wrote settings.
     public static let empty = SettingsDocument(version: 0, values: [:], updatedAt: nil)
 
-    /// The next version of this document, for stores implementing ``AppStore/updateSettings(for:expectedVersion:_:)``.
+    /// The next version of this document, for stores implementing ``SettingsStore/updateSettings(for:expectedVersion:_:)``.
     ///
     /// - Parameters:
     ///   - expectedVersion: The version the writer read.

@@ -36,3 +36,24 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }
+
+extension StoreError {
+    /// The conflict every store reports for a stale settings version.
+    public static func versionConflict(current: Int) -> StoreError {
+        StoreError(
+            .versionConflict,
+            message: "The settings changed since they were read (current version \(current)); read them again.",
+            currentVersion: current
+        )
+    }
+
+    /// The conflict every store reports when a credential was written since it was read (a compare-and-swap lost).
+    public static func credentialConflict(current: Int) -> StoreError {
+        StoreError(.versionConflict, message: "The credential was changed by another writer.", currentVersion: current)
+    }
+
+    /// A stored row no version of this package writes (an unknown status, say).
+    public static func corruptRow(_ table: String) -> StoreError {
+        StoreError(.unavailable, message: "A \(table) row holds a value this version cannot read.")
+    }
+}

@@ -36,13 +36,26 @@ public struct MissedEventRecovery: Sendable {
         }
     }
 
-    private let store: any AppStore
+    private let installations: any InstallationStore
+    private let inbox: any EventInbox
     private let clients: TenantClients
     private let now: @Sendable () -> Date
 
     /// Creates the recovery.
-    public init(store: any AppStore, clients: TenantClients, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+    ///
+    /// - Parameters:
+    ///   - installations: Where the active installations are listed.
+    ///   - inbox: Where recovered events go.
+    ///   - clients: How a Stripe client is made for each installation.
+    ///   - now: The clock of `receivedAt`.
+    public init(
+        installations: any InstallationStore,
+        inbox: any EventInbox,
+        clients: TenantClients,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.installations = installations
+        self.inbox = inbox
         self.clients = clients
         self.now = now
     }
@@ -52,8 +65,8 @@ public struct MissedEventRecovery: Sendable {
     /// One installation failing (uninstalled meanwhile, a revoked token) is reported and the others go on.
     public func run(mode: Tenant.Mode, types: [String] = []) async throws -> Report {
         var report = Report()
-        let installations = try await store.installations().filter { $0.status == .active && $0.tenant.mode == mode }
-        for installation in installations {
+        let active = try await installations.installations().filter { $0.status == .active && $0.tenant.mode == mode }
+        for installation in active {
             report.installations += 1
             let tenant = installation.tenant
             do {
@@ -65,7 +78,7 @@ public struct MissedEventRecovery: Sendable {
                         report.skipped += 1
                         continue
                     }
-                    if try await store.enqueueEvent(inboxEvent(event, tenant: tenant)) {
+                    if try await inbox.enqueue(inboxEvent(event, tenant: tenant)) {
                         report.enqueued += 1
                     } else {
                         report.alreadyInInbox += 1

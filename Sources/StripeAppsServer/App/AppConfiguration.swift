@@ -15,12 +15,19 @@ public import StripeAppsAPI
 /// | `HOST` | `127.0.0.1` | address to bind; forced to `127.0.0.1` in development mode |
 /// | `PORT` | `8080` | port to bind (`0` picks a free one) |
 /// | `PUBLIC_URL` | none | the public `https://` base URL of the backend |
-/// | `DATABASE_URL` | `sqlite:stripe-apps.sqlite` | `sqlite:PATH` or `sqlite::memory:` |
+/// | `DATABASE_URL` | `sqlite:stripe-apps.sqlite` | `sqlite:PATH`, `sqlite::memory:` or `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…` |
+/// | `DATABASE_POOL_SIZE` | `10` | the most PostgreSQL connections of one instance |
+/// | `DATABASE_CONNECT_TIMEOUT_SECONDS` | `10` | how long a PostgreSQL connection attempt may take |
 /// | `SIGNATURE_TOLERANCE_SECONDS` | `300` | the two-sided time window of signatures (at least 1) |
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
 /// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
 /// | `EVENT_MAX_ATTEMPTS` | `8` | runs of a failing event's handlers before it is dead (replay to run it again) |
+/// | `EVENT_RETRY_BASE_SECONDS` | `2` | the delay before the first retry; it doubles per attempt (±20 % jitter) |
+/// | `EVENT_RETRY_MAX_SECONDS` | `3600` | the longest delay between retries |
+/// | `EVENT_LEASE_SECONDS` | `60` | how long a worker holds a claimed event without a heartbeat before another may run it |
+/// | `EVENT_CONCURRENCY` | `4` | event handlers one instance runs at once |
+/// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
 /// | `STRIPE_API_BASE_URL` | `https://api.stripe.com` | where Stripe API calls go (a fake Stripe in tests) |
@@ -57,6 +64,20 @@ public struct AppConfiguration: Sendable {
     public var installationCacheSeconds: Int
     /// Runs of a failing event's handlers before the event is dead.
     public var eventMaxAttempts: Int
+    /// The delay before the first retry of a failed event, in seconds.
+    public var eventRetryBaseSeconds = 2
+    /// The longest delay between retries, in seconds.
+    public var eventRetryMaxSeconds = 3600
+    /// How long a claimed event's lease lasts without a heartbeat, in seconds.
+    public var eventLeaseSeconds = 60
+    /// How many event handlers run at once on this instance.
+    public var eventConcurrency = 4
+    /// The name the worker claims under; `nil` for host, process id and a random part.
+    public var instanceID: String?
+    /// The most PostgreSQL connections of one instance.
+    public var databasePoolSize = 10
+    /// How long a PostgreSQL connection attempt may take, in seconds.
+    public var databaseConnectTimeoutSeconds = 10
     /// The log level.
     public var logLevel: Logger.Level
     /// Whether log lines are JSON objects (`true`, the default) or plain text.
@@ -113,6 +134,35 @@ public struct AppConfiguration: Sendable {
         self.manifest = manifest
     }
 
+    /// The parsed ``databaseURL``.
+    ///
+    /// - Throws: ``ConfigurationError`` for `DATABASE_URL` when its scheme is unknown or it is malformed.
+    public func database() throws -> DatabaseURL {
+        do {
+            return try DatabaseURL(databaseURL)
+        } catch {
+            throw ConfigurationError(variable: "DATABASE_URL", problem: error.problem)
+        }
+    }
+
+    /// How failed event handlers are retried.
+    public var eventRetryPolicy: InboxWorker.RetryPolicy {
+        InboxWorker.RetryPolicy(
+            maximumAttempts: eventMaxAttempts,
+            baseDelay: TimeInterval(eventRetryBaseSeconds),
+            maximumDelay: TimeInterval(eventRetryMaxSeconds)
+        )
+    }
+
+    /// How the inbox worker claims and runs events.
+    public var workerOptions: InboxWorker.Options {
+        InboxWorker.Options(
+            lease: .seconds(eventLeaseSeconds),
+            concurrency: eventConcurrency,
+            owner: instanceID ?? InboxWorker.defaultOwner()
+        )
+    }
+
     /// Whether no app secret is configured: the server then binds to loopback with a local development secret.
     public var isDevelopmentMode: Bool { appSecrets == nil }
 
@@ -140,6 +190,12 @@ public struct AppConfiguration: Sendable {
         port = try Self.integer(reader, "port", "PORT", default: port, in: 0...65535)
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
         databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
+        _ = try database()
+        databasePoolSize = try Self.integer(
+            reader, "database.pool.size", "DATABASE_POOL_SIZE", default: databasePoolSize, in: 1...500)
+        databaseConnectTimeoutSeconds = try Self.integer(
+            reader, "database.connect.timeout.seconds", "DATABASE_CONNECT_TIMEOUT_SECONDS",
+            default: databaseConnectTimeoutSeconds, in: 1...300)
         let tolerance = try Self.integer(
             reader,
             "signature.tolerance.seconds",
@@ -176,6 +232,7 @@ public struct AppConfiguration: Sendable {
             default: eventMaxAttempts,
             in: 1...100
         )
+        try readWorker(reader)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
             throw ConfigurationError(
@@ -189,6 +246,20 @@ public struct AppConfiguration: Sendable {
         }
         install = try InstallConfiguration(reader: reader, publicURL: publicURL)
         try readStripeAPI(reader)
+    }
+
+    private mutating func readWorker(_ reader: ConfigReader) throws {
+        eventRetryBaseSeconds = try Self.integer(
+            reader, "event.retry.base.seconds", "EVENT_RETRY_BASE_SECONDS", default: eventRetryBaseSeconds,
+            in: 0...3600)
+        eventRetryMaxSeconds = try Self.integer(
+            reader, "event.retry.max.seconds", "EVENT_RETRY_MAX_SECONDS", default: eventRetryMaxSeconds,
+            in: 0...604_800)
+        eventLeaseSeconds = try Self.integer(
+            reader, "event.lease.seconds", "EVENT_LEASE_SECONDS", default: eventLeaseSeconds, in: 3...3600)
+        eventConcurrency = try Self.integer(
+            reader, "event.concurrency", "EVENT_CONCURRENCY", default: eventConcurrency, in: 1...256)
+        instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
     }
 
     private mutating func readStripeAPI(_ reader: ConfigReader) throws {

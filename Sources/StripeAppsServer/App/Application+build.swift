@@ -7,9 +7,10 @@ import StripeAppsAPI
 
 /// What the composition root needs beyond the configuration: hooks for tests and for apps built on the package.
 public struct ApplicationHooks: Sendable {
-    /// The clock the signature verifier uses.
+    /// The clock the signature verifier, the install flow and the worker use.
     public var now: @Sendable () -> Date
-    /// Extra services to run with the server (database clients, workers).
+    /// Extra services to run with the server (an app's own clients and workers); they start after storage and
+    /// stop before it.
     public var services: [any Service]
     /// Called once the server listens, with the port it got.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
@@ -21,8 +22,6 @@ public struct ApplicationHooks: Sendable {
     public var eventHandlers: EventHandlers
     /// Install and uninstall hooks run by the built-in `account.application.*` handlers.
     public var lifecycle: InstallLifecycle
-    /// How failed event handlers are retried.
-    public var retryPolicy: InboxWorker.RetryPolicy
 
     /// Creates hooks; every one is optional.
     public init(
@@ -32,8 +31,7 @@ public struct ApplicationHooks: Sendable {
         configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
         onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in },
         eventHandlers: EventHandlers = EventHandlers(),
-        lifecycle: InstallLifecycle = InstallLifecycle(),
-        retryPolicy: InboxWorker.RetryPolicy = .default
+        lifecycle: InstallLifecycle = InstallLifecycle()
     ) {
         self.now = now
         self.services = services
@@ -42,59 +40,86 @@ public struct ApplicationHooks: Sendable {
         self.onInstall = onInstall
         self.eventHandlers = eventHandlers
         self.lifecycle = lifecycle
-        self.retryPolicy = retryPolicy
     }
 }
 
-/// Builds the backend exactly as `stripe-apps-backend serve` runs it; tests call it with an in-memory store.
+/// Builds the backend exactly as `stripe-apps-backend serve` runs it; tests call it with ``StripeApps/InMemoryStorage``.
+///
+/// The application owns every service's lifetime: the storage backend runs first (its connections), then the
+/// app's services and the inbox worker, then the server. Before the server accepts a request, storage is
+/// migrated and the app signing secrets are read (in development mode, from storage); only then does the
+/// worker claim events. Every setting comes from `configuration`, so tests of this function run what the
+/// executable runs.
 ///
 /// - Parameters:
 ///   - configuration: The configuration.
-///   - store: The storage, already migrated.
+///   - storage: The storage backend, not yet running nor migrated.
 ///   - logger: The application logger; one labelled `stripe-apps-backend` at the configured level when `nil`.
-///   - hooks: Clock, extra services and extra routes.
+///   - hooks: Clock, extra services, routes and handlers.
 /// - Returns: The application; run it with `runService()`, which shuts down gracefully on SIGTERM and SIGINT
-///   and lets requests in flight finish.
-/// - Throws: When the development secret cannot be read or stored.
-public func buildApplication(
+///   and lets requests in flight finish. It throws when migrations or the development secret fail.
+public func buildApplication<Storage: StorageBackend>(
     configuration: AppConfiguration,
-    store: some AppStore,
+    storage: Storage,
     logger: Logger? = nil,
     hooks: ApplicationHooks = ApplicationHooks()
-) async throws -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "stripe-apps-backend")
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
-    let keyring = try await appKeyring(configuration: configuration, store: store)
-    let worker = inboxWorker(store: store, hooks: hooks, logger: logger)
+    let signing = AppSigning()
+    let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
     let router = buildRouter(
-        configuration: configuration, store: store, appKeyring: keyring, hooks: hooks, worker: worker)
+        configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
     let host = configuration.bindHost
     if configuration.isDevelopmentMode, configuration.host != host {
         logger.warning("development mode binds to 127.0.0.1 only; HOST is ignored until STRIPE_APP_SECRETS is set")
     }
     let onServerRunning = hooks.onServerRunning
-    return Application(
+    var app = Application(
         router: router,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend"),
-        services: hooks.services + [worker],
+        services: [StorageService(storage)] + hooks.services + [worker],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+    app.beforeServerStarts {
+        try await storage.migrate()
+        let keyring = try await appKeyring(configuration: configuration, metadata: storage.metadata)
+        signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
+        worker.start()
+    }
+    return app
 }
 
-/// Builds the router: health routes, then the signed UI routes under `/api` with CORS.
+/// Builds the router over a storage backend whose app signing secrets are already known; for tests that drive
+/// the worker themselves (see ``inboxWorker(configuration:storage:hooks:logger:)``).
 ///
 /// - Parameters:
 ///   - configuration: The configuration (limits, tolerance).
-///   - store: The storage.
+///   - storage: The storage, migrated and running.
 ///   - appKeyring: The app signing secrets (the development secret in development mode).
 ///   - hooks: The clock and the app's own routes.
-public func buildRouter(
+///   - worker: The worker the webhook endpoints wake after storing an event.
+public func buildRouter<Storage: StorageBackend>(
     configuration: AppConfiguration,
-    store: some AppStore,
+    storage: Storage,
     appKeyring: SigningKeyring,
     hooks: ApplicationHooks = ApplicationHooks(),
     worker: InboxWorker? = nil
+) -> Router<AppRequestContext> {
+    let signing = AppSigning()
+    signing.set(appKeyring, verifier: uiVerifier(configuration: configuration, keyring: appKeyring, now: hooks.now))
+    return buildRouter(configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
+}
+
+/// Health routes, webhooks, install links, then the signed UI routes under `/api` with CORS; each controller
+/// gets the one store it uses.
+func buildRouter<Storage: StorageBackend>(
+    configuration: AppConfiguration,
+    storage: Storage,
+    signing: AppSigning,
+    hooks: ApplicationHooks,
+    worker: InboxWorker?
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
@@ -102,47 +127,69 @@ public func buildRouter(
     router.add(middleware: JSONErrorMiddleware())
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.
     router.add(middleware: LogRequestsMiddleware(.debug))
-    HealthController(store: store).register(on: router)
-    WebhookController(configuration: configuration, store: store, now: hooks.now, worker: worker).register(on: router)
+    HealthController(checkStorage: { try await storage.checkHealth() }).register(on: router)
+    WebhookController(configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker)
+        .register(on: router)
     InstallController(
         configuration: configuration,
-        store: store,
-        appKeyring: appKeyring,
+        states: storage.installStates,
+        installations: storage.installations,
+        signing: signing,
         hooks: hooks,
-        oauthTokens: oauthTokens(configuration: configuration, store: store, now: hooks.now)
+        oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now)
     ).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
-    let verifier = SignatureVerifier(
-        keyring: appKeyring,
-        tolerance: configuration.signatureTolerance,
-        maximumPayloadBytes: configuration.maximumBodyBytes,
-        now: hooks.now
-    )
     let api = router.group("api")
-        .add(middleware: StripeSignatureMiddleware(verifier: verifier))
+        .add(middleware: StripeSignatureMiddleware(signing: signing))
         .group(context: VerifiedRequestContext.self)
-    WhoAmIController(store: store).register(on: api)
-    SettingsController(store: store, maximumDocumentBytes: configuration.maximumSettingsBytes).register(on: api)
+    WhoAmIController(installations: storage.installations).register(on: api)
+    SettingsController(store: storage.settings, maximumDocumentBytes: configuration.maximumSettingsBytes)
+        .register(on: api)
     hooks.configureAPI(api)
     return router
 }
 
-/// The worker that runs the built-in install lifecycle and the app's event handlers over the inbox.
-public func inboxWorker(store: some AppStore, hooks: ApplicationHooks, logger: Logger) -> InboxWorker {
+/// The verifier of the signed UI routes.
+func uiVerifier(configuration: AppConfiguration, keyring: SigningKeyring, now: @escaping @Sendable () -> Date)
+    -> SignatureVerifier
+{
+    SignatureVerifier(
+        keyring: keyring,
+        tolerance: configuration.signatureTolerance,
+        maximumPayloadBytes: configuration.maximumBodyBytes,
+        now: now
+    )
+}
+
+/// The worker that runs the built-in install lifecycle and the app's event handlers over the inbox, with the
+/// retry policy, lease and concurrency of the configuration.
+public func inboxWorker<Storage: StorageBackend>(
+    configuration: AppConfiguration,
+    storage: Storage,
+    hooks: ApplicationHooks,
+    logger: Logger
+) -> InboxWorker {
     // The lifecycle runs first, so the app's handlers of an install see the installation recorded.
     var handlers = EventHandlers()
-    hooks.lifecycle.register(in: &handlers, store: store, now: hooks.now)
+    hooks.lifecycle.register(in: &handlers, installations: storage.installations, now: hooks.now)
     handlers.add(hooks.eventHandlers)
-    return InboxWorker(store: store, handlers: handlers, policy: hooks.retryPolicy, now: hooks.now, logger: logger)
+    return InboxWorker(
+        inbox: storage.inbox,
+        handlers: handlers,
+        policy: configuration.eventRetryPolicy,
+        options: configuration.workerOptions,
+        now: hooks.now,
+        logger: logger
+    )
 }
 
 /// The app signing secrets to verify UI calls with: the configured ones, or in development mode a local
-/// secret generated once and kept in the store, so restarts keep working signatures.
-public func appKeyring(configuration: AppConfiguration, store: some AppStore) async throws -> SigningKeyring {
+/// secret generated once and kept in storage, so restarts (and every instance) keep working signatures.
+public func appKeyring(configuration: AppConfiguration, metadata: some MetadataStore) async throws -> SigningKeyring {
     if let secrets = configuration.appSecrets { return secrets }
-    let secret = try await developmentSecret(in: store)
+    let secret = try await developmentSecret(in: metadata)
     return try SigningKeyring([SigningSecret(secret, label: "development")])
 }
 
@@ -150,20 +197,23 @@ public func appKeyring(configuration: AppConfiguration, store: some AppStore) as
 public let developmentSecretKey = "development_app_secret"
 
 /// Reads the development secret, creating it on first use (`absec_dev_` and 32 random bytes in hex).
-public func developmentSecret(in store: some AppStore) async throws -> String {
+public func developmentSecret(in metadata: some MetadataStore) async throws -> String {
     var generator = SystemRandomNumberGenerator()
     let random = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
         .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-    return try await store.metadataValue(forKey: developmentSecretKey, insertingIfMissing: "absec_dev_" + random)
+    return try await metadata.value(forKey: developmentSecretKey, insertingIfMissing: "absec_dev_" + random)
 }
 
 /// The OAuth token keeper the install callback exchanges codes with, when the configuration allows one: a
 /// secret key to authenticate the exchange and `ENCRYPTION_KEYS` to keep the tokens.
-func oauthTokens(configuration: AppConfiguration, store: any AppStore, now: @escaping @Sendable () -> Date)
-    -> OAuthTokens?
-{
+func oauthTokens(
+    configuration: AppConfiguration,
+    credentials: some CredentialStore,
+    now: @escaping @Sendable () -> Date
+) -> OAuthTokens? {
     guard let cipher = configuration.credentialCipher, !configuration.stripeSecretKeys.isEmpty,
         let api = try? configuration.stripeAPI()
     else { return nil }
-    return OAuthTokens(api: api, credentials: TenantCredentials(store: store, cipher: cipher, now: now), now: now)
+    return OAuthTokens(
+        api: api, credentials: TenantCredentials(store: credentials, cipher: cipher, now: now), now: now)
 }

@@ -5,13 +5,14 @@ import StripeApps
 
 /// `/healthz` (the process answers) and `/readyz` (storage answers too).
 struct HealthController {
-    let store: any AppStore
+    /// Throws when storage cannot serve requests.
+    let checkStorage: @Sendable () async throws -> Void
 
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in Response.json(.object([PayloadField("status", .string("ok"))])) }
         router.get("readyz") { _, context in
             do {
-                try await store.checkHealth()
+                try await checkStorage()
             } catch {
                 context.logger.warning("readiness check failed", metadata: ["error.type": "\(type(of: error))"])
                 throw APIError.storageUnavailable

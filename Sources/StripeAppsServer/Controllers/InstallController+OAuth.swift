@@ -34,7 +34,7 @@ extension InstallController {
         }
         if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
         guard
-            let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
+            let installState = try await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
         else { return stateExpiredOrUsed(clearCookie) }
         let configuredModes = configuration.stripeSecretKeys.map(\.mode)
         guard let mode = installState.mode ?? (configuredModes.count == 1 ? configuredModes.first : nil) else {
@@ -64,7 +64,11 @@ extension InstallController {
             }
         }
         let tenant = grant.tenant
-        try await recordInstall(tenant)
+        if let superseded = try await recordInstall(
+            tenant, source: .oauthCallback, occurredAt: hooks.now(), context, clearCookie)
+        {
+            return superseded
+        }
         context.logger.info(
             "OAuth install completed",
             metadata: ["stripe.account": .string(tenant.accountID), "stripe.mode": .string(tenant.mode.description)]

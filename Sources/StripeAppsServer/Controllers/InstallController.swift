@@ -7,10 +7,12 @@ import StripeAppsAPI
 
 /// `GET /install` starts an install through the marketplace with a one-time CSRF state bound to the browser;
 /// `GET /install/callback` is the redirect URI Stripe sends the user back to.
-struct InstallController {
+struct InstallController<States: InstallStateStore, Installations: InstallationStore> {
     let configuration: AppConfiguration
-    let store: any AppStore
-    let appKeyring: SigningKeyring
+    let states: States
+    let installations: Installations
+    /// The app signing secrets, known once storage is ready (development mode keeps its secret there).
+    let signing: AppSigning
     let hooks: ApplicationHooks
     /// Exchanges the `code` of OAuth apps' callbacks; `nil` without secret keys and `ENCRYPTION_KEYS`.
     let oauthTokens: OAuthTokens?
@@ -19,7 +21,7 @@ struct InstallController {
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
     var isSecure: Bool { (configuration.publicURL ?? configuration.install.redirectURI ?? "").hasPrefix("https://") }
 
-    static let maximumAppValueLength = 256
+    static var maximumAppValueLength: Int { 256 }
 
     func register(on router: Router<AppRequestContext>) {
         router.get("install") { request, context in try await begin(request, context) }
@@ -70,7 +72,7 @@ struct InstallController {
         }
         let state = InstallState.newStateValue()
         let now = hooks.now()
-        try await store.saveInstallState(
+        try await states.save(
             InstallState(
                 stateHash: InstallState.hash(of: state),
                 appValue: appValue,
@@ -87,12 +89,32 @@ struct InstallController {
         return response
     }
 
-    /// Marks the tenant's installation active: the record the `account.application.authorized` webhook updates.
-    func recordInstall(_ tenant: Tenant) async throws {
-        let now = hooks.now()
-        let existing = try await store.installation(for: tenant)
-        try await store.saveInstallation(
-            Installation(tenant: tenant, status: .active, createdAt: existing?.createdAt ?? now, updatedAt: now))
+    /// Activates the tenant's installation through the one write path the `account.application.*` handlers use,
+    /// so the same ordering rule applies: a `deauthorized` event older than this install, processed later,
+    /// changes nothing. Returns a page to answer with when a newer uninstall already superseded this install.
+    ///
+    /// - Parameters:
+    ///   - occurredAt: When the install happened: the time Stripe signed the redirect (Stripe's clock, like the
+    ///     events' `created`), or this server's time for OAuth redirects, which carry no signed time.
+    func recordInstall(
+        _ tenant: Tenant,
+        source: InstallationChange.Source,
+        occurredAt: Date,
+        _ context: AppRequestContext,
+        _ clearCookie: HTTPFields
+    ) async throws -> Response? {
+        let outcome = try await installations.apply(
+            InstallationChange(
+                tenant: tenant, action: .activate, source: source, occurredAt: occurredAt, recordedAt: hooks.now())
+        )
+        guard outcome == .superseded else { return nil }
+        context.logger.warning(
+            "install callback superseded: the app was uninstalled after this install",
+            metadata: ["stripe.account": .string(tenant.accountID), "stripe.mode": .string(tenant.mode.description)])
+        return page(
+            .conflict, "install_superseded", "This installation was removed",
+            "The app was uninstalled from this Stripe account after this installation. Install it again from the install link.",
+            clearCookie)
     }
 
     /// The page for a state the callback does not know (any more): used, expired or never issued.
@@ -133,7 +155,7 @@ struct InstallController {
 
         if let error = parameter("error") {
             if let state = parameter("state") {
-                _ = try? await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
+                _ = try? await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
             }
             context.logger.info(
                 "install returned an error",
@@ -178,7 +200,7 @@ struct InstallController {
         if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
         let verifier = InstallSignatureVerifier(
             verifier: SignatureVerifier(
-                keyring: appKeyring, tolerance: configuration.install.signatureTolerance, now: hooks.now),
+                keyring: try signing.keyring(), tolerance: configuration.install.signatureTolerance, now: hooks.now),
             schemes: configuration.install.acceptsLegacySignatures ? .officialAndLegacyAccountHMAC : .official
         )
         let verified: VerifiedInstallSignature
@@ -200,10 +222,15 @@ struct InstallController {
                 clearCookie)
         }
         guard
-            let installState = try await store.consumeInstallState(hash: InstallState.hash(of: state), now: hooks.now())
+            let installState = try await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
         else { return stateExpiredOrUsed(clearCookie) }
         let tenant = Tenant(accountID: accountID, mode: mode)
-        try await recordInstall(tenant)
+        let signedAt = verified.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? hooks.now()
+        if let superseded = try await recordInstall(
+            tenant, source: .installCallback, occurredAt: signedAt, context, clearCookie)
+        {
+            return superseded
+        }
         context.logger.info(
             "install completed",
             metadata: [

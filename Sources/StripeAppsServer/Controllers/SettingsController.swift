@@ -10,14 +10,17 @@ import StripeApps
 /// Every member that is not reserved (`mode`, `version`, `unset`, `user_id`, `account_id`, `stripe_roles`)
 /// sets a value; `unset` lists names to remove, comma-separated. `version` must be the version the writer
 /// read (0 for a tenant without settings), else the answer is 409 with the current version.
-struct SettingsController {
-    let store: any AppStore
+/// The payload members a settings write does not store.
+private let settingsReservedKeys: Set<String> = ["mode", "version", "unset", "user_id", "account_id", "stripe_roles"]
+
+struct SettingsController<Settings: SettingsStore> {
+    let store: Settings
     /// The largest stored document, as compact JSON.
     let maximumDocumentBytes: Int
 
-    static let reservedKeys: Set<String> = ["mode", "version", "unset", "user_id", "account_id", "stripe_roles"]
-    static let maximumKeyLength = 64
-    static let maximumStringBytes = 4096
+    static var reservedKeys: Set<String> { settingsReservedKeys }
+    static var maximumKeyLength: Int { 64 }
+    static var maximumStringBytes: Int { 4096 }
 
     func register(on api: RouterGroup<VerifiedRequestContext>) {
         api.get("settings") { _, context in

@@ -11,9 +11,9 @@ import StripeApps
 /// the event is durably stored; a duplicate delivery gets 200 and changes nothing. Events are routed by their
 /// own `livemode`: an app installed in both modes receives its test events on both endpoints, and the inbox
 /// stores them once. A live event can never arrive on the test endpoint, so that is refused.
-struct WebhookController {
+struct WebhookController<Inbox: EventInbox> {
     let configuration: AppConfiguration
-    let store: any AppStore
+    let inbox: Inbox
     let now: @Sendable () -> Date
     let worker: InboxWorker?
 
@@ -70,7 +70,7 @@ struct WebhookController {
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }
-        let isNew = try await store.enqueueEvent(
+        let isNew = try await inbox.enqueue(
             InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
         )
         if isNew { worker?.notify() }

@@ -2,15 +2,15 @@ import Hummingbird
 import StripeApps
 
 /// `POST /api/whoami`: the verified identity and the installation status of the tenant.
-struct WhoAmIController {
-    let store: any AppStore
+struct WhoAmIController<Installations: InstallationStore> {
+    let installations: Installations
 
     func register(on api: RouterGroup<VerifiedRequestContext>) {
         api.post("whoami") { _, context in
             let user = context.user
             var installation = PayloadValue.null
             if let mode = user.mode {
-                let record = try await store.installation(for: Tenant(accountID: user.accountID, mode: mode))
+                let record = try await installations.installation(for: Tenant(accountID: user.accountID, mode: mode))
                 installation = .object([PayloadField("status", .string(record?.status.description ?? "not_installed"))])
             }
             return Response.json(

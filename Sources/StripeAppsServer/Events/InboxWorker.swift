@@ -4,12 +4,18 @@ public import ServiceLifecycle
 public import StripeApps
 import Synchronization
 
-/// Runs the handlers of stored events, with retries and dead letters.
+/// Runs the handlers of stored events under a lease, with retries and dead letters, on any number of instances.
 ///
-/// A failed event is retried after an exponential backoff with jitter (`baseDelay × 2^(attempt−1)`, ±20 %,
-/// at most `maximumDelay`); after `maximumAttempts` runs it is dead until someone replays it. As a `Service`,
-/// it stops with the application and never leaves an event half-recorded: the status is written after the
-/// handlers ran, so an event interrupted by a crash simply runs again (handlers are idempotent).
+/// The worker claims due events from the ``StripeApps/EventInbox`` for a lease (60 s by default) with its
+/// ``Options/owner`` name, runs their handlers (several at once, up to ``Options/concurrency``), extends the
+/// leases of those still running every third of the lease, and records the outcome with the claim's fencing
+/// token. Several workers on one database never run an event at the same time; an event whose worker died
+/// mid-handler is run again by another once the lease expired.
+///
+/// A failed event is retried after an exponential backoff with jitter (`baseDelay × 2^(attempt−1)`, ±20 %, at
+/// most `maximumDelay`); after `maximumAttempts` runs it is dead until someone replays it. As a `Service`, it
+/// stops with the application; an event interrupted by a shutdown or a crash simply runs again (handlers are
+/// idempotent, which the event's idempotency key makes easy).
 public final class InboxWorker: Service, Sendable {
     /// How retries are spaced.
     public struct RetryPolicy: Sendable {
@@ -37,28 +43,75 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
-    private let store: any AppStore
+    /// How the worker claims and runs events.
+    public struct Options: Sendable {
+        /// How long a claim holds an event before another worker may take it.
+        public var lease: Duration
+        /// The most events one claim takes.
+        public var batchSize: Int
+        /// The most events whose handlers run at once.
+        public var concurrency: Int
+        /// The name this worker claims under, unique per instance (host, process and a random part by default).
+        public var owner: String
+        /// How often the worker looks for retries and expired leases when nothing wakes it.
+        public var pollInterval: Duration
+
+        /// Creates options.
+        public init(
+            lease: Duration = .seconds(60),
+            batchSize: Int = 100,
+            concurrency: Int = 4,
+            owner: String = InboxWorker.defaultOwner(),
+            pollInterval: Duration = .seconds(1)
+        ) {
+            self.lease = lease
+            self.batchSize = batchSize
+            self.concurrency = concurrency
+            self.owner = owner
+            self.pollInterval = pollInterval
+        }
+    }
+
+    private let inbox: any EventInbox
     private let handlers: EventHandlers
     private let policy: RetryPolicy
+    private let options: Options
     private let now: @Sendable () -> Date
     private let logger: Logger
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
+    private let isStarted = Atomic(false)
 
-    /// Creates a worker.
+    /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
     public init(
-        store: some AppStore,
+        inbox: some EventInbox,
         handlers: EventHandlers,
         policy: RetryPolicy = .default,
+        options: Options = Options(),
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "stripe-apps-backend.inbox")
     ) {
-        self.store = store
+        self.inbox = inbox
         self.handlers = handlers
         self.policy = policy
+        self.options = options
         self.now = now
+        var logger = logger
+        logger[metadataKey: "inbox.owner"] = .string(options.owner)
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// `HOST:PID:RANDOM`: unique per process, and says where a running event's lease is held.
+    public static func defaultOwner() -> String {
+        let random = String(UInt32.random(in: .min ... .max), radix: 36)
+        return "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(random)"
+    }
+
+    /// Lets the running worker claim events (storage is ready), and looks at the inbox at once.
+    public func start() {
+        isStarted.store(true, ordering: .releasing)
+        wakeUp.yield()
     }
 
     /// Asks the worker to look at the inbox now (the webhook endpoint calls it after storing an event).
@@ -66,19 +119,21 @@ public final class InboxWorker: Service, Sendable {
         wakeUp.yield()
     }
 
-    /// Runs until the application shuts down: processes due events whenever notified, and every second for retries.
+    /// Runs until the application shuts down: processes due events whenever notified, and every poll interval for
+    /// retries and expired leases.
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { [wakeUp] in
-                    // Retries become due with time, not with a delivery: a tick every second finds them.
+                group.addTask { [wakeUp, options] in
+                    // Retries and expired leases become due with time, not with a delivery: a tick finds them.
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(1))
+                        try? await Task.sleep(for: options.pollInterval)
                         wakeUp.yield()
                     }
                 }
                 for await _ in wakeUps {
                     if Task.isCancelled { break }
+                    guard isStarted.load(ordering: .acquiring) else { continue }
                     do {
                         while try await processDueEvents() > 0 {}
                     } catch {
@@ -92,43 +147,113 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
-    /// Runs the handlers of every event that is due now, one after the other; returns how many ran.
+    /// Claims one batch of due events and runs their handlers; returns how many it claimed.
     @discardableResult
-    public func processDueEvents(limit: Int = 100) async throws -> Int {
-        let due = try await store.dueEvents(now: now(), limit: limit)
-        for event in due { try await process(event) }
-        return due.count
+    public func processDueEvents(limit: Int? = nil) async throws -> Int {
+        let claims = try await inbox.claim(
+            now: now(), limit: limit ?? options.batchSize, lease: options.lease, owner: options.owner)
+        guard !claims.isEmpty else { return 0 }
+        let running = RunningClaims(claims)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.extendLeases(of: running) }
+            try await withThrowingTaskGroup(of: Void.self) { runs in
+                for (index, claim) in claims.enumerated() {
+                    if index >= options.concurrency { try await runs.next() }
+                    runs.addTask {
+                        try await self.process(claim)
+                        running.finished(claim)
+                    }
+                }
+                try await runs.waitForAll()
+            }
+            group.cancelAll()
+        }
+        return claims.count
     }
 
-    private func process(_ stored: InboxEvent) async throws {
+    /// Every third of the lease, extends the leases of the claims still running, until cancelled.
+    private func extendLeases(of running: RunningClaims) async throws {
+        let interval = options.lease / 3
+        while true {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            let claims = running.current
+            guard !claims.isEmpty else { continue }
+            do {
+                let extended = try await inbox.heartbeat(claims, now: now(), lease: options.lease)
+                for lost in claims where !extended.contains(lost.id) {
+                    logger.warning(
+                        "lease lost while the handlers run; another worker may run the event",
+                        metadata: ["stripe.event": .string(lost.id)])
+                }
+            } catch {
+                logger.warning("lease heartbeat failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+        }
+    }
+
+    private func process(_ claim: ClaimedEvent) async throws {
+        let stored = claim.event
         var logger = self.logger
         logger[metadataKey: "stripe.event"] = .string(stored.id)
         logger[metadataKey: "stripe.event.type"] = .string(stored.type)
+        guard stored.attempts <= policy.maximumAttempts else {
+            // Only expired leases get here: the worker running it stopped (a crash, a kill) that many times.
+            try await record(
+                inbox.fail(
+                    claim, error: "Interrupted \(stored.attempts - 1) times: the worker stopped while running it.",
+                    retryAt: nil),
+                logger)
+            logger.error("event interrupted too often; dead", metadata: ["inbox.attempts": "\(stored.attempts)"])
+            return
+        }
         let event: AppEvent
         do {
             event = try AppEvent(json: Array(stored.payload.utf8))
         } catch {
             // Verified and decoded once already; if it cannot be read now, retrying will not help.
-            try await store.markEventFailed(
-                id: stored.id, error: "The stored event cannot be decoded.", nextAttemptAt: nil)
+            try await record(inbox.fail(claim, error: "The stored event cannot be decoded.", retryAt: nil), logger)
             return
         }
         if let tenant = event.tenant { logger[metadataKey: "stripe.account"] = .string(tenant.description) }
         let context = EventContext(event: event, tenant: event.tenant, logger: logger)
         do {
             for handler in handlers.handlers(for: event.type) { try await handler(context) }
-            try await store.markEventSucceeded(id: stored.id)
-            logger.info("event processed", metadata: ["inbox.attempts": "\(stored.attempts + 1)"])
         } catch let error where !(error is CancellationError) {
-            let attempts = stored.attempts + 1
             let retryAt =
-                attempts >= policy.maximumAttempts
-                ? nil : now().addingTimeInterval(policy.delay(afterAttempts: attempts))
-            try await store.markEventFailed(id: stored.id, error: String(describing: error), nextAttemptAt: retryAt)
+                stored.attempts >= policy.maximumAttempts
+                ? nil : now().addingTimeInterval(policy.delay(afterAttempts: stored.attempts))
+            try await record(inbox.fail(claim, error: String(describing: error), retryAt: retryAt), logger)
             logger.warning(
                 retryAt == nil ? "event handler failed; no retries left (dead)" : "event handler failed; will retry",
-                metadata: ["inbox.attempts": "\(attempts)", "error.type": "\(type(of: error))"]
+                metadata: ["inbox.attempts": "\(stored.attempts)", "error.type": "\(type(of: error))"]
             )
+            return
         }
+        try await record(inbox.complete(claim), logger)
+        logger.info("event processed", metadata: ["inbox.attempts": "\(stored.attempts)"])
+    }
+
+    private func record(_ held: Bool, _ logger: Logger) {
+        guard !held else { return }
+        logger.warning("the lease had expired; the outcome was not recorded (another worker claimed the event)")
+    }
+}
+
+/// The claims of one batch whose handlers have not finished, for the heartbeat.
+private final class RunningClaims: Sendable {
+    private let claims: Mutex<[String: ClaimedEvent]>
+
+    init(_ claims: [ClaimedEvent]) {
+        self.claims = Mutex(Dictionary(claims.map { ($0.id, $0) }, uniquingKeysWith: { $1 }))
+    }
+
+    var current: [ClaimedEvent] { claims.withLock { Array($0.values) } }
+
+    func finished(_ claim: ClaimedEvent) {
+        claims.withLock { _ = $0.removeValue(forKey: claim.id) }
     }
 }

@@ -14,12 +14,18 @@ public import StripeApps
 public struct StripeSignatureMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
-    /// The verifier holding the app signing secrets, the time window and the payload limit.
-    public let verifier: SignatureVerifier
+    private let currentVerifier: @Sendable () throws -> SignatureVerifier
 
     /// Creates the middleware.
+    ///
+    /// - Parameter verifier: The verifier holding the app signing secrets, the time window and the payload limit.
     public init(verifier: SignatureVerifier) {
-        self.verifier = verifier
+        currentVerifier = { verifier }
+    }
+
+    /// Creates the middleware with a verifier known only once storage is ready.
+    init(signing: AppSigning) {
+        currentVerifier = { try signing.verifier() }
     }
 
     public func handle(
@@ -29,6 +35,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var request = request
         var context = context
+        let verifier = try currentVerifier()
         let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         guard let header = request.headers[.stripeSignature], !header.isEmpty else {
             throw APIError(SignatureError(.missingHeader))

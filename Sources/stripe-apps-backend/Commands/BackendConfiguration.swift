@@ -31,17 +31,3 @@ func readConfiguration(flags: [AbsoluteConfigKey: ConfigValue] = [:], configFile
     }
     return configuration
 }
-
-/// Opens the store `DATABASE_URL` names.
-func openStore(_ configuration: AppConfiguration) throws -> SQLiteAppStore {
-    guard let location = SQLiteAppStore.Location(databaseURL: configuration.databaseURL) else {
-        throw ConfigurationError(
-            variable: "DATABASE_URL",
-            problem: "must be sqlite:PATH or sqlite::memory: (the scheme given is not supported by this build)"
-        )
-    }
-    return try SQLiteAppStore(
-        location: location,
-        installationCacheLifetime: .seconds(configuration.installationCacheSeconds)
-    )
-}

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import StripeApps
 import StripeAppsAPI
-import StripeAppsSQLite
 import StripeAppsServer
 
 /// `events recover --mode live|test`.
@@ -31,34 +30,36 @@ struct EventsRecover: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let configuration = try await readConfiguration(configFile: nil)
-        let store = try openStore(configuration)
-        try await store.migrate()
         var logger = Logger(label: "stripe-apps.recover")
         logger.logLevel = .warning
         let api = try configuration.stripeAPI(logger: logger)
-        let clients: TenantClients
-        switch configuration.manifest?.apiAccessType ?? "platform" {
-        case "oauth", "restricted_api_key":
-            guard let cipher = configuration.credentialCipher else {
-                FileHandle.standardError.write(
-                    Data("missing_encryption_keys: ENCRYPTION_KEYS must be set to read stored credentials\n".utf8)
-                )
-                throw ExitCode(1)
+        let report = try await withConfiguredStorage(configuration) { storage in
+            let clients: TenantClients
+            switch configuration.manifest?.apiAccessType ?? "platform" {
+            case "oauth", "restricted_api_key":
+                guard let cipher = configuration.credentialCipher else {
+                    FileHandle.standardError.write(
+                        Data("missing_encryption_keys: ENCRYPTION_KEYS must be set to read stored credentials\n".utf8)
+                    )
+                    throw ExitCode(1)
+                }
+                let credentials = TenantCredentials(store: storage.credentials, cipher: cipher)
+                clients =
+                    configuration.manifest?.apiAccessType == "oauth"
+                    ? .oauth(OAuthTokens(api: api, credentials: credentials)) : .restrictedKeys(api, credentials)
+            default:
+                guard api.hasSecretKey(for: mode) else {
+                    FileHandle.standardError.write(
+                        Data("missing_credential: STRIPE_SECRET_KEY_\(mode.description.uppercased()) is not set\n".utf8)
+                    )
+                    throw ExitCode(1)
+                }
+                clients = .platform(api)
             }
-            let credentials = TenantCredentials(store: store, cipher: cipher)
-            clients =
-                configuration.manifest?.apiAccessType == "oauth"
-                ? .oauth(OAuthTokens(api: api, credentials: credentials)) : .restrictedKeys(api, credentials)
-        default:
-            guard api.hasSecretKey(for: mode) else {
-                FileHandle.standardError.write(
-                    Data("missing_credential: STRIPE_SECRET_KEY_\(mode.description.uppercased()) is not set\n".utf8)
-                )
-                throw ExitCode(1)
-            }
-            clients = .platform(api)
+            return try await MissedEventRecovery(
+                installations: storage.installations, inbox: storage.inbox, clients: clients
+            ).run(mode: mode, types: types)
         }
-        let report = try await MissedEventRecovery(store: store, clients: clients).run(mode: mode, types: types)
         print(
             "\(mode): \(report.installations) installations, \(report.listed) undelivered events listed, "
                 + "\(report.enqueued) new in the inbox, \(report.alreadyInInbox) already there, \(report.skipped) skipped"

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StripeApps
-import StripeAppsSQLite
 import StripeAppsServer
 
 /// `installations`: what the backend knows about installs.
@@ -21,8 +20,7 @@ struct InstallationsList: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let store = try await openConfiguredStore()
-        let installations = try await store.installations()
+        let installations = try await withConfiguredStorage { try await $0.installations.installations() }
         switch format {
         case .json:
             print(
@@ -62,7 +60,7 @@ struct Events: AsyncParsableCommand {
 struct EventsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List inbox events, newest first.")
 
-    @Option(help: "pending, succeeded, failed or dead.")
+    @Option(help: "pending, running, succeeded, failed or dead.")
     var status: String?
 
     @Option(help: "table or json.")
@@ -75,12 +73,11 @@ struct EventsList: AsyncParsableCommand {
         var parsedStatus: InboxEvent.Status?
         if let status {
             guard let parsed = InboxEvent.Status(name: status) else {
-                throw ValidationError("--status must be one of pending, succeeded, failed, dead.")
+                throw ValidationError("--status must be one of pending, running, succeeded, failed, dead.")
             }
             parsedStatus = parsed
         }
-        let store = try await openConfiguredStore()
-        let events = try await store.inboxEvents(status: parsedStatus, limit: limit)
+        let events = try await withConfiguredStorage { try await $0.inbox.events(status: parsedStatus, limit: limit) }
         switch format {
         case .json:
             print(
@@ -119,8 +116,8 @@ struct EventsReplay: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let store = try await openConfiguredStore()
-        guard try await store.replayEvent(id: id) else {
+        let replayed = try await withConfiguredStorage { try await $0.inbox.replay(id: id) }
+        guard replayed else {
             FileHandle.standardError.write(Data("no_such_event: \(id) is not in the inbox\n".utf8))
             throw ExitCode(1)
         }
@@ -132,13 +129,6 @@ struct EventsReplay: AsyncParsableCommand {
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table
     case json
-}
-
-/// The store `DATABASE_URL` names, migrated.
-func openConfiguredStore() async throws -> SQLiteAppStore {
-    let store = try openStore(try await readConfiguration(configFile: nil))
-    try await store.migrate()
-    return store
 }
 
 func iso8601(_ date: Date) -> String {

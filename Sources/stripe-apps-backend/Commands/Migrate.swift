@@ -1,5 +1,4 @@
 import ArgumentParser
-import StripeAppsSQLite
 import StripeAppsServer
 
 /// `migrate`: applies the migrations to `DATABASE_URL` and exits.
@@ -11,8 +10,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await readConfiguration(configFile: config)
-        let store = try openStore(configuration)
-        try await store.migrate()
-        for name in try await store.appliedMigrations() { print("applied \(name)") }
+        let applied = try await withConfiguredStorage(configuration) { try await $0.appliedMigrations() }
+        for name in applied { print("applied \(name)") }
     }
 }

@@ -4,10 +4,12 @@ import Foundation
 import Hummingbird
 import Logging
 import StripeApps
-import StripeAppsSQLite
 import StripeAppsServer
 
 /// `serve`: runs the backend until SIGTERM or SIGINT, then shuts down gracefully.
+///
+/// Thin on purpose: it reads the configuration, picks the storage `DATABASE_URL` names and hands both to
+/// `buildApplication`, which owns every service, the migrations and every setting.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the backend.",
@@ -49,26 +51,16 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("\(finding.message)")
             }
         }
-        let store = try openStore(configuration)
-        try await store.migrate()
         let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode
-        let app = try await buildApplication(
-            configuration: configuration,
-            store: store,
-            logger: logger,
-            hooks: ApplicationHooks(
-                onServerRunning: { port in
-                    if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
-                },
-                retryPolicy: InboxWorker.RetryPolicy(
-                    maximumAttempts: configuration.eventMaxAttempts,
-                    baseDelay: InboxWorker.RetryPolicy.default.baseDelay,
-                    maximumDelay: InboxWorker.RetryPolicy.default.maximumDelay
-                )
-            )
-        )
-        try await app.runService()
+        let hooks = ApplicationHooks(onServerRunning: { port in
+            if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+        })
+        switch try SelectedStorage.open(configuration) {
+        case .sqlite(let storage):
+            try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
+                .runService()
+        }
     }
 }
 

@@ -110,7 +110,7 @@ func resolveAppKeyring(secrets: [String]) async throws -> SigningKeyring {
     if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
     let configuration = try await readConfiguration(configFile: nil)
     if let configured = configuration.appSecrets { return configured }
-    let store = try openStore(configuration)
-    try await store.migrate()
-    return try await appKeyring(configuration: configuration, store: store)
+    return try await withConfiguredStorage(configuration) { storage in
+        try await appKeyring(configuration: configuration, metadata: storage.metadata)
+    }
 }

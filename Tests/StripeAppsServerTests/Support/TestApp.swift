@@ -29,21 +29,40 @@ extension AppConfiguration {
 /// Signs as the UI extension would, at the fixed test time.
 let signer = try! UIExtensionSigner(secrets: [appSecret], now: { testNow })
 
-/// Builds the real application with an in-memory store and runs `body` against its router.
-func withTestApp(
+/// Builds the real application over `storage` (in memory by default) and runs `body` against its router; the
+/// storage runs and migrates as the application's first service, exactly as under `serve`.
+func withTestApp<Storage: StorageBackend>(
     configuration: AppConfiguration? = nil,
-    store: any AppStore = InMemoryAppStore(),
+    storage: Storage,
     logger: Logger? = nil,
     configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
-    let app = try await buildApplication(
+    let app = try buildApplication(
         configuration: configuration ?? .testing(),
-        store: store,
+        storage: storage,
         logger: logger,
         hooks: ApplicationHooks(now: { testNow }, configureAPI: configureAPI)
     )
     try await app.test(.router, body)
+}
+
+/// ``withTestApp(configuration:storage:logger:configureAPI:_:)`` over a new in-memory storage.
+func withTestApp(
+    configuration: AppConfiguration? = nil,
+    logger: Logger? = nil,
+    configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
+    try await withTestApp(
+        configuration: configuration, storage: InMemoryStorage(), logger: logger, configureAPI: configureAPI, body)
+}
+
+/// An install through the one write path, as the callback or an event records it.
+func install(_ tenant: Tenant, in storage: InMemoryStorage, at date: Date = testNow) async throws {
+    _ = try await storage.installations.apply(
+        InstallationChange(
+            tenant: tenant, action: .activate, source: .installCallback, occurredAt: date, recordedAt: date))
 }
 
 extension TestClientProtocol {
@@ -67,9 +86,26 @@ extension TestResponse {
 
 /// Where ``CapturingLogHandler`` puts every log line, to check what reaches the logs.
 final class LogSink: Sendable {
-    private let lines: Mutex<[String]> = Mutex([])
+    private struct State {
+        var lines: [String] = []
+        var waiters: [(text: String, continuation: CheckedContinuation<String, Never>)] = []
+    }
 
-    var all: String { lines.withLock { $0.joined(separator: "\n") } }
+    private let state = Mutex(State())
+
+    var all: String { state.withLock { $0.lines.joined(separator: "\n") } }
+
+    /// The first line containing `text`, once one is logged.
+    func line(containing text: String) async -> String {
+        await withCheckedContinuation { continuation in
+            let found = state.withLock { state -> String? in
+                if let line = state.lines.first(where: { $0.contains(text) }) { return line }
+                state.waiters.append((text, continuation))
+                return nil
+            }
+            if let found { continuation.resume(returning: found) }
+        }
+    }
 
     var logger: Logger {
         var logger = Logger(label: "test") { _ in CapturingLogHandler(sink: self) }
@@ -77,7 +113,15 @@ final class LogSink: Sendable {
         return logger
     }
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    func append(_ line: String) {
+        let ready = state.withLock { state in
+            state.lines.append(line)
+            let ready = state.waiters.filter { line.contains($0.text) }
+            state.waiters.removeAll { line.contains($0.text) }
+            return ready.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume(returning: line) }
+    }
 }
 
 /// A value-semantics log handler writing message, metadata and source into a ``LogSink``.

@@ -1,0 +1,120 @@
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+extension InMemoryStorage: EventInbox {
+    public func enqueue(_ event: InboxEvent) async throws -> Bool {
+        state.withLock { state in
+            guard state.inbox[event.id] == nil else { return false }
+            state.inbox[event.id] = event
+            return true
+        }
+    }
+
+    public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
+        let events = state.withLock { Array($0.inbox.values) }
+        return Array(
+            events.filter { status == nil || $0.status == status }
+                .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
+                .prefix(limit)
+        )
+    }
+
+    public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] {
+        let expiry = now.addingTimeInterval(lease.timeInterval)
+        return state.withLock { state in
+            let due = state.inbox.values.filter { $0.isDue(at: now) }
+                .sorted { ($0.created, $0.receivedAt, $0.id) < ($1.created, $1.receivedAt, $1.id) }
+                .prefix(max(0, limit))
+            return due.map { event in
+                var claimed = event
+                claimed.status = .running
+                claimed.attempts += 1
+                claimed.leaseOwner = owner
+                claimed.leaseExpiresAt = expiry
+                let token = (state.tokens[event.id] ?? 0) + 1
+                state.tokens[event.id] = token
+                state.inbox[event.id] = claimed
+                return ClaimedEvent(event: claimed, token: token, owner: owner)
+            }
+        }
+    }
+
+    public func complete(_ claim: ClaimedEvent) async throws -> Bool {
+        finish(claim) { event in
+            event.status = .succeeded
+            event.nextAttemptAt = nil
+            event.lastError = nil
+        }
+    }
+
+    public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
+        finish(claim) { event in
+            event.status = retryAt == nil ? .dead : .failed
+            event.nextAttemptAt = retryAt
+            event.lastError = InboxEvent.storedError(error)
+        }
+    }
+
+    public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
+        let expiry = now.addingTimeInterval(lease.timeInterval)
+        return state.withLock { state in
+            Set(
+                claims.compactMap { claim in
+                    guard state.holds(claim) else { return nil }
+                    state.inbox[claim.id]?.leaseExpiresAt = expiry
+                    return claim.id
+                }
+            )
+        }
+    }
+
+    public func replay(id: String) async throws -> Bool {
+        state.withLock { state in
+            guard var event = state.inbox[id] else { return false }
+            event.status = .pending
+            event.attempts = 0
+            event.nextAttemptAt = nil
+            event.leaseOwner = nil
+            event.leaseExpiresAt = nil
+            state.inbox[id] = event
+            // A worker still running it can no longer record anything.
+            state.tokens[id, default: 0] += 1
+            return true
+        }
+    }
+
+    private func finish(_ claim: ClaimedEvent, _ change: (inout InboxEvent) -> Void) -> Bool {
+        state.withLock { state in
+            guard state.holds(claim), var event = state.inbox[claim.id] else { return false }
+            change(&event)
+            event.leaseOwner = nil
+            event.leaseExpiresAt = nil
+            state.inbox[claim.id] = event
+            return true
+        }
+    }
+}
+
+extension InMemoryStorage.State {
+    /// Whether `claim` is the current lease of its event.
+    func holds(_ claim: ClaimedEvent) -> Bool {
+        inbox[claim.id]?.status == .running && tokens[claim.id] == claim.token
+    }
+}
+
+extension InboxEvent {
+    /// Whether a worker may claim the event at `now`: the rule every backend's claim query states.
+    package func isDue(at now: Date) -> Bool {
+        switch status {
+        case .pending: true
+        case .failed: nextAttemptAt.map { $0 <= now } ?? true
+        case .running: leaseExpiresAt.map { $0 <= now } ?? true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// A ``StorageBackend`` that keeps everything in memory: for tests and for trying the library out.
+///
+/// Nothing survives the process. It is every role store at once (each property returns `self`), with one lock
+/// over all the data, so it behaves like a database with serializable transactions. The server never picks it
+/// by itself; tests pass it to the composition root.
+public final class InMemoryStorage: StorageBackend {
+    struct State {
+        var installations: [Tenant: Installation] = [:]
+        var settings: [Tenant: SettingsDocument] = [:]
+        var metadata: [String: String] = [:]
+        var installStates: [String: InstallState] = [:]
+        var inbox: [String: InboxEvent] = [:]
+        var tokens: [String: Int64] = [:]
+        var audit: [AuditRecord] = []
+        var credentials: [CredentialKey: StoredCredential] = [:]
+    }
+
+    struct CredentialKey: Hashable {
+        let tenant: Tenant
+        let name: String
+    }
+
+    let state = Mutex(State())
+    private let now: @Sendable () -> Date
+
+    /// Creates an empty store.
+    ///
+    /// - Parameter now: The clock used for `updatedAt` timestamps of settings.
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
+
+    public var installations: InMemoryStorage { self }
+    public var settings: InMemoryStorage { self }
+    public var installStates: InMemoryStorage { self }
+    public var credentials: InMemoryStorage { self }
+    public var metadata: InMemoryStorage { self }
+    public var inbox: InMemoryStorage { self }
+
+    /// Waits until the task is cancelled: there are no connections to keep.
+    public func run() async throws {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        await withTaskCancellationHandler {
+            for await _ in stream {}
+        } onCancel: {
+            continuation.finish()
+        }
+    }
+
+    /// Nothing to migrate.
+    public func migrate() async throws {}
+
+    /// None: the in-memory schema is the code.
+    public func appliedMigrations() async throws -> [String] { [] }
+
+    public func checkHealth() async throws {}
+}
+
+extension InMemoryStorage: InstallationStore {
+    public func installation(for tenant: Tenant) async throws -> Installation? {
+        state.withLock { $0.installations[tenant] }
+    }
+
+    public func installations() async throws -> [Installation] {
+        state.withLock { Array($0.installations.values) }.sorted {
+            ($0.tenant.accountID, $0.tenant.mode) < ($1.tenant.accountID, $1.tenant.mode)
+        }
+    }
+
+    public func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome {
+        state.withLock { state in
+            let tenant = change.tenant
+            let current = state.installations[tenant]
+            let outcome = change.outcome(against: current)
+            guard outcome == .applied else { return outcome }
+            state.installations[tenant] = change.applied(to: current)
+            if change.action == .deactivate {
+                state.settings[tenant] = nil
+                state.credentials = state.credentials.filter { $0.key.tenant != tenant }
+                let record = change.auditRecord
+                if !state.audit.contains(where: {
+                    $0.tenant == tenant && $0.action == record.action && $0.reason == record.reason
+                }) {
+                    state.audit.append(record)
+                }
+            }
+            return outcome
+        }
+    }
+}
+
+extension InMemoryStorage: SettingsStore {
+    public func settings(for tenant: Tenant) async throws -> SettingsDocument {
+        state.withLock { $0.settings[tenant] } ?? .empty
+    }
+
+    public func updateSettings(
+        for tenant: Tenant,
+        expectedVersion: Int,
+        _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
+    ) async throws -> SettingsDocument {
+        let date = now()
+        return try state.withLock { state in
+            let updated = try (state.settings[tenant] ?? .empty).updated(
+                expectedVersion: expectedVersion, at: date, by: update)
+            state.settings[tenant] = updated
+            return updated
+        }
+    }
+}
+
+extension InMemoryStorage: InstallStateStore {
+    public func save(_ installState: InstallState) async throws {
+        state.withLock { $0.installStates[installState.stateHash] = installState }
+    }
+
+    public func consume(hash: String, now: Date) async throws -> InstallState? {
+        state.withLock { state in
+            state.installStates = state.installStates.filter { $0.value.expiresAt > now || $0.key == hash }
+            guard let found = state.installStates.removeValue(forKey: hash), found.expiresAt > now else { return nil }
+            return found
+        }
+    }
+}
+
+extension InMemoryStorage: CredentialStore {
+    public func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
+        state.withLock { $0.credentials[CredentialKey(tenant: tenant, name: name)] }
+    }
+
+    public func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential {
+        let key = CredentialKey(tenant: tenant, name: name)
+        return try state.withLock { state in
+            let current = state.credentials[key]?.version ?? 0
+            if let expectedVersion, expectedVersion != current {
+                throw StoreError.credentialConflict(current: current)
+            }
+            let stored = StoredCredential(
+                tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
+            state.credentials[key] = stored
+            return stored
+        }
+    }
+
+    public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
+        state.withLock { $0.credentials.removeValue(forKey: CredentialKey(tenant: tenant, name: name)) != nil }
+    }
+
+    public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
+        state.withLock { $0.audit.filter { $0.tenant == tenant } }
+    }
+}
+
+extension InMemoryStorage: MetadataStore {
+    public func value(forKey key: String, insertingIfMissing value: String) async throws -> String {
+        state.withLock { state in
+            if let existing = state.metadata[key] { return existing }
+            state.metadata[key] = value
+            return value
+        }
+    }
+}

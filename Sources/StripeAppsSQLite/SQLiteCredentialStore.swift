@@ -1,0 +1,87 @@
+public import Foundation
+import GRDB
+public import StripeApps
+
+/// Sealed tenant credentials in `tenant_credentials`, and the `audit_log`.
+public struct SQLiteCredentialStore: CredentialStore {
+    let database: SQLiteDatabase
+
+    public func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
+        try await database.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT sealed, version, updated_at FROM tenant_credentials "
+                    + "WHERE account_id = ? AND livemode = ? AND name = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive, name]
+            ).map { row in
+                StoredCredential(
+                    tenant: tenant,
+                    name: name,
+                    sealed: [UInt8](row["sealed"] as Data),
+                    version: row["version"],
+                    updatedAt: Date(unixSeconds: row["updated_at"])
+                )
+            }
+        }
+    }
+
+    public func saveCredential(
+        _ sealed: [UInt8],
+        named name: String,
+        for tenant: Tenant,
+        expectedVersion: Int?,
+        at date: Date
+    ) async throws -> StoredCredential {
+        let version: Int = try await database.writer.write { db in
+            let current =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT version FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
+                    arguments: [tenant.accountID, tenant.mode.isLive, name]
+                ) ?? 0
+            if let expectedVersion, expectedVersion != current {
+                throw StoreError.credentialConflict(current: current)
+            }
+            try db.execute(
+                sql:
+                    "INSERT INTO tenant_credentials (account_id, livemode, name, sealed, version, updated_at) "
+                    + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, livemode, name) DO UPDATE SET "
+                    + "sealed = excluded.sealed, version = excluded.version, updated_at = excluded.updated_at",
+                arguments: [
+                    tenant.accountID, tenant.mode.isLive, name, Data(sealed), current + 1, date.timeIntervalSince1970,
+                ]
+            )
+            return current + 1
+        }
+        return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
+    }
+
+    public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
+                arguments: [tenant.accountID, tenant.mode.isLive, name]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT action, reason, created_at FROM audit_log WHERE account_id = ? AND livemode = ? ORDER BY id",
+                arguments: [tenant.accountID, tenant.mode.isLive]
+            ).map { row in
+                AuditRecord(
+                    tenant: tenant,
+                    action: row["action"],
+                    reason: row["reason"],
+                    date: Date(unixSeconds: row["created_at"])
+                )
+            }
+        }
+    }
+}

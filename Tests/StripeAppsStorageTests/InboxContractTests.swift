@@ -1,0 +1,186 @@
+import Foundation
+import StripeApps
+import Testing
+
+@Suite struct InboxContractTests {
+    static func event(_ id: String, type: String = "account.application.authorized", live: Bool = false) -> InboxEvent {
+        InboxEvent(
+            id: id,
+            type: type,
+            isLiveMode: live,
+            accountID: "acct_1",
+            created: 1_700_000_000,
+            receivedAt: Date(timeIntervalSince1970: 1_700_000_000),
+            payload: #"{"id":"\#(id)"}"#
+        )
+    }
+
+    @Test(arguments: Backend.enabled)
+    func eachEventIsStoredOnceWithItsBytes(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            #expect(try await storage.inbox.enqueue(Self.event("evt_1")) == true)
+            #expect(try await storage.inbox.enqueue(Self.event("evt_1", type: "changed")) == false)
+            let stored = try await storage.inbox.events(status: nil, limit: 10)
+            #expect(stored == [Self.event("evt_1")])
+            #expect(try await storage.inbox.events(status: .pending, limit: 10).count == 1)
+            #expect(try await storage.inbox.events(status: .dead, limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentDeliveriesWithDuplicatesStoreEveryIdOnce(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            // 300 deliveries of 200 distinct events, shuffled, all at once.
+            let ids = ((0..<200).map { "evt_\($0)" } + (0..<100).map { "evt_\($0 * 2)" }).shuffled()
+            let newCount = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for id in ids { group.addTask { try await storage.inbox.enqueue(Self.event(id)) } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(newCount == 200)
+            #expect(Set(try await storage.inbox.events(status: nil, limit: 1000).map(\.id)).count == 200)
+        }
+    }
+
+    static func event(_ id: String, created: Int64) -> InboxEvent {
+        InboxEvent(
+            id: id, type: "t", isLiveMode: false, accountID: "acct_1", created: created,
+            receivedAt: Date(timeIntervalSince1970: 1_700_000_000), payload: "{}")
+    }
+
+    /// Real time: PostgreSQL takes lease times from its own clock, so leases are checked around the real now.
+    static var now: Date { Date() }
+    static let long = Duration.seconds(600)
+
+    @Test(arguments: Backend.enabled)
+    func claimsOldestFirstRetriesDeadLettersAndReplay(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            _ = try await inbox.enqueue(Self.event("evt_b", created: 2))
+            _ = try await inbox.enqueue(Self.event("evt_a", created: 1))
+            let now = Self.now
+            let claims = try await inbox.claim(now: now, limit: 10, lease: Self.long, owner: "w1")
+            #expect(claims.map(\.id) == ["evt_a", "evt_b"])
+            #expect(claims.allSatisfy { $0.event.status == .running && $0.event.attempts == 1 && $0.owner == "w1" })
+            #expect(try await inbox.events(status: .running, limit: 10).first?.leaseOwner == "w1")
+            #expect(try await inbox.claim(now: now, limit: 10, lease: Self.long, owner: "w2").isEmpty, "leased")
+
+            #expect(try await inbox.complete(claims[0]))
+            #expect(try await inbox.fail(claims[1], error: "boom", retryAt: now.addingTimeInterval(60)))
+            #expect(try await inbox.claim(now: now, limit: 10, lease: Self.long, owner: "w1").isEmpty)
+            let failed = try #require(try await inbox.events(status: .failed, limit: 10).first)
+            #expect(failed.id == "evt_b" && failed.attempts == 1 && failed.lastError == "boom")
+            #expect(failed.leaseOwner == nil && failed.leaseExpiresAt == nil)
+
+            let retry = try await inbox.claim(now: now.addingTimeInterval(61), limit: 10, lease: Self.long, owner: "w2")
+            #expect(retry.map(\.id) == ["evt_b"])
+            #expect(retry.first?.event.attempts == 2)
+            #expect(try await inbox.fail(try #require(retry.first), error: "again", retryAt: nil))
+            #expect(try await inbox.events(status: .dead, limit: 10).map(\.id) == ["evt_b"])
+            #expect(
+                try await inbox.claim(now: now.addingTimeInterval(86_400), limit: 10, lease: Self.long, owner: "w1")
+                    .isEmpty)
+
+            #expect(try await inbox.replay(id: "evt_b"))
+            #expect(try await inbox.replay(id: "evt_missing") == false)
+            let replayed = try await inbox.claim(now: now, limit: 10, lease: Self.long, owner: "w1")
+            #expect(replayed.map(\.id) == ["evt_b"])
+            #expect(replayed.first?.event.attempts == 1, "a replay starts over")
+            #expect(try await inbox.events(status: .succeeded, limit: 10).first?.attempts == 1)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func anExpiredLeaseReturnsTheEventAndFencesTheOldClaim(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            _ = try await inbox.enqueue(Self.event("evt_1", created: 1))
+            // A zero lease has expired by the time anyone looks again, on every clock.
+            let first = try #require(try await inbox.claim(now: Self.now, limit: 1, lease: .zero, owner: "dead").first)
+            let second = try #require(
+                try await inbox.claim(now: Self.now.addingTimeInterval(1), limit: 1, lease: Self.long, owner: "alive")
+                    .first)
+            #expect(second.id == "evt_1")
+            #expect(second.token > first.token)
+            #expect(second.event.attempts == 2, "the interrupted run counts")
+            // The worker that lost the lease can record nothing, nor extend it.
+            #expect(try await inbox.complete(first) == false)
+            #expect(try await inbox.fail(first, error: "late", retryAt: nil) == false)
+            #expect(try await inbox.heartbeat([first], now: Self.now, lease: Self.long).isEmpty)
+            #expect(try await inbox.events(status: .running, limit: 10).first?.leaseOwner == "alive")
+            #expect(try await inbox.heartbeat([second], now: Self.now, lease: Self.long) == ["evt_1"])
+            #expect(try await inbox.complete(second))
+            #expect(try await inbox.complete(second) == false, "settled once")
+            #expect(try await inbox.events(status: .succeeded, limit: 10).map(\.id) == ["evt_1"])
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func aHeartbeatKeepsTheLeaseAndAReplayEndsIt(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            _ = try await inbox.enqueue(Self.event("evt_1", created: 1))
+            let claim = try #require(try await inbox.claim(now: Self.now, limit: 1, lease: .zero, owner: "w1").first)
+            #expect(try await inbox.heartbeat([claim], now: Self.now, lease: Self.long) == ["evt_1"])
+            #expect(
+                try await inbox.claim(now: Self.now.addingTimeInterval(1), limit: 1, lease: Self.long, owner: "w2")
+                    .isEmpty)
+            // An operator replays it while it runs: the running worker's claim is fenced off.
+            #expect(try await inbox.replay(id: "evt_1"))
+            #expect(try await inbox.complete(claim) == false)
+            #expect(try await inbox.events(status: .pending, limit: 10).map(\.id) == ["evt_1"])
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentClaimersNeverGetTheSameEvent(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            for index in 0..<300 { _ = try await inbox.enqueue(Self.event("evt_\(index)", created: Int64(index))) }
+            let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var ids: [String] = []
+                        while true {
+                            let batch = try await inbox.claim(
+                                now: Self.now, limit: 7, lease: Self.long, owner: "w\(worker)")
+                            if batch.isEmpty { return ids }
+                            ids += batch.map(\.id)
+                            for claim in batch { #expect(try await inbox.complete(claim)) }
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            #expect(claimed.count == 300, "each event claimed once")
+            #expect(Set(claimed).count == 300)
+            #expect(try await inbox.events(status: .succeeded, limit: 1000).count == 300)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func everyBackendKeepsTheSameLengthOfError(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            _ = try await inbox.enqueue(Self.event("evt_1", created: 1))
+            let claim = try #require(try await inbox.claim(now: Self.now, limit: 1, lease: Self.long, owner: "w").first)
+            let long = String(repeating: "é", count: InboxEvent.maximumErrorLength + 500)
+            #expect(try await inbox.fail(claim, error: long, retryAt: nil))
+            let dead = try #require(try await inbox.events(status: .dead, limit: 1).first)
+            #expect(dead.lastError == String(long.prefix(InboxEvent.maximumErrorLength)))
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func limitsAndStatusFiltersAreHonoured(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            for index in 0..<5 { _ = try await inbox.enqueue(Self.event("evt_\(index)", created: Int64(index))) }
+            #expect(try await inbox.claim(now: Self.now, limit: 0, lease: Self.long, owner: "w").isEmpty)
+            let two = try await inbox.claim(now: Self.now, limit: 2, lease: Self.long, owner: "w")
+            #expect(two.map(\.id) == ["evt_0", "evt_1"])
+            #expect(try await inbox.events(status: .pending, limit: 10).count == 3)
+            #expect(try await inbox.events(status: .running, limit: 10).count == 2)
+            #expect(try await inbox.events(status: nil, limit: 4).count == 4)
+        }
+    }
+}
