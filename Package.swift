@@ -23,6 +23,7 @@ let package = Package(
     products: [
         .library(name: "StripeApps", targets: ["StripeApps"]),
         .library(name: "StripeAppsSQLite", targets: ["StripeAppsSQLite"]),
+        .library(name: "StripeAppsPostgres", targets: ["StripeAppsPostgres"]),
         .library(name: "StripeAppsServer", targets: ["StripeAppsServer"]),
         .library(name: "StripeAppsAPI", targets: ["StripeAppsAPI"]),
         .library(name: "StripeAppsTesting", targets: ["StripeAppsTesting"]),
@@ -34,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -55,6 +58,19 @@ let package = Package(
                 "StripeApps",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: librarySettings
+        ),
+        .target(
+            name: "StripeAppsPostgres",
+            dependencies: [
+                "StripeApps",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: librarySettings
         ),
@@ -132,6 +148,7 @@ let package = Package(
                 "StripeAppsAPI",
                 "StripeAppsServer",
                 "StripeAppsSQLite",
+                "StripeAppsPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -143,6 +160,20 @@ let package = Package(
             ],
             // Stripe's example objects (MIT, from Stripe's OpenAPI repository) for `simulate event`.
             resources: [.copy("Resources/fixtures3.json"), .copy("Resources/LICENSE-stripe-openapi")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "stripe-apps-test-server",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsServer",
+                "StripeAppsSQLite",
+                "StripeAppsPostgres",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestServer",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -169,8 +200,11 @@ let package = Package(
             dependencies: [
                 "StripeApps",
                 "StripeAppsSQLite",
+                "StripeAppsPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,7 +3,8 @@
 #
 # It creates .venv with the Python packages the cross-checks use (the official `stripe` package) when it
 # is missing, then builds once, failing on any warning in our code, and runs `swift test`. Tests that need
-# an outside component skip with a message when it is missing, unless CI=true, where they fail.
+# an outside component skip with a message when it is missing, unless CI=true, where they fail. Unless
+# POSTGRES_URL is set, it runs the tests against a throwaway PostgreSQL server (scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,28 @@ fi
 # cannot be used: with Swift 6.3.1 it turns diagnostics inside the Swift Testing macros' expansions into
 # errors, and SwiftPM already hides warnings of dependencies, so every warning printed here is ours.)
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+pg_dir=""
+trap 'rm -f "$log"; if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir"; fi' EXIT
 swift build --build-tests --explicit-target-dependency-import-check error 2>&1 | tee "$log"
 if grep -E "^$PWD/(Package.swift|Sources|Tests|Benchmarks)[^:]*:[0-9]+:[0-9]+: warning:" "$log"; then
     echo "scripts/test.sh: the warnings above are in our code; fix them" >&2
     exit 1
+fi
+
+# The PostgreSQL tests read POSTGRES_URL. When it is unset, start a throwaway server for this run (stopped by
+# the trap above); without the server binaries those tests skip, or fail with CI=true.
+if [ -z "${POSTGRES_URL:-}" ]; then
+    if scripts/postgres.sh bin > /dev/null 2>&1; then
+        pg_env="$(scripts/postgres.sh start)"
+        eval "$pg_env"
+        pg_dir="$POSTGRES_DIR"
+    elif [ "${CI:-}" = "true" ]; then
+        scripts/postgres.sh bin > /dev/null || true
+        echo "scripts/test.sh: CI=true needs PostgreSQL: set POSTGRES_URL or install the server binaries" >&2
+        exit 1
+    else
+        echo "scripts/test.sh: warning: no PostgreSQL server binaries and no POSTGRES_URL; the PostgreSQL" \
+            "tests will be skipped" >&2
+    fi
 fi
 swift test --skip-build "$@"

@@ -177,6 +177,12 @@ struct ServeProcess {
         await lines.first { $0.contains(" simulate ui ") }
     }
 
+    /// Returns once the server logged that it listens (after its migrations); fails when it exited first.
+    func waitUntilReady(port: Int) async throws {
+        let line = await logLines.first { $0.contains("Server started and listening") }
+        try #require(line != nil, "serve exited before listening on \(port)")
+    }
+
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()

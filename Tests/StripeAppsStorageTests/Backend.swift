@@ -1,5 +1,6 @@
 import Foundation
 import StripeApps
+import StripeAppsPostgres
 import StripeAppsSQLite
 import Testing
 
@@ -7,8 +8,10 @@ import Testing
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case memory
     case sqlite
+    case postgres
 
-    static var enabled: [Backend] { allCases }
+    /// In-memory and SQLite always; PostgreSQL when `POSTGRES_URL` is set, and always with `CI=true`.
+    static let enabled: [Backend] = PostgresTestDatabase.isEnabled ? allCases : [.memory, .sqlite]
 
     var testDescription: String { rawValue }
 
@@ -21,6 +24,11 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try await withTemporaryDirectory { directory in
                 let url = try DatabaseURL("sqlite:\(directory)/test.sqlite")
                 try await Self.running(try SQLiteStorage(location: try #require(url.sqlite)), body)
+            }
+        case .postgres:
+            try await PostgresTestDatabase.withFreshDatabase { location in
+                try await Self.running(
+                    try PostgresStorage(configuration: .init(location: location, maximumConnections: 20)), body)
             }
         }
     }

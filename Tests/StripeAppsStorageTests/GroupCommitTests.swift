@@ -1,4 +1,4 @@
-import StripeAppsSQLite
+import StripeApps
 import Synchronization
 import Testing
 

@@ -40,6 +40,13 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         public let sslMode: SSLMode
         /// A PEM file of CA certificates to verify the server's certificate with (`sslrootcert`).
         public let rootCertificatePath: String?
+
+        /// The same server and role, another database.
+        public func database(_ name: String) -> Postgres {
+            Postgres(
+                host: host, port: port, username: username, password: password, database: name, sslMode: sslMode,
+                rootCertificatePath: rootCertificatePath)
+        }
     }
 
     /// How a PostgreSQL connection uses TLS, with libpq's names and meanings.

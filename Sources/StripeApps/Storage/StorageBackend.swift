@@ -47,4 +47,12 @@ public protocol StorageBackend: Sendable {
     func appliedMigrations() async throws -> [String]
     /// Returns normally when the storage can serve requests; throws ``StoreError/Code/unavailable`` otherwise.
     func checkHealth() async throws
+    /// Registers `wake`, called whenever another instance stored an event, so this instance's worker can start it
+    /// at once. A wake-up only: workers also poll. Backends used by one process never call it (the default).
+    func onEventsStoredElsewhere(_ wake: @escaping @Sendable () -> Void)
+}
+
+extension StorageBackend {
+    /// Never calls `wake`: nobody else stores events.
+    public func onEventsStoredElsewhere(_ wake: @escaping @Sendable () -> Void) {}
 }

@@ -18,6 +18,7 @@ public import StripeAppsAPI
 /// | `DATABASE_URL` | `sqlite:stripe-apps.sqlite` | `sqlite:PATH`, `sqlite::memory:` or `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…` |
 /// | `DATABASE_POOL_SIZE` | `10` | the most PostgreSQL connections of one instance |
 /// | `DATABASE_CONNECT_TIMEOUT_SECONDS` | `10` | how long a PostgreSQL connection attempt may take |
+/// | `DATABASE_TIMEOUT_SECONDS` | `5` | the longest a PostgreSQL store operation may take before it fails as unavailable (503) |
 /// | `SIGNATURE_TOLERANCE_SECONDS` | `300` | the two-sided time window of signatures (at least 1) |
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
@@ -78,6 +79,8 @@ public struct AppConfiguration: Sendable {
     public var databasePoolSize = 10
     /// How long a PostgreSQL connection attempt may take, in seconds.
     public var databaseConnectTimeoutSeconds = 10
+    /// The longest a PostgreSQL store operation may take, in seconds.
+    public var databaseTimeoutSeconds = 5
     /// The log level.
     public var logLevel: Logger.Level
     /// Whether log lines are JSON objects (`true`, the default) or plain text.
@@ -196,6 +199,9 @@ public struct AppConfiguration: Sendable {
         databaseConnectTimeoutSeconds = try Self.integer(
             reader, "database.connect.timeout.seconds", "DATABASE_CONNECT_TIMEOUT_SECONDS",
             default: databaseConnectTimeoutSeconds, in: 1...300)
+        databaseTimeoutSeconds = try Self.integer(
+            reader, "database.timeout.seconds", "DATABASE_TIMEOUT_SECONDS", default: databaseTimeoutSeconds,
+            in: 1...300)
         let tolerance = try Self.integer(
             reader,
             "signature.tolerance.seconds",

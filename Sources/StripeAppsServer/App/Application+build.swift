@@ -70,6 +70,8 @@ public func buildApplication<Storage: StorageBackend>(
     let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
     let router = buildRouter(
         configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
+    // Events stored by another instance on shared storage start here at once too, not at the next poll.
+    storage.onEventsStoredElsewhere { worker.notify() }
     let host = configuration.bindHost
     if configuration.isDevelopmentMode, configuration.host != host {
         logger.warning("development mode binds to 127.0.0.1 only; HOST is ignored until STRIPE_APP_SECRETS is set")

@@ -47,7 +47,8 @@ public final class InboxWorker: Service, Sendable {
     public struct Options: Sendable {
         /// How long a claim holds an event before another worker may take it.
         public var lease: Duration
-        /// The most events one claim takes.
+        /// The most events one claim takes: four per handler slot by default, so that an instance does not hold
+        /// events it will not start soon while another instance is idle.
         public var batchSize: Int
         /// The most events whose handlers run at once.
         public var concurrency: Int
@@ -59,13 +60,13 @@ public final class InboxWorker: Service, Sendable {
         /// Creates options.
         public init(
             lease: Duration = .seconds(60),
-            batchSize: Int = 100,
+            batchSize: Int? = nil,
             concurrency: Int = 4,
             owner: String = InboxWorker.defaultOwner(),
             pollInterval: Duration = .seconds(1)
         ) {
             self.lease = lease
-            self.batchSize = batchSize
+            self.batchSize = batchSize ?? 4 * concurrency
             self.concurrency = concurrency
             self.owner = owner
             self.pollInterval = pollInterval
@@ -184,7 +185,9 @@ public final class InboxWorker: Service, Sendable {
             guard !claims.isEmpty else { continue }
             do {
                 let extended = try await inbox.heartbeat(claims, now: now(), lease: options.lease)
-                for lost in claims where !extended.contains(lost.id) {
+                // A claim that finished meanwhile is not lost; one still running and not extended is.
+                let stillRunning = Set(running.current.map(\.id))
+                for lost in claims where !extended.contains(lost.id) && stillRunning.contains(lost.id) {
                     logger.warning(
                         "lease lost while the handlers run; another worker may run the event",
                         metadata: ["stripe.event": .string(lost.id)])

@@ -1,16 +1,38 @@
+import Logging
 import StripeApps
+import StripeAppsPostgres
 import StripeAppsSQLite
 import StripeAppsServer
 
 /// The storage backend `DATABASE_URL` picks: the one place the executable turns the URL into a backend.
 enum SelectedStorage {
     case sqlite(SQLiteStorage)
+    case postgres(PostgresStorage)
 
     /// Opens the backend; nothing runs or migrates yet.
     ///
     /// - Throws: ``StripeAppsServer/ConfigurationError`` for `DATABASE_URL` when the URL cannot be used.
-    static func open(_ configuration: AppConfiguration) throws -> SelectedStorage {
-        let url = try configuration.database()
+    static func open(_ configuration: AppConfiguration, logger: Logger = commandLogger) throws -> SelectedStorage {
+        try open(configuration.database(), configuration: configuration, logger: logger)
+    }
+
+    /// Opens the backend a parsed URL names, with the pool settings of `configuration`.
+    static func open(_ url: DatabaseURL, configuration: AppConfiguration, logger: Logger = commandLogger) throws
+        -> SelectedStorage
+    {
+        if let postgres = url.postgres {
+            return .postgres(
+                try PostgresStorage(
+                    configuration: .init(
+                        location: postgres,
+                        maximumConnections: configuration.databasePoolSize,
+                        connectTimeout: .seconds(configuration.databaseConnectTimeoutSeconds),
+                        operationTimeout: .seconds(configuration.databaseTimeoutSeconds)
+                    ),
+                    logger: logger
+                )
+            )
+        }
         if let sqlite = url.sqlite {
             return .sqlite(
                 try SQLiteStorage(
@@ -19,14 +41,14 @@ enum SelectedStorage {
                 )
             )
         }
-        throw ConfigurationError(
-            variable: "DATABASE_URL", problem: "names PostgreSQL, which this build does not include yet")
+        throw ConfigurationError(variable: "DATABASE_URL", problem: "names no storage backend")
     }
 
     /// Runs the backend, migrates it, and gives `body` its stores; stops the backend when `body` returns.
     func withMigrated<R: Sendable>(_ body: (StorageHandles) async throws -> R) async throws -> R {
         switch self {
         case .sqlite(let storage): try await Self.withMigrated(storage, body)
+        case .postgres(let storage): try await Self.withMigrated(storage, body)
         }
     }
 
@@ -59,6 +81,13 @@ struct StorageHandles: Sendable {
         appliedMigrations = { try await storage.appliedMigrations() }
     }
 }
+
+/// The logger of commands other than `serve`: warnings and errors only, on standard error.
+let commandLogger: Logger = {
+    var logger = Logger(label: "stripe-apps-backend")
+    logger.logLevel = .warning
+    return logger
+}()
 
 /// Opens the storage `DATABASE_URL` names, migrated, for the length of `body`.
 func withConfiguredStorage<R: Sendable>(

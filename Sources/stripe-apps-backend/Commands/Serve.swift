@@ -56,8 +56,11 @@ struct Serve: AsyncParsableCommand {
         let hooks = ApplicationHooks(onServerRunning: { port in
             if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
         })
-        switch try SelectedStorage.open(configuration) {
+        switch try SelectedStorage.open(configuration, logger: logger) {
         case .sqlite(let storage):
+            try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
+                .runService()
+        case .postgres(let storage):
             try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
                 .runService()
         }

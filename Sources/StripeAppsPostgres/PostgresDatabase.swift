@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StripeApps
+
+/// The client and what the role stores share: queries, transactions and the error rule.
+///
+/// Every PostgreSQL failure becomes ``StripeApps/StoreError/Code/unavailable`` with a generic message (the
+/// error's code and SQLSTATE, never its text, which may quote data), so the server answers 503 and nothing
+/// reaches a client or a log line that should not.
+final class PostgresDatabase: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// The longest one store operation may take, waiting for a connection included.
+    let timeout: Duration
+    let enqueueBatcher: GroupCommit<InboxEvent, Bool>
+    let settleBatcher: GroupCommit<PostgresEventInbox.Settlement, Bool>
+    /// The channel `NOTIFY` wakes other instances' workers on.
+    static let inboxChannel = "stripe_apps_inbox"
+
+    init(client: PostgresClient, logger: Logger, timeout: Duration) {
+        self.client = client
+        self.logger = logger
+        self.timeout = timeout
+        enqueueBatcher = GroupCommit { [client, logger] events in
+            try await Self.deadline(timeout) {
+                try await PostgresEventInbox.insert(events, client: client, logger: logger)
+            }
+        }
+        settleBatcher = GroupCommit { [client, logger] settlements in
+            try await Self.deadline(timeout) {
+                try await PostgresEventInbox.settle(settlements, client: client, logger: logger)
+            }
+        }
+    }
+
+    /// Runs `operation`, or throws ``StripeApps/StoreError/Code/unavailable`` once `limit` has passed.
+    ///
+    /// postgres-nio's pool keeps a request waiting while it retries connecting, and fails requests only after a
+    /// minute of failures (its circuit breaker, not configurable here). A webhook must get its 503 much sooner, so
+    /// that Stripe retries rather than times out, and `/readyz` must answer while the database is down.
+    static func deadline<R: Sendable>(_ limit: Duration?, _ operation: @Sendable () async throws -> R) async throws
+        -> R
+    {
+        guard let limit else { return try await operation() }
+        return try await withoutActuallyEscaping(operation) { operation in
+            try await withThrowingTaskGroup(of: R.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    throw StoreError(.unavailable, message: "PostgreSQL did not answer within \(limit).")
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
+            }
+        }
+    }
+
+    /// Runs one statement, ignoring any rows.
+    func execute(_ query: PostgresQuery) async throws {
+        let (client, logger) = (client, logger)
+        do {
+            try await Self.deadline(timeout) {
+                for try await _ in try await client.query(query, logger: logger) {}
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs one statement and collects its rows, decoded.
+    func rows<each Column: PostgresDecodable & Sendable>(
+        _ query: PostgresQuery,
+        as types: (repeat each Column).Type
+    ) async throws -> [(repeat each Column)] {
+        let (client, logger) = (client, logger)
+        do {
+            return try await Self.deadline(timeout) {
+                var result: [(repeat each Column)] = []
+                for try await row in try await client.query(query, logger: logger).decode((repeat each Column).self) {
+                    result.append(row)
+                }
+                return result
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs `body` in one transaction on one connection: committed when it returns, rolled back when it throws.
+    ///
+    /// Errors `body` throws itself (a version conflict, a refused update) come out as they are; PostgreSQL
+    /// failures as ``StripeApps/StoreError/Code/unavailable``. (postgres-nio's `withTransaction` wraps every
+    /// error in a `PostgresTransactionError`, which would hide ours.)
+    func transaction<R: Sendable>(
+        deadline: Bool = true,
+        _ body: @Sendable (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        let (client, logger) = (client, logger)
+        do {
+            return try await Self.deadline(deadline ? timeout : nil) {
+                try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        let result = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return result
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            }
+        } catch let error as PSQLError {
+            throw Self.storeError(error)
+        } catch let error as PostgresDecodingError {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// The SQLSTATE of a server error, e.g. `23505` for a unique violation.
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A generic, safe ``StoreError`` for a PostgreSQL failure.
+    static func storeError(_ error: any Error) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? PSQLError {
+            let state = sqlState(error).map { " SQLSTATE \($0)" } ?? ""
+            return StoreError(.unavailable, message: "PostgreSQL is unavailable (\(error.code)\(state)).")
+        }
+        return StoreError(.unavailable, message: "PostgreSQL is unavailable (\(type(of: error))).")
+    }
+}
+
+extension PostgresConnection {
+    /// Runs one statement inside a transaction of ``PostgresDatabase/transaction(_:)``, decoding its rows.
+    func rows<each Column: PostgresDecodable & Sendable>(
+        _ query: PostgresQuery,
+        as types: (repeat each Column).Type,
+        logger: Logger
+    ) async throws -> [(repeat each Column)] {
+        var result: [(repeat each Column)] = []
+        for try await row in try await self.query(query, logger: logger).decode((repeat each Column).self) {
+            result.append(row)
+        }
+        return result
+    }
+}
+
+extension Date {
+    /// A date read from a `double precision` column of Unix seconds.
+    init(unixSeconds: Double) {
+        self.init(timeIntervalSince1970: unixSeconds)
+    }
+}

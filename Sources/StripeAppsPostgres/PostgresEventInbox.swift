@@ -1,0 +1,198 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import StripeApps
+
+/// The webhook inbox in `inbox_events`, shared by every instance.
+///
+/// Deliveries that arrive together are stored by one `INSERT … SELECT FROM unnest(…)` (group commit: one
+/// commit, synced, for all of them; each caller is answered after it). A claim is one statement: a
+/// `MATERIALIZED` CTE picks the oldest due rows `FOR NO KEY UPDATE SKIP LOCKED`, and an `UPDATE … RETURNING`
+/// sets the owner, bumps attempts and the fencing token, and sets the lease end from the database clock. No
+/// session state is needed, so it works through a transaction-mode pooler.
+public struct PostgresEventInbox: EventInbox {
+    let database: PostgresDatabase
+
+    /// A completion or a failure, batched with others into one statement.
+    struct Settlement: Sendable {
+        let claim: ClaimedEvent
+        let status: InboxEvent.Status
+        let retryAt: Date?
+        let error: String?
+    }
+
+    typealias Row = (
+        String, String, Bool, String?, Int64, Double, String, Int, String, Double?, String?, String?, Double?, Int64
+    )
+
+    static let columns = """
+        id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
+        last_error, lease_owner, lease_expires_at, lease_token
+        """
+
+    public func enqueue(_ event: InboxEvent) async throws -> Bool {
+        try await database.enqueueBatcher.submit(event)
+    }
+
+    /// Inserts a batch of events in one statement; each output says whether that event was new. When any was,
+    /// the other instances' workers are woken.
+    static func insert(_ events: [InboxEvent], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+        do {
+            var inserted = Set<String>()
+            let rows = try await client.query(
+                """
+                WITH stored AS (
+                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
+                    SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at, status, attempts, payload
+                    FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
+                        \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
+                        \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
+                        \(events.map(\.attempts)), \(events.map(\.payload)))
+                        AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload)
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING id
+                )
+                SELECT id FROM stored
+                """,
+                logger: logger)
+            for try await id in rows.decode(String.self) { inserted.insert(id) }
+            if !inserted.isEmpty {
+                try await client.query("SELECT pg_notify(\(PostgresDatabase.inboxChannel), '')", logger: logger)
+            }
+            // A batch may hold the same id twice (a retried delivery): only its first copy is new.
+            var answered = Set<String>()
+            return events.map { event in inserted.contains(event.id) && answered.insert(event.id).inserted }
+        } catch {
+            throw PostgresDatabase.storeError(error)
+        }
+    }
+
+    public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
+        let rows: [Row]
+        if let status {
+            rows = try await database.rows(
+                """
+                SELECT \(unescaped: Self.columns) FROM inbox_events WHERE status = \(status.description)
+                ORDER BY received_at DESC, id DESC LIMIT \(limit)
+                """,
+                as: Row.self)
+        } else {
+            rows = try await database.rows(
+                "SELECT \(unescaped: Self.columns) FROM inbox_events ORDER BY received_at DESC, id DESC LIMIT \(limit)",
+                as: Row.self)
+        }
+        return try rows.map { try Self.event($0).event }
+    }
+
+    public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] {
+        guard limit > 0 else { return [] }
+        let rows = try await database.rows(
+            """
+            WITH due AS MATERIALIZED (
+                SELECT id FROM inbox_events
+                WHERE status IN ('pending', 'failed', 'running')
+                    AND (status = 'pending'
+                        OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= \(now.timeIntervalSince1970)))
+                        OR (status = 'running'
+                            AND (lease_expires_at IS NULL OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)))
+                ORDER BY created, received_at, id
+                LIMIT \(limit)
+                FOR NO KEY UPDATE SKIP LOCKED
+            )
+            UPDATE inbox_events AS e SET status = 'running', attempts = e.attempts + 1, lease_owner = \(owner),
+                lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
+                lease_token = e.lease_token + 1
+            FROM due WHERE e.id = due.id
+            RETURNING \(unescaped: Self.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            """,
+            as: Row.self)
+        return try rows.map { row in
+            let (event, token) = try Self.event(row)
+            return ClaimedEvent(event: event, token: token, owner: owner)
+        }
+        .sorted { ($0.event.created, $0.event.receivedAt, $0.id) < ($1.event.created, $1.event.receivedAt, $1.id) }
+    }
+
+    public func complete(_ claim: ClaimedEvent) async throws -> Bool {
+        try await database.settleBatcher.submit(Settlement(claim: claim, status: .succeeded, retryAt: nil, error: nil))
+    }
+
+    public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
+        try await database.settleBatcher.submit(
+            Settlement(
+                claim: claim, status: retryAt == nil ? .dead : .failed, retryAt: retryAt,
+                error: InboxEvent.storedError(error)))
+    }
+
+    /// Writes a batch of settlements in one statement; each output says whether that claim still held its lease.
+    static func settle(_ settlements: [Settlement], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+        do {
+            var held = Set<Int>()
+            let rows = try await client.query(
+                """
+                UPDATE inbox_events AS e SET status = s.status,
+                    next_attempt_at = CASE WHEN s.has_retry THEN s.retry_at END,
+                    last_error = CASE WHEN s.has_error THEN s.error END,
+                    lease_owner = NULL, lease_expires_at = NULL
+                FROM unnest(\(settlements.indices.map { $0 }), \(settlements.map(\.claim.id)),
+                    \(settlements.map(\.claim.token)), \(settlements.map(\.status.description)),
+                    \(settlements.map { $0.retryAt != nil }), \(settlements.map { $0.retryAt?.timeIntervalSince1970 ?? 0 }),
+                    \(settlements.map { $0.error != nil }), \(settlements.map { $0.error ?? "" }))
+                    AS s (position, id, token, status, has_retry, retry_at, has_error, error)
+                WHERE e.id = s.id AND e.lease_token = s.token AND e.status = 'running'
+                RETURNING s.position
+                """,
+                logger: logger)
+            for try await position in rows.decode(Int.self) { held.insert(position) }
+            return settlements.indices.map { held.contains($0) }
+        } catch {
+            throw PostgresDatabase.storeError(error)
+        }
+    }
+
+    public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
+        guard !claims.isEmpty else { return [] }
+        let rows = try await database.rows(
+            """
+            UPDATE inbox_events AS e SET lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval)
+            FROM unnest(\(claims.map(\.id)), \(claims.map(\.token))) AS c (id, token)
+            WHERE e.id = c.id AND e.lease_token = c.token AND e.status = 'running'
+            RETURNING e.id
+            """,
+            as: String.self)
+        return Set(rows)
+    }
+
+    public func replay(id: String) async throws -> Bool {
+        // The token moves on, so a worker still running the event can no longer record anything for it.
+        try await !database.rows(
+            """
+            UPDATE inbox_events SET status = 'pending', attempts = 0, next_attempt_at = NULL, lease_owner = NULL,
+                lease_expires_at = NULL, lease_token = lease_token + 1
+            WHERE id = \(id)
+            RETURNING id
+            """,
+            as: String.self
+        ).isEmpty
+    }
+
+    static func event(_ row: Row) throws -> (event: InboxEvent, token: Int64) {
+        guard let status = InboxEvent.Status(name: row.6) else { throw StoreError.corruptRow("inbox_events") }
+        let event = InboxEvent(
+            id: row.0,
+            type: row.1,
+            isLiveMode: row.2,
+            accountID: row.3,
+            created: row.4,
+            receivedAt: Date(unixSeconds: row.5),
+            status: status,
+            attempts: row.7,
+            payload: row.8,
+            nextAttemptAt: row.9.map(Date.init(unixSeconds:)),
+            lastError: row.10,
+            leaseOwner: row.11,
+            leaseExpiresAt: row.12.map(Date.init(unixSeconds:))
+        )
+        return (event, row.13)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+/// The executables on PostgreSQL, as several instances run them (`POSTGRES_URL`; `scripts/test.sh` starts a
+/// throwaway server, and with `CI=true` these fail without one).
+@Suite(.enabled(if: PostgresServer.isEnabled, "needs POSTGRES_URL")) struct PostgresBackendTests {
+    /// Two instances on one database, 20,000 events with duplicates, one instance SIGKILLed mid-handler
+    /// (Tests/Reliability/two_instances.py signs, sends and checks independently of our code).
+    @Test func twoInstancesOnOneDatabaseRunEveryEventOnceThroughAKill() async throws {
+        let python = try #require(ExternalTool.onPath("python3"), "python3 is not on PATH")
+        let database = try PostgresServer.freshDatabase()
+        let script = packageRoot.appendingPathComponent("Tests/Reliability/two_instances.py")
+        let server = ExternalTool.backend.deletingLastPathComponent().appendingPathComponent("stripe-apps-test-server")
+        let result = try await runProcessAsync(
+            python, [script.path, "--binary", server.path, "--database-url", database, "--events", "20000"])
+        #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+        #expect(result.standardOutput.contains("8 passed, 0 failed"), "\(result.standardOutput)")
+    }
+
+    /// `migrate --from sqlite:… --to postgres://…`, then `serve` on the copy answers signed settings reads with
+    /// the values and versions written on SQLite.
+    @Test func aCopiedDatabaseServesTheSameSettings() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sqlite = "sqlite:\(directory.path)/source.sqlite"
+        let secret = ["STRIPE_APP_SECRETS": "absec_copy_test_secret"]
+        let port = try freePort()
+        do {
+            let server = try ServeProcess(
+                arguments: ["--port", "\(port)"], directory: directory,
+                environment: secret.merging(["DATABASE_URL": sqlite]) { $1 })
+            defer { server.stop() }
+            try await server.waitUntilReady(port: port)
+            for (version, theme) in [(0, "dark"), (1, "light")] {
+                let written = try await runProcessAsync(
+                    ExternalTool.backend,
+                    [
+                        "simulate", "ui", "--to", "http://127.0.0.1:\(port)/api/settings", "--account", "acct_copy",
+                        "--user", "usr_1", "--mode", "test", "--secret", "absec_copy_test_secret",
+                        "--extra", #"{"version":\#(version),"theme":"\#(theme)"}"#,
+                    ])
+                #expect(written.standardOutput.hasPrefix("HTTP 200"), "\(written.standardOutput)")
+            }
+        }
+        let target = try PostgresServer.freshDatabase()
+        let copied = try await runProcessAsync(
+            ExternalTool.backend, ["migrate", "--from", sqlite, "--to", target], currentDirectory: directory)
+        #expect(copied.status == 0, "\(copied.standardError)")
+        #expect(copied.standardOutput.contains("settings\t1"))
+        #expect(!copied.standardOutput.contains("stripe_apps:stripe_apps@"), "the password is not printed")
+        let again = try await runProcessAsync(
+            ExternalTool.backend, ["migrate", "--from", sqlite, "--to", target], currentDirectory: directory)
+        #expect(again.status == 1)
+        #expect(again.standardError.contains("not empty"))
+
+        let server = try ServeProcess(
+            arguments: ["--port", "\(port)"], directory: directory,
+            environment: secret.merging(["DATABASE_URL": target]) { $1 })
+        defer { server.stop() }
+        try await server.waitUntilReady(port: port)
+        let read = try await runProcessAsync(
+            ExternalTool.backend,
+            [
+                "simulate", "ui", "--to", "http://127.0.0.1:\(port)/api/settings", "--method", "GET", "--account",
+                "acct_copy", "--user", "usr_1", "--mode", "test", "--secret", "absec_copy_test_secret",
+            ])
+        #expect(read.standardOutput.hasPrefix("HTTP 200"), "\(read.standardOutput)")
+        #expect(read.standardOutput.contains(#""version":2"#), "\(read.standardOutput)")
+        #expect(read.standardOutput.contains(#""values":{"theme":"light"}"#), "\(read.standardOutput)")
+    }
+}
+
+/// The PostgreSQL server of the tests.
+enum PostgresServer {
+    static let url = ProcessInfo.processInfo.environment["POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    static var isEnabled: Bool {
+        if url == nil, !isCI {
+            FileHandle.standardError.write(
+                Data("PostgreSQL tests skipped: set POSTGRES_URL (eval \"$(scripts/postgres.sh start)\")\n".utf8))
+        }
+        return url != nil || isCI
+    }
+
+    /// A new empty database on the server, as a `postgres://` URL.
+    static func freshDatabase() throws -> String {
+        let base = try #require(url, "POSTGRES_URL is not set; CI=true needs PostgreSQL (scripts/postgres.sh start)")
+        let psql = try #require(ExternalTool.onPath("psql"), "psql is not on PATH")
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let created = try runProcess(psql, ["-X", "-q", base, "-c", "CREATE DATABASE \(name)"])
+        #expect(created.status == 0, "\(created.standardError)")
+        var components = try #require(URLComponents(string: base))
+        components.path = "/\(name)"
+        return try #require(components.string)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import StripeApps
+import StripeAppsPostgres
+import Testing
+
+@Suite struct PostgresMigrationPinTests {
+    /// Every shipped migration, pinned: editing, renaming or reordering one fails here. Add a migration instead.
+    static let pinned: [(name: String, sha256: String)] = [
+        ("0001_initial_schema", "d4c2705ddf769183d34783ef00c50d6d44327f2b49176fa7533b6918fe27a6c2")
+    ]
+
+    @Test func shippedMigrationsAreUnchanged() {
+        let actual = PostgresMigrations.all.map { ($0.name, PostgresMigrations.hash($0.sql)) }
+        #expect(actual.count == Self.pinned.count, "pin every new migration here")
+        for (index, pin) in Self.pinned.enumerated() {
+            #expect(actual[index].0 == pin.name, "migration \(index) was renamed or reordered")
+            #expect(actual[index].1 == pin.sha256, "migration \(pin.name) was edited; add a new migration instead")
+        }
+    }
+
+    @Test func statementsAreSplitAtTheSemicolonsThatEndALine() {
+        #expect(
+            PostgresMigrations.statements(in: "CREATE TABLE a (x TEXT);\nCREATE INDEX i ON a (x);\n") == [
+                "CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)",
+            ])
+        #expect(PostgresMigrations.lockKey > 0)
+    }
+}
+
+@Suite(.enabled(if: PostgresTestDatabase.isEnabled, "needs POSTGRES_URL"))
+struct PostgresStoreTests {
+    /// Runs `body` with `count` storages on one fresh database, each running.
+    static func withInstances(
+        _ count: Int,
+        _ body: ([PostgresStorage], DatabaseURL.Postgres) async throws -> Void
+    ) async throws {
+        try await PostgresTestDatabase.withFreshDatabase { location in
+            let storages = try (0..<count).map { _ in try PostgresStorage(configuration: .init(location: location)) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for storage in storages { group.addTask { try await storage.run() } }
+                defer { group.cancelAll() }
+                try await body(storages, location)
+            }
+        }
+    }
+
+    @Test func instancesStartingTogetherMigrateOnce() async throws {
+        try await Self.withInstances(4) { storages, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for storage in storages { group.addTask { try await storage.migrate() } }
+                try await group.waitForAll()
+            }
+            for storage in storages {
+                #expect(try await storage.appliedMigrations() == PostgresMigrations.all.map(\.name))
+            }
+            try await storages[0].migrate()
+        }
+    }
+
+    @Test func aDatabaseWhoseMigrationDiffersIsRefused() async throws {
+        try await Self.withInstances(1) { storages, location in
+            try await storages[0].migrate()
+            try await PostgresTestDatabase.administer(
+                location, "UPDATE stripe_apps_migrations SET sha256 = 'edited' WHERE name = '0001_initial_schema'")
+            let error = await #expect(throws: StoreError.self) { try await storages[0].migrate() }
+            #expect(error?.message.contains("0001_initial_schema differs") == true)
+            try await PostgresTestDatabase.administer(
+                location, "INSERT INTO stripe_apps_migrations (name, sha256) VALUES ('9999_from_the_future', 'x')")
+        }
+    }
+
+    @Test func anUnreachableServerIsUnavailableWithoutDetails() async throws {
+        let location = try #require(
+            try DatabaseURL("postgres://nobody:secret-password@127.0.0.1:1/none?sslmode=disable").postgres)
+        let storage = try PostgresStorage(configuration: .init(location: location, connectTimeout: .seconds(2)))
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await storage.run() }
+            defer { group.cancelAll() }
+            let health = await #expect(throws: StoreError.self) { try await storage.checkHealth() }
+            #expect(health?.code == .unavailable)
+            let write = await #expect(throws: StoreError.self) {
+                try await storage.inbox.enqueue(
+                    InboxEvent(
+                        id: "evt_1", type: "t", isLiveMode: false, accountID: nil, created: 1, receivedAt: Date(),
+                        payload: "{}"))
+            }
+            #expect(write?.code == .unavailable)
+            #expect(write?.message.contains("secret-password") == false)
+        }
+    }
+
+    /// Two instances store and claim through one database: the other instance's worker is woken by NOTIFY.
+    @Test func anEventStoredByOneInstanceWakesTheOther() async throws {
+        try await Self.withInstances(2) { storages, _ in
+            try await storages[0].migrate()
+            let (woken, wake) = AsyncStream<Void>.makeStream()
+            storages[1].onEventsStoredElsewhere { wake.yield() }
+            // The listener may not be listening yet: store until a wake-up arrives.
+            let stored = Task {
+                var index = 0
+                while !Task.isCancelled {
+                    _ = try await storages[0].inbox.enqueue(
+                        InboxEvent(
+                            id: "evt_\(index)", type: "t", isLiveMode: false, accountID: nil, created: 1,
+                            receivedAt: Date(), payload: "{}"))
+                    index += 1
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            _ = await woken.first { _ in true }
+            stored.cancel()
+            #expect(
+                try await storages[1].inbox.claim(now: Date(), limit: 1, lease: .seconds(60), owner: "b").count == 1)
+        }
+    }
+}

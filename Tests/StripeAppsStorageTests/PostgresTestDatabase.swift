@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StripeApps
+import StripeAppsPostgres
+import Testing
+
+/// Fresh PostgreSQL databases for tests, on the server `POSTGRES_URL` names (`scripts/postgres.sh start` runs
+/// a throwaway one; `scripts/test.sh` and `.ci/run` do it for you).
+///
+/// Outside CI, the PostgreSQL cases are left out with a message when `POSTGRES_URL` is not set; with
+/// `CI=true` they run anyway and fail, so CI cannot pass without PostgreSQL.
+enum PostgresTestDatabase {
+    static let environment = ProcessInfo.processInfo.environment
+    static let url = environment["POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let isRequired = environment["CI"] == "true"
+
+    /// Whether the PostgreSQL cases run.
+    static var isEnabled: Bool {
+        if url == nil, !isRequired {
+            FileHandle.standardError.write(
+                Data("PostgreSQL tests skipped: set POSTGRES_URL (eval \"$(scripts/postgres.sh start)\")\n".utf8))
+        }
+        return url != nil || isRequired
+    }
+
+    /// The server's location, or a failure saying how to get one.
+    static func location() throws -> DatabaseURL.Postgres {
+        guard let url else {
+            Issue.record("POSTGRES_URL is not set; CI=true needs PostgreSQL (scripts/postgres.sh start)")
+            throw StoreError(.unavailable, message: "no PostgreSQL")
+        }
+        return try #require(try DatabaseURL(url).postgres)
+    }
+
+    /// Runs `body` with a new, empty database on the test server, dropped afterwards.
+    static func withFreshDatabase<R>(_ body: (DatabaseURL.Postgres) async throws -> R) async throws -> R {
+        let base = try location()
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await administer(base, "CREATE DATABASE \(name)")
+        let fresh = base.database(name)
+        do {
+            let result = try await body(fresh)
+            try await administer(base, "DROP DATABASE \(name) WITH (FORCE)")
+            return result
+        } catch {
+            try? await administer(base, "DROP DATABASE \(name) WITH (FORCE)")
+            throw error
+        }
+    }
+
+    /// Runs one statement outside any transaction (`CREATE DATABASE` cannot run in one) on the base database.
+    static func administer(_ location: DatabaseURL.Postgres, _ sql: String) async throws {
+        let configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.postgres"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+        }
+    }
+}
