@@ -17,6 +17,16 @@ import Testing
         #expect(result.standardOutput.contains("8 passed, 0 failed"), "\(result.standardOutput)")
     }
 
+    /// PostgreSQL stopped under load, then started again (Tests/Reliability/postgres_outage.py, on a server of
+    /// its own so that no other test loses its database).
+    @Test func anOutageIs503AndRecoversByItself() async throws {
+        let python = try #require(ExternalTool.onPath("python3"), "python3 is not on PATH")
+        let script = packageRoot.appendingPathComponent("Tests/Reliability/postgres_outage.py")
+        let result = try await runProcessAsync(python, [script.path, "--binary", ExternalTool.backend.path])
+        #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+        #expect(result.standardOutput.contains("8 passed, 0 failed"), "\(result.standardOutput)")
+    }
+
     /// `migrate --from sqlite:… --to postgres://…`, then `serve` on the copy answers signed settings reads with
     /// the values and versions written on SQLite.
     @Test func aCopiedDatabaseServesTheSameSettings() async throws {
