@@ -23,12 +23,12 @@ final class PostgresDatabase: Sendable {
         self.logger = logger
         self.timeout = timeout
         enqueueBatcher = GroupCommit { [client, logger] events in
-            try await Self.deadline(timeout) {
+            try await Deadline.run(timeout) {
                 try await PostgresEventInbox.insert(events, client: client, logger: logger)
             }
         }
         settleBatcher = GroupCommit { [client, logger] settlements in
-            try await Self.deadline(timeout) {
+            try await Deadline.run(timeout) {
                 try await PostgresEventInbox.settle(settlements, client: client, logger: logger)
             }
         }
@@ -61,7 +61,7 @@ final class PostgresDatabase: Sendable {
     func execute(_ query: PostgresQuery) async throws {
         let (client, logger) = (client, logger)
         do {
-            try await Self.deadline(timeout) {
+            try await Deadline.run(timeout) {
                 for try await _ in try await client.query(query, logger: logger) {}
             }
         } catch {
@@ -76,7 +76,7 @@ final class PostgresDatabase: Sendable {
     ) async throws -> [(repeat each Column)] {
         let (client, logger) = (client, logger)
         do {
-            return try await Self.deadline(timeout) {
+            return try await Deadline.run(timeout) {
                 var result: [(repeat each Column)] = []
                 for try await row in try await client.query(query, logger: logger).decode((repeat each Column).self) {
                     result.append(row)

@@ -153,6 +153,6 @@ public final class PostgresStorage: StorageBackend, Service {
     /// `SELECT 1`, given at most 2 s, so `/readyz` answers quickly while the database is unreachable.
     public func checkHealth() async throws {
         let database = database
-        try await PostgresDatabase.deadline(.seconds(2)) { _ = try await database.rows("SELECT 1", as: Int.self) }
+        try await Deadline.run(.seconds(2)) { _ = try await database.rows("SELECT 1", as: Int.self) }
     }
 }

@@ -173,6 +173,9 @@ def main():
         # Events whose outcome could not be written during the outage run again once their lease (3 s) expired.
         check("every stored event processed", all(r[1] == "succeeded" for r in rows),
               str(sorted({r[1] for r in rows if r[1] != "succeeded"})))
+        if not checks[-1]:
+            print(psql(url, "SELECT status, count(*), min(received_at) - " + str(up_at) + ", max(received_at) - "
+                       + str(up_at) + ", max(lease_expires_at) - " + str(time.time()) + " FROM inbox_events GROUP BY status"))
         recovery = "-" if ready_at is None else f"{ready_at - up_at:.2f}"
         print(f"{len(acknowledged)} events acknowledged, {len(during)} answers while down, "
               f"/readyz back {recovery} s after PostgreSQL; workdir {workdir}")
