@@ -6,12 +6,15 @@
 #
 # Usage: Benchmarks/run-webhooks-bench.sh [--duration 20s] [--warmup 5s] [--connections 64] [--threads 2]
 #            [--rate 1000] [--paced-connections 32] [--ours-cmd "<command that starts our server>"]
-#            [--peer-only | --ours-only]
+#            [--peer-only | --ours-only] [--ours-database-url postgres://…]
 #
 # For each server: a check that one signed delivery gets 200 {"received":true,…} and a tampered one gets
 # 4xx; an unpaced warm-up; (a) a throughput run (wrk -c CONNECTIONS, as fast as it answers); (b) a paced
 # run at about RATE events/s over PACED-CONNECTIONS connections. After each run it counts the rows of the
 # server's SQLite inbox and checks that every acknowledged (2xx) event is stored.
+#
+# --ours-database-url runs ours on that database (an empty PostgreSQL database; rows are counted with psql)
+# instead of a new SQLite file.
 #
 # The ours command gets STRIPE_WEBHOOK_SECRETS_TEST, DATABASE_URL=sqlite:<temp file>, HOST=127.0.0.1,
 # LOG_LEVEL=warning and PORT (a free port, unless the command itself says --port N). It must exec the
@@ -40,6 +43,7 @@ rate=1000
 ours_cmd=".build/release/stripe-apps-backend serve"
 run_ours=true
 run_peer=true
+ours_database_url=""
 
 usage() { sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; }
 while [ $# -gt 0 ]; do
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
         --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
         --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
         --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; shift 2 ;;
+        --ours-database-url) ours_database_url="${2:?--ours-database-url needs a value}"; shift 2 ;;
         --peer-only) run_ours=false; shift ;;
         --ours-only) run_peer=false; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -188,7 +193,11 @@ presign() { # out count
 }
 
 # Rows in a server's inbox, read through a read-only connection while the server runs (WAL: committed rows).
-stored_rows() { # database file
+stored_rows() { # database file, or a postgres:// URL
+    if [[ "$1" == postgres* ]]; then
+        psql -X -At "$1" -c "SELECT count(*) FROM inbox_events"
+        return
+    fi
     "$python" - "$1" <<'EOF'
 import sqlite3, sys
 connection = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=30)
@@ -215,7 +224,8 @@ assert got["received"] is True and got["duplicate"] is False' "$work/preflight.j
         say "$name answered 200 with an unexpected body: $(head -c 300 "$work/preflight.json")"
         return 1
     fi
-    [ -f "$db" ] || { say "$name: no database at $db after an acknowledged delivery"; return 1; }
+    [[ "$db" == postgres* ]] || [ -f "$db" ] ||
+        { say "$name: no database at $db after an acknowledged delivery"; return 1; }
     after="$(stored_rows "$db")"
     [ "$after" -ge 1 ] || { say "$name acknowledged a delivery but its inbox is empty"; return 1; }
     code="$(curl -sS -o "$work/preflight.json" -w '%{http_code}' --max-time 10 -X POST \
@@ -321,9 +331,12 @@ if $run_ours; then
         ours_port="$(free_port)"
     fi
     say "starting our server on 127.0.0.1:$ours_port: $ours_cmd"
-    STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="sqlite:$work/ours/ours.sqlite" HOST=127.0.0.1 \
+    ours_db="${ours_database_url:-$work/ours/ours.sqlite}"
+    ours_url="$ours_database_url"
+    [ -n "$ours_url" ] || ours_url="sqlite:$ours_db"
+    STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 \
         PORT="$ours_port" LOG_LEVEL=warning start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
-    bench ours "$server_pid" "$ours_port" "$work/ours/server.log" "$work/ours/ours.sqlite"
+    bench ours "$server_pid" "$ours_port" "$work/ours/server.log" "$ours_db"
     stop_server "$server_pid" # the peer then runs alone on the machine, as ours did
 fi
 
@@ -349,7 +362,7 @@ cpu_model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -
 [ -n "$cpu_model" ] || cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"
 wrk_version="$(wrk -v 2>&1 | head -n1 | sed 's/ Copyright.*//')" || true
 fs_type="$(df -T "$work" 2>/dev/null | awk 'NR == 2 { print $2 }')" || true
-if $run_ours; then ours_note="\`$ours_cmd\` (LOG_LEVEL=warning)"; else ours_note="not run"; fi
+if $run_ours; then ours_note="\`$ours_cmd\` (LOG_LEVEL=warning), on $([ -n "$ours_database_url" ] && echo PostgreSQL || echo SQLite)"; else ours_note="not run"; fi
 
 cat <<EOF
 

@@ -40,17 +40,17 @@ public struct PostgresCredentialStore: CredentialStore {
                     """,
                     as: Int.self, logger: logger
                 ).first ?? 0
-            if let expectedVersion, expectedVersion != current { throw StoreError.credentialConflict(current: current) }
+            let next = try StoredCredential.nextVersion(current: current, expected: expectedVersion)
             try await connection.query(
                 """
                 INSERT INTO tenant_credentials (account_id, livemode, name, sealed, version, updated_at)
                 VALUES (\(tenant.accountID), \(tenant.mode.isLive), \(name), \(ByteBuffer(bytes: sealed)),
-                    \(current + 1), \(date.timeIntervalSince1970))
+                    \(next), \(date.timeIntervalSince1970))
                 ON CONFLICT (account_id, livemode, name) DO UPDATE SET
                     sealed = excluded.sealed, version = excluded.version, updated_at = excluded.updated_at
                 """,
                 logger: logger)
-            return current + 1
+            return next
         }
         return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
     }

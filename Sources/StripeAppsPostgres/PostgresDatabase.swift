@@ -14,7 +14,7 @@ final class PostgresDatabase: Sendable {
     /// The longest one store operation may take, waiting for a connection included.
     let timeout: Duration
     let enqueueBatcher: GroupCommit<InboxEvent, Bool>
-    let settleBatcher: GroupCommit<PostgresEventInbox.Settlement, Bool>
+    let settleBatcher: GroupCommit<InboxSettlement, Bool>
     /// The channel `NOTIFY` wakes other instances' workers on.
     static let inboxChannel = "stripe_apps_inbox"
 

@@ -13,14 +13,6 @@ public import StripeApps
 public struct PostgresEventInbox: EventInbox {
     let database: PostgresDatabase
 
-    /// A completion or a failure, batched with others into one statement.
-    struct Settlement: Sendable {
-        let claim: ClaimedEvent
-        let status: InboxEvent.Status
-        let retryAt: Date?
-        let error: String?
-    }
-
     typealias Row = (
         String, String, Bool, String?, Int64, Double, String, Int, String, Double?, String?, String?, Double?, Int64
     )
@@ -109,23 +101,20 @@ public struct PostgresEventInbox: EventInbox {
         return try rows.map { row in
             let (event, token) = try Self.event(row)
             return ClaimedEvent(event: event, token: token, owner: owner)
-        }
-        .sorted { ($0.event.created, $0.event.receivedAt, $0.id) < ($1.event.created, $1.event.receivedAt, $1.id) }
+        }.oldestFirst()
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.settleBatcher.submit(Settlement(claim: claim, status: .succeeded, retryAt: nil, error: nil))
+        try await database.settleBatcher.submit(.completed(claim))
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.settleBatcher.submit(
-            Settlement(
-                claim: claim, status: retryAt == nil ? .dead : .failed, retryAt: retryAt,
-                error: InboxEvent.storedError(error)))
+        try await database.settleBatcher.submit(.failed(claim, error: error, retryAt: retryAt))
     }
 
     /// Writes a batch of settlements in one statement; each output says whether that claim still held its lease.
-    static func settle(_ settlements: [Settlement], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+    static func settle(_ settlements: [InboxSettlement], client: PostgresClient, logger: Logger) async throws -> [Bool]
+    {
         do {
             var held = Set<Int>()
             let rows = try await client.query(

@@ -40,19 +40,17 @@ public struct SQLiteCredentialStore: CredentialStore {
                     sql: "SELECT version FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
                     arguments: [tenant.accountID, tenant.mode.isLive, name]
                 ) ?? 0
-            if let expectedVersion, expectedVersion != current {
-                throw StoreError.credentialConflict(current: current)
-            }
+            let next = try StoredCredential.nextVersion(current: current, expected: expectedVersion)
             try db.execute(
                 sql:
                     "INSERT INTO tenant_credentials (account_id, livemode, name, sealed, version, updated_at) "
                     + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, livemode, name) DO UPDATE SET "
                     + "sealed = excluded.sealed, version = excluded.version, updated_at = excluded.updated_at",
                 arguments: [
-                    tenant.accountID, tenant.mode.isLive, name, Data(sealed), current + 1, date.timeIntervalSince1970,
+                    tenant.accountID, tenant.mode.isLive, name, Data(sealed), next, date.timeIntervalSince1970,
                 ]
             )
-            return current + 1
+            return next
         }
         return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
     }

@@ -10,14 +10,6 @@ public import StripeApps
 public struct SQLiteEventInbox: EventInbox {
     let database: SQLiteDatabase
 
-    /// A completion or a failure, batched with others into one transaction.
-    struct Settlement: Sendable {
-        let claim: ClaimedEvent
-        let status: InboxEvent.Status
-        let retryAt: Date?
-        let error: String?
-    }
-
     static let columns = """
         id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
         last_error, lease_owner, lease_expires_at, lease_token
@@ -83,24 +75,20 @@ public struct SQLiteEventInbox: EventInbox {
             )
             return try rows.map { row in
                 ClaimedEvent(event: try Self.event(row), token: row["lease_token"], owner: owner)
-            }
-            .sorted { ($0.event.created, $0.event.receivedAt, $0.id) < ($1.event.created, $1.event.receivedAt, $1.id) }
+            }.oldestFirst()
         }
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.settleBatcher.submit(Settlement(claim: claim, status: .succeeded, retryAt: nil, error: nil))
+        try await database.settleBatcher.submit(.completed(claim))
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.settleBatcher.submit(
-            Settlement(
-                claim: claim, status: retryAt == nil ? .dead : .failed, retryAt: retryAt,
-                error: InboxEvent.storedError(error)))
+        try await database.settleBatcher.submit(.failed(claim, error: error, retryAt: retryAt))
     }
 
     /// Writes a batch of settlements in one transaction; each output says whether that claim still held its lease.
-    static func settle(_ settlements: [Settlement], in writer: any DatabaseWriter) async throws -> [Bool] {
+    static func settle(_ settlements: [InboxSettlement], in writer: any DatabaseWriter) async throws -> [Bool] {
         try await writer.write { db in
             let statement = try db.cachedStatement(
                 sql: """

@@ -86,7 +86,7 @@ final class SQLiteDatabase: Sendable {
     let writer: any DatabaseWriter
     let installationCache: InstallationCache
     let enqueueBatcher: GroupCommit<InboxEvent, Bool>
-    let settleBatcher: GroupCommit<SQLiteEventInbox.Settlement, Bool>
+    let settleBatcher: GroupCommit<InboxSettlement, Bool>
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)

@@ -14,14 +14,11 @@ Usage: crash_burst.py --binary PATH [--events 20000] [--kills 5] [--workdir DIR]
 """
 
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,20 +26,12 @@ import tempfile
 import threading
 import time
 
+from reliability import free_port, sign
+
 LIVE_SECRET = "whsec_crash_live"
 TEST_SECRET = "whsec_crash_test"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sign(body, secret):
-    t = int(time.time())
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
 
 
 class Server:

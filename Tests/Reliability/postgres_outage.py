@@ -12,32 +12,22 @@ Usage: postgres_outage.py --binary PATH [--down-seconds 4]
 """
 
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from reliability import free_port, sign
+
 SECRET = "whsec_outage_test"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POSTGRES = os.path.join(ROOT, "scripts", "postgres.sh")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sign(body):
-    t = int(time.time())
-    return f"t={t},v1={hmac.new(SECRET.encode(), f'{t}.'.encode() + body, hashlib.sha256).hexdigest()}"
 
 
 def request(port, method, path, body=None, headers=None, timeout=15):
@@ -104,7 +94,7 @@ def main():
                 while True:
                     try:
                         status = request(port, "POST", "/webhooks/test", body,
-                                         {"Content-Type": "application/json", "Stripe-Signature": sign(body)})
+                                         {"Content-Type": "application/json", "Stripe-Signature": sign(body, SECRET)})
                     except (OSError, http.client.HTTPException):
                         status = 0
                     with lock:

@@ -18,34 +18,23 @@ Usage: two_instances.py --binary PATH --database-url postgres://… [--events 20
 
 import argparse
 import collections
-import hashlib
-import hmac
 import http.client
 import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from reliability import free_port, sign
+
 LIVE_SECRET = "whsec_multi_live"
 TEST_SECRET = "whsec_multi_test"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sign(body, secret):
-    t = int(time.time())
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
 
 
 class Instance:

@@ -26,6 +26,19 @@ import Testing
         #expect(response.status == .ok)
     }
 
+    /// Install links and the live webhook endpoint over one in-memory storage; the test runs the worker's passes.
+    static func backend(_ hooks: ApplicationHooks) throws -> (InMemoryStorage, InboxWorker, Router<AppRequestContext>) {
+        var configuration = try InstallRouteTests.configuration()
+        configuration.webhookSecretsLive = try SigningKeyring(secrets: [WebhookRouteTests.liveSecret])
+        let store = InMemoryStorage()
+        let worker = inboxWorker(
+            configuration: configuration, storage: store, hooks: hooks, logger: Logger(label: "test"))
+        let router = buildRouter(
+            configuration: configuration, storage: store, appKeyring: try SigningKeyring(secrets: [appSecret]),
+            hooks: hooks, worker: worker)
+        return (store, worker, router)
+    }
+
     /// Uninstall, then reinstall through the install link, and only then the uninstall's event is processed
     /// (a backlog, a retry). Before the callback shared the write path, that event deactivated the reinstall and
     /// purged its data; now it changes nothing.
@@ -35,14 +48,7 @@ import Testing
             now: { testNow },
             lifecycle: InstallLifecycle(purge: { tenant, _ in purged.withLock { $0.append(tenant) } })
         )
-        var configuration = try InstallRouteTests.configuration()
-        configuration.webhookSecretsLive = try SigningKeyring(secrets: [WebhookRouteTests.liveSecret])
-        let store = InMemoryStorage()
-        let worker = inboxWorker(
-            configuration: configuration, storage: store, hooks: hooks, logger: Logger(label: "test"))
-        let router = buildRouter(
-            configuration: configuration, storage: store, appKeyring: try SigningKeyring(secrets: [appSecret]),
-            hooks: hooks, worker: worker)
+        let (store, worker, router) = try Self.backend(hooks)
         let routes = InstallRouteTests()
         try await Application(router: router).test(.router) { client in
             // Installed a while ago, then uninstalled 500 s before the redirect of the reinstall (signed at testNow).
@@ -82,15 +88,7 @@ import Testing
 
     /// An install whose redirect is older than an uninstall already recorded is refused with a clear page.
     @Test func aCallbackOlderThanARecordedUninstallIsAClearConflict() async throws {
-        var configuration = try InstallRouteTests.configuration()
-        configuration.webhookSecretsLive = try SigningKeyring(secrets: [WebhookRouteTests.liveSecret])
-        let store = InMemoryStorage()
-        let hooks = ApplicationHooks(now: { testNow })
-        let worker = inboxWorker(
-            configuration: configuration, storage: store, hooks: hooks, logger: Logger(label: "test"))
-        let router = buildRouter(
-            configuration: configuration, storage: store, appKeyring: try SigningKeyring(secrets: [appSecret]),
-            hooks: hooks, worker: worker)
+        let (store, worker, router) = try Self.backend(ApplicationHooks(now: { testNow }))
         let routes = InstallRouteTests()
         try await Application(router: router).test(.router) { client in
             try await Self.deliver(

@@ -145,12 +145,9 @@ extension InMemoryStorage: CredentialStore {
     ) async throws -> StoredCredential {
         let key = CredentialKey(tenant: tenant, name: name)
         return try state.withLock { state in
-            let current = state.credentials[key]?.version ?? 0
-            if let expectedVersion, expectedVersion != current {
-                throw StoreError.credentialConflict(current: current)
-            }
-            let stored = StoredCredential(
-                tenant: tenant, name: name, sealed: sealed, version: current + 1, updatedAt: date)
+            let version = try StoredCredential.nextVersion(
+                current: state.credentials[key]?.version ?? 0, expected: expectedVersion)
+            let stored = StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
             state.credentials[key] = stored
             return stored
         }
