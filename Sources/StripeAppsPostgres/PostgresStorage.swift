@@ -64,10 +64,11 @@ public final class PostgresStorage: StorageBackend, Service {
         client.options.maximumConnections = configuration.maximumConnections
         client.options.connectTimeout = configuration.connectTimeout
         client.options.additionalStartupParameters = [("application_name", configuration.applicationName)]
-        // The pool logs every failed connection attempt at info: keep its background lines to warnings and up
-        // unless the application logs at debug.
+        // The pool logs every failed connection attempt at info, and warns when the first request races the
+        // start of `run()` (harmless: the request waits): keep its background lines to errors unless the
+        // application logs at debug. Store operations report failures themselves.
         var background = logger
-        if background.logLevel > .debug { background.logLevel = max(background.logLevel, .warning) }
+        if background.logLevel > .debug { background.logLevel = max(background.logLevel, .error) }
         database = PostgresDatabase(
             client: PostgresClient(configuration: client, backgroundLogger: background), logger: logger,
             timeout: configuration.operationTimeout)

@@ -5,8 +5,8 @@ public import StripeApps
 /// The webhook inbox in `inbox_events`: stores with group commit, claims under a lease with a fencing token.
 ///
 /// Claims and settlements are write transactions, which SQLite serializes (`BEGIN IMMEDIATE`), so two
-/// processes sharing the file never claim one event at once. Settlements of concurrent workers share a
-/// transaction, as deliveries do.
+/// processes sharing the file never claim one event at once. Deliveries and workers' settlements that wait
+/// together share one transaction and one disk sync (group commit).
 public struct SQLiteEventInbox: EventInbox {
     let database: SQLiteDatabase
 
@@ -16,23 +16,46 @@ public struct SQLiteEventInbox: EventInbox {
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.enqueueBatcher.submit(event)
+        try await database.inboxWrites.submit(.store(event))
     }
 
-    /// Inserts a batch of events in one transaction; each output says whether that event was new.
-    static func insert(_ events: [InboxEvent], into writer: any DatabaseWriter) async throws -> [Bool] {
+    /// A write the inbox batches with every other one waiting: deliveries and workers' settlements share one
+    /// transaction, and so one disk sync, instead of taking turns at the file's single writer.
+    enum Write: Sendable {
+        case store(InboxEvent)
+        case settle(InboxSettlement)
+    }
+
+    /// Writes a batch in one transaction; each output says whether that event was new, or whether that claim
+    /// still held its lease.
+    static func write(_ writes: [Write], into writer: any DatabaseWriter) async throws -> [Bool] {
         try await writer.write { db in
-            let statement = try db.cachedStatement(
+            let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """
             )
-            return try events.map { event in
-                try statement.execute(arguments: [
-                    event.id, event.type, event.isLiveMode, event.accountID, event.created,
-                    event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
-                ])
+            let settle = try db.cachedStatement(
+                sql: """
+                    UPDATE inbox_events SET status = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL,
+                        lease_expires_at = NULL
+                    WHERE id = ? AND lease_token = ? AND status = 'running'
+                    """
+            )
+            return try writes.map { write in
+                switch write {
+                case .store(let event):
+                    try insert.execute(arguments: [
+                        event.id, event.type, event.isLiveMode, event.accountID, event.created,
+                        event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
+                    ])
+                case .settle(let settlement):
+                    try settle.execute(arguments: [
+                        settlement.status.description, settlement.retryAt?.timeIntervalSince1970, settlement.error,
+                        settlement.claim.id, settlement.claim.token,
+                    ])
+                }
                 return db.changesCount > 0
             }
         }
@@ -55,15 +78,17 @@ public struct SQLiteEventInbox: EventInbox {
         let nowSeconds = now.timeIntervalSince1970
         let expiry = nowSeconds + lease.timeInterval
         return try await database.writer.write { db in
-            // `status IN (…)` first, as the partial index `inbox_events_claimable` states it, so the scan walks
-            // the claimable rows in order and stops at the limit.
+            // The partial index `inbox_events_claimable` is named, and its `status IN (…)` repeated, so the scan
+            // walks the claimable rows in claim order and stops at the limit. Left to itself, SQLite picks
+            // `inbox_events_due` and sorts the whole backlog inside the write transaction, holding up every
+            // delivery behind it once the worker falls behind.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     UPDATE inbox_events SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
                         lease_expires_at = ?2, lease_token = lease_token + 1
                     WHERE id IN (
-                        SELECT id FROM inbox_events
+                        SELECT id FROM inbox_events INDEXED BY inbox_events_claimable
                         WHERE status IN ('pending', 'failed', 'running')
                             AND (status = 'pending'
                                 OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?3))
@@ -80,31 +105,11 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.settleBatcher.submit(.completed(claim))
+        try await database.inboxWrites.submit(.settle(.completed(claim)))
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.settleBatcher.submit(.failed(claim, error: error, retryAt: retryAt))
-    }
-
-    /// Writes a batch of settlements in one transaction; each output says whether that claim still held its lease.
-    static func settle(_ settlements: [InboxSettlement], in writer: any DatabaseWriter) async throws -> [Bool] {
-        try await writer.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    UPDATE inbox_events SET status = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL,
-                        lease_expires_at = NULL
-                    WHERE id = ? AND lease_token = ? AND status = 'running'
-                    """
-            )
-            return try settlements.map { settlement in
-                try statement.execute(arguments: [
-                    settlement.status.description, settlement.retryAt?.timeIntervalSince1970, settlement.error,
-                    settlement.claim.id, settlement.claim.token,
-                ])
-                return db.changesCount > 0
-            }
-        }
+        try await database.inboxWrites.submit(.settle(.failed(claim, error: error, retryAt: retryAt)))
     }
 
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {

@@ -85,8 +85,7 @@ public final class SQLiteStorage: StorageBackend, Service {
 final class SQLiteDatabase: Sendable {
     let writer: any DatabaseWriter
     let installationCache: InstallationCache
-    let enqueueBatcher: GroupCommit<InboxEvent, Bool>
-    let settleBatcher: GroupCommit<InboxSettlement, Bool>
+    let inboxWrites: GroupCommit<SQLiteEventInbox.Write, Bool>
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)
@@ -105,8 +104,7 @@ final class SQLiteDatabase: Sendable {
                 writer = try DatabaseQueue(configuration: configuration)
             }
             self.writer = writer
-            enqueueBatcher = GroupCommit { events in try await SQLiteEventInbox.insert(events, into: writer) }
-            settleBatcher = GroupCommit { settlements in try await SQLiteEventInbox.settle(settlements, in: writer) }
+            inboxWrites = GroupCommit { writes in try await SQLiteEventInbox.write(writes, into: writer) }
         } catch {
             throw StoreError(
                 .unavailable, message: "Cannot open the SQLite database \(description): \(Self.reason(error))")

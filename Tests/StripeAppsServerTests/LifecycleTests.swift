@@ -52,7 +52,7 @@ import Testing
             "SIGNATURE_TOLERANCE_SECONDS": "120", "MAX_BODY_BYTES": "2048", "DATABASE_URL": "sqlite:/tmp/x.sqlite",
             "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app", "EVENT_MAX_ATTEMPTS": "3",
             "EVENT_RETRY_BASE_SECONDS": "5", "EVENT_RETRY_MAX_SECONDS": "600", "EVENT_LEASE_SECONDS": "30",
-            "EVENT_CONCURRENCY": "16", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
+            "EVENT_CONCURRENCY": "32", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -63,7 +63,7 @@ import Testing
         #expect(configuration.logLevel == .debug && configuration.appID == "com.example.app")
         #expect(configuration.eventMaxAttempts == 3)
         #expect(configuration.eventRetryPolicy.baseDelay == 5 && configuration.eventRetryPolicy.maximumDelay == 600)
-        #expect(configuration.workerOptions.lease == .seconds(30) && configuration.workerOptions.concurrency == 16)
+        #expect(configuration.workerOptions.lease == .seconds(30) && configuration.workerOptions.concurrency == 32)
         #expect(configuration.workerOptions.owner == "web-1" && configuration.databasePoolSize == 4)
         #expect(try read([:]).workerOptions.owner.contains(":"), "host:pid:random by default")
         #expect(try read([:]).isDevelopmentMode)

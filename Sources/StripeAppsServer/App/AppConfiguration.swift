@@ -27,7 +27,7 @@ public import StripeAppsAPI
 /// | `EVENT_RETRY_BASE_SECONDS` | `2` | the delay before the first retry; it doubles per attempt (±20 % jitter) |
 /// | `EVENT_RETRY_MAX_SECONDS` | `3600` | the longest delay between retries |
 /// | `EVENT_LEASE_SECONDS` | `60` | how long a worker holds a claimed event without a heartbeat before another may run it |
-/// | `EVENT_CONCURRENCY` | `4` | event handlers one instance runs at once |
+/// | `EVENT_CONCURRENCY` | `16` | event handlers one instance runs at once |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
@@ -72,7 +72,7 @@ public struct AppConfiguration: Sendable {
     /// How long a claimed event's lease lasts without a heartbeat, in seconds.
     public var eventLeaseSeconds = 60
     /// How many event handlers run at once on this instance.
-    public var eventConcurrency = 4
+    public var eventConcurrency = 16
     /// The name the worker claims under; `nil` for host, process id and a random part.
     public var instanceID: String?
     /// The most PostgreSQL connections of one instance.

@@ -61,7 +61,7 @@ public final class InboxWorker: Service, Sendable {
         public init(
             lease: Duration = .seconds(60),
             batchSize: Int? = nil,
-            concurrency: Int = 4,
+            concurrency: Int = 16,
             owner: String = InboxWorker.defaultOwner(),
             pollInterval: Duration = .seconds(1)
         ) {
