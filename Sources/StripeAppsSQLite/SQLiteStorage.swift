@@ -39,16 +39,7 @@ public final class SQLiteStorage: StorageBackend, Service {
 
     /// Keeps the file open until the task is cancelled or the application shuts down.
     public func run() async throws {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                for await _ in stream {}
-            } onGracefulShutdown: {
-                continuation.finish()
-            }
-        } onCancel: {
-            continuation.finish()
-        }
+        await cancelWhenGracefulShutdown { await waitUntilCancelled() }
     }
 
     /// Applies every migration not applied yet, in order, each in its own transaction. Safe to run repeatedly

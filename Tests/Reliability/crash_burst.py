@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 
-from reliability import free_port, sign
+from reliability import free_port, installations_not_in_their_newest_state, newest_lifecycle_events, sign
 
 LIVE_SECRET = "whsec_crash_live"
 TEST_SECRET = "whsec_crash_test"
@@ -201,13 +201,8 @@ def main():
     ids = [i for i, _ in stored]
     check("every event stored exactly once", len(ids) == len(set(ids)) == len(events), f"{len(ids)} rows, {len(set(ids))} ids, {len(events)} events")
     check("every stored event processed", all(s == "succeeded" for _, s in stored), str(sum(s != "succeeded" for _, s in stored)))
-    newest = {}
-    for event in events:
-        key = (event["account"], event["livemode"])
-        if key not in newest or event["created"] > newest[key]["created"]:
-            newest[key] = event
-    wrong = [k for k, e in newest.items()
-             if installations.get(k) != ("active" if e["type"].endswith(".authorized") else "inactive")]
+    newest = newest_lifecycle_events(events)
+    wrong = installations_not_in_their_newest_state(events, installations)
     check("each installation is in the state of its newest event", not wrong, str(wrong[:3]))
     check("no audit record written twice", len(audit) == len(set(audit)), f"{len(audit) - len(set(audit))} duplicates")
     check("the newest deauthorization of each uninstalled tenant was audited",

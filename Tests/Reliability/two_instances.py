@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 
-from reliability import free_port, sign
+from reliability import free_port, installations_not_in_their_newest_state, sign
 
 LIVE_SECRET = "whsec_multi_live"
 TEST_SECRET = "whsec_multi_test"
@@ -260,15 +260,7 @@ def main():
 
     installations = {(row[0], row[1] == "t"): row[2]
                      for row in psql(url, "SELECT account_id, livemode, status FROM installations")}
-    newest = {}
-    for event in events:
-        if not event["type"].startswith("account.application."):
-            continue
-        key = (event["account"], event["livemode"])
-        if key not in newest or event["created"] > newest[key]["created"]:
-            newest[key] = event
-    wrong = [k for k, e in newest.items()
-             if installations.get(k) != ("active" if e["type"].endswith(".authorized") else "inactive")]
+    wrong = installations_not_in_their_newest_state(events, installations)
     check("each installation is in the state of its newest event", not wrong, str(wrong[:3]))
     failed = checks.count(False)
     print(f"{len(deliveries)} deliveries of {len(events)} events over 2 instances in {sent_seconds:.1f} s, "

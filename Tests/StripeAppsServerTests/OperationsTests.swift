@@ -19,7 +19,7 @@ final class UnavailableStorage: StorageBackend {
     var credentials: UnavailableStorage { self }
     var metadata: UnavailableStorage { self }
     var inbox: UnavailableStorage { self }
-    func run() async throws { try await InMemoryStorage().run() }
+    func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
     func appliedMigrations() async throws -> [String] { [] }
     func checkHealth() async throws { throw fail() }

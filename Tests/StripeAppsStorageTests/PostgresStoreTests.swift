@@ -10,11 +10,10 @@ import Testing
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
-        let actual = PostgresMigrations.all.map { ($0.name, PostgresMigrations.hash($0.sql)) }
-        #expect(actual.count == Self.pinned.count, "pin every new migration here")
-        for (index, pin) in Self.pinned.enumerated() {
-            #expect(actual[index].0 == pin.name, "migration \(index) was renamed or reordered")
-            #expect(actual[index].1 == pin.sha256, "migration \(pin.name) was edited; add a new migration instead")
+        expectPinned(PostgresMigrations.all, Self.pinned)
+        // The hash the migrator records and checks is the pinned one too.
+        for (migration, pin) in zip(PostgresMigrations.all, Self.pinned) {
+            #expect(PostgresMigrations.hash(migration.sql) == pin.sha256)
         }
     }
 

@@ -23,16 +23,7 @@ import Testing
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
-        let actual = SQLiteMigrations.all.map { ($0.name, Self.hash($0.sql)) }
-        #expect(actual.count == Self.pinned.count, "pin every new migration here")
-        for (index, pin) in Self.pinned.enumerated() {
-            #expect(actual[index].0 == pin.name, "migration \(index) was renamed or reordered")
-            #expect(actual[index].1 == pin.sha256, "migration \(pin.name) was edited; add a new migration instead")
-        }
-    }
-
-    static func hash(_ sql: String) -> String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        expectPinned(SQLiteMigrations.all, Self.pinned)
     }
 
     @Test func fileIsInWALModeMigratesOnceAndKeepsDataAcrossReopen() async throws {

@@ -47,12 +47,7 @@ public final class InMemoryStorage: StorageBackend {
 
     /// Waits until the task is cancelled: there are no connections to keep.
     public func run() async throws {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        await withTaskCancellationHandler {
-            for await _ in stream {}
-        } onCancel: {
-            continuation.finish()
-        }
+        await waitUntilCancelled()
     }
 
     /// Nothing to migrate.
@@ -62,6 +57,16 @@ public final class InMemoryStorage: StorageBackend {
     public func appliedMigrations() async throws -> [String] { [] }
 
     public func checkHealth() async throws {}
+}
+
+/// Returns once the calling task is cancelled: the `run()` of a backend that keeps no connections.
+package func waitUntilCancelled() async {
+    let (stream, continuation) = AsyncStream<Void>.makeStream()
+    await withTaskCancellationHandler {
+        for await _ in stream {}
+    } onCancel: {
+        continuation.finish()
+    }
 }
 
 extension InMemoryStorage: InstallationStore {
