@@ -5,30 +5,57 @@ public import StripeApps
 /// The webhook inbox in `inbox_events`: stores with group commit, claims under a lease with a fencing token.
 ///
 /// Claims and settlements are write transactions, which SQLite serializes (`BEGIN IMMEDIATE`), so two
-/// processes sharing the file never claim one event at once. Deliveries and workers' settlements that wait
+/// processes sharing the file never claim one event at once. Deliveries, claims and settlements that wait
 /// together share one transaction and one disk sync (group commit).
 public struct SQLiteEventInbox: EventInbox {
     let database: SQLiteDatabase
 
+    /// The columns ``event(_:)`` reads, by position: looking a column up by name in a GRDB row compares names
+    /// case-insensitively, which cost a measurable part of each claim.
     static let columns = """
         id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
         last_error, lease_owner, lease_expires_at, lease_token
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.inboxWrites.submit(.store(event))
+        try await database.inboxWrites.submit(.store(event)).changed
     }
 
-    /// A write the inbox batches with every other one waiting: deliveries and workers' settlements share one
-    /// transaction, and so one disk sync, instead of taking turns at the file's single writer.
+    /// A write the inbox batches with every other one waiting: deliveries, workers' claims and settlements share
+    /// one transaction, and so one disk sync, instead of taking turns at the file's single writer.
     enum Write: Sendable {
         case store(InboxEvent)
+        case claim(Claim)
         case settle(InboxSettlement)
     }
 
-    /// Writes a batch in one transaction; each output says whether that event was new, or whether that claim
-    /// still held its lease.
-    static func write(_ writes: [Write], into writer: any DatabaseWriter) async throws -> [Bool] {
+    /// What ``claim(now:limit:lease:owner:)`` asks for.
+    struct Claim: Sendable {
+        let now: Date
+        let limit: Int
+        let lease: Duration
+        let owner: String
+    }
+
+    /// What one ``Write`` did.
+    enum Outcome: Sendable {
+        /// Whether the event was new, or whether the settled claim still held its lease.
+        case changed(Bool)
+        case claimed([ClaimedEvent])
+
+        var changed: Bool {
+            if case .changed(let changed) = self { return changed }
+            preconditionFailure("a store or a settlement has a changed-or-not outcome")
+        }
+
+        var claimed: [ClaimedEvent] {
+            if case .claimed(let claims) = self { return claims }
+            preconditionFailure("a claim has claimed events as its outcome")
+        }
+    }
+
+    /// Writes a batch in one transaction, in order (a claim sees the deliveries before it in the batch).
+    static func write(_ writes: [Write], into writer: any DatabaseWriter) async throws -> [Outcome] {
         try await writer.write { db in
             let insert = try db.cachedStatement(
                 sql: """
@@ -50,15 +77,46 @@ public struct SQLiteEventInbox: EventInbox {
                         event.id, event.type, event.isLiveMode, event.accountID, event.created,
                         event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
                     ])
+                    return .changed(db.changesCount > 0)
                 case .settle(let settlement):
                     try settle.execute(arguments: [
                         settlement.status.description, settlement.retryAt?.timeIntervalSince1970, settlement.error,
                         settlement.claim.id, settlement.claim.token,
                     ])
+                    return .changed(db.changesCount > 0)
+                case .claim(let claim):
+                    return .claimed(try claimEvents(claim, in: db))
                 }
-                return db.changesCount > 0
             }
         }
+    }
+
+    static func claimEvents(_ claim: Claim, in db: Database) throws -> [ClaimedEvent] {
+        let nowSeconds = claim.now.timeIntervalSince1970
+        // The partial index `inbox_events_claimable` is named, and its `status IN (…)` repeated, so the scan
+        // walks the claimable rows in claim order and stops at the limit. Left to itself, SQLite picks
+        // `inbox_events_due` and sorts the whole backlog inside the write transaction, holding up every
+        // delivery behind it once the worker falls behind.
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE inbox_events SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
+                    lease_expires_at = ?2, lease_token = lease_token + 1
+                WHERE id IN (
+                    SELECT id FROM inbox_events INDEXED BY inbox_events_claimable
+                    WHERE status IN ('pending', 'failed', 'running')
+                        AND (status = 'pending'
+                            OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?3))
+                            OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
+                    ORDER BY created, received_at, id LIMIT ?4)
+                RETURNING \(columns)
+                """
+        )
+        let rows = try Row.fetchAll(
+            statement,
+            arguments: [claim.owner, nowSeconds + claim.lease.timeInterval, nowSeconds, max(0, claim.limit)])
+        return try rows.map { row in
+            ClaimedEvent(event: try event(row), token: row[13], owner: claim.owner)
+        }.oldestFirst()
     }
 
     public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
@@ -75,41 +133,15 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] {
-        let nowSeconds = now.timeIntervalSince1970
-        let expiry = nowSeconds + lease.timeInterval
-        return try await database.writer.write { db in
-            // The partial index `inbox_events_claimable` is named, and its `status IN (…)` repeated, so the scan
-            // walks the claimable rows in claim order and stops at the limit. Left to itself, SQLite picks
-            // `inbox_events_due` and sorts the whole backlog inside the write transaction, holding up every
-            // delivery behind it once the worker falls behind.
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    UPDATE inbox_events SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
-                        lease_expires_at = ?2, lease_token = lease_token + 1
-                    WHERE id IN (
-                        SELECT id FROM inbox_events INDEXED BY inbox_events_claimable
-                        WHERE status IN ('pending', 'failed', 'running')
-                            AND (status = 'pending'
-                                OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?3))
-                                OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
-                        ORDER BY created, received_at, id LIMIT ?4)
-                    RETURNING \(Self.columns)
-                    """,
-                arguments: [owner, expiry, nowSeconds, max(0, limit)]
-            )
-            return try rows.map { row in
-                ClaimedEvent(event: try Self.event(row), token: row["lease_token"], owner: owner)
-            }.oldestFirst()
-        }
+        try await database.inboxWrites.submit(.claim(Claim(now: now, limit: limit, lease: lease, owner: owner))).claimed
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.inboxWrites.submit(.settle(.completed(claim)))
+        try await database.inboxWrites.submit(.settle(.completed(claim))).changed
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.inboxWrites.submit(.settle(.failed(claim, error: error, retryAt: retryAt)))
+        try await database.inboxWrites.submit(.settle(.failed(claim, error: error, retryAt: retryAt))).changed
     }
 
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
@@ -146,22 +178,23 @@ public struct SQLiteEventInbox: EventInbox {
         }
     }
 
+    /// An event from a row of ``columns``, in that order.
     static func event(_ row: Row) throws -> InboxEvent {
-        guard let status = InboxEvent.Status(name: row["status"]) else { throw StoreError.corruptRow("inbox_events") }
+        guard let status = InboxEvent.Status(name: row[6]) else { throw StoreError.corruptRow("inbox_events") }
         return InboxEvent(
-            id: row["id"],
-            type: row["type"],
-            isLiveMode: row["livemode"],
-            accountID: row["account_id"],
-            created: row["created"],
-            receivedAt: Date(unixSeconds: row["received_at"]),
+            id: row[0],
+            type: row[1],
+            isLiveMode: row[2],
+            accountID: row[3],
+            created: row[4],
+            receivedAt: Date(unixSeconds: row[5]),
             status: status,
-            attempts: row["attempts"],
-            payload: row["payload"],
-            nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(unixSeconds:)),
-            lastError: row["last_error"],
-            leaseOwner: row["lease_owner"],
-            leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(unixSeconds:))
+            attempts: row[7],
+            payload: row[8],
+            nextAttemptAt: (row[9] as Double?).map(Date.init(unixSeconds:)),
+            lastError: row[10],
+            leaseOwner: row[11],
+            leaseExpiresAt: (row[12] as Double?).map(Date.init(unixSeconds:))
         )
     }
 }

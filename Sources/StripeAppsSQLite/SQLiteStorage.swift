@@ -76,7 +76,7 @@ public final class SQLiteStorage: StorageBackend, Service {
 final class SQLiteDatabase: Sendable {
     let writer: any DatabaseWriter
     let installationCache: InstallationCache
-    let inboxWrites: GroupCommit<SQLiteEventInbox.Write, Bool>
+    let inboxWrites: GroupCommit<SQLiteEventInbox.Write, SQLiteEventInbox.Outcome>
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)

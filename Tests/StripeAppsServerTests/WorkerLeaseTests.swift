@@ -125,6 +125,25 @@ import Testing
         #expect(dead.lastError?.contains("Interrupted 3 times") == true)
     }
 
+    /// A type with no handler completes without being decoded; a handled type of the same batch still runs.
+    @Test func anEventNobodyHandlesCompletesWithoutDecoding() async throws {
+        let storage = InMemoryStorage()
+        var unhandled = Self.event("evt_unhandled")
+        unhandled = InboxEvent(
+            id: unhandled.id, type: "customer.updated", isLiveMode: false, accountID: "acct_1", created: 1,
+            receivedAt: testNow, payload: "not json: decoding it would fail")
+        _ = try await storage.inbox.enqueue(unhandled)
+        _ = try await storage.inbox.enqueue(Self.event("evt_handled", created: 2))
+        let ran = Mutex<[String]>([])
+        var handlers = EventHandlers()
+        handlers.on("invoice.paid") { context in ran.withLock { $0.append(context.event.id) } }
+        let worker = InboxWorker(inbox: storage.inbox, handlers: handlers, logger: Logger(label: "test"))
+        #expect(try await worker.processDueEvents() == 2)
+        #expect(ran.withLock { $0 } == ["evt_handled"])
+        let succeeded = try await storage.inbox.events(status: .succeeded, limit: 10).map(\.id)
+        #expect(Set(succeeded) == ["evt_unhandled", "evt_handled"])
+    }
+
     /// The retry settings reach the worker through `buildApplication`, as they do under `serve`.
     @Test func buildApplicationRunsTheWorkerWithTheConfiguredAttempts() async throws {
         var configuration = try WebhookRouteTests.configuration()

@@ -49,16 +49,20 @@ enum PostgresTestDatabase {
         }
     }
 
-    /// Runs one statement outside any transaction (`CREATE DATABASE` cannot run in one) on the base database.
+    /// Runs one statement outside any transaction (`CREATE DATABASE` cannot run in one) on the base database,
+    /// over one connection of its own (a pool would warn when the statement is issued before its `run()` began).
     static func administer(_ location: DatabaseURL.Postgres, _ sql: String) async throws {
-        let configuration = PostgresClient.Configuration(
+        let configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.postgres"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await client.query(PostgresQuery(unsafeSQL: sql))
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration, id: 1, logger: Logger(label: "test.postgres"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres"))
+        } catch {
+            try? await connection.close()
+            throw error
         }
+        try await connection.close()
     }
 }

@@ -40,7 +40,12 @@ private struct Parser {
     }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     mutating func parseValue(depth: Int) throws(SignatureError) -> PayloadValue {
@@ -128,41 +133,34 @@ private struct Parser {
 
     mutating func parseString() throws(SignatureError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
+        var string = ""
         var start = index
-        func flush(_ parser: Parser, upTo end: Int, into scalars: inout String.UnicodeScalarView) throws(SignatureError)
-        {
-            guard start < end else { return }
-            var decoded = ""
-            var utf8 = UTF8()
-            var iterator = parser.bytes[start..<end].makeIterator()
-            loop: while true {
-                switch utf8.decode(&iterator) {
-                case .scalarValue(let scalar): decoded.unicodeScalars.append(scalar)
-                case .emptyInput: break loop
-                case .error: throw Parser.error("invalid UTF-8")
-                }
-            }
-            scalars.append(contentsOf: decoded.unicodeScalars)
-        }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                try flush(self, upTo: index, into: &scalars)
+                try Self.append(bytes[start..<index], to: &string)
                 index += 1
-                return String(scalars)
+                return string
             }
             if byte < 0x20 { throw Self.error("control character in a string") }
             if byte == UInt8(ascii: "\\") {
-                try flush(self, upTo: index, into: &scalars)
+                try Self.append(bytes[start..<index], to: &string)
                 index += 1
-                scalars.append(try parseEscape())
+                string.unicodeScalars.append(try parseEscape())
                 start = index
                 continue
             }
             index += 1
         }
         throw Self.error("unterminated string")
+    }
+
+    /// Appends a run of unescaped string bytes, validated as UTF-8 in one pass (no overlong forms, surrogates
+    /// or values past U+10FFFF), instead of decoding it scalar by scalar.
+    static func append(_ run: ArraySlice<UInt8>, to string: inout String) throws(SignatureError) {
+        guard !run.isEmpty else { return }
+        guard let text = String(validating: run, as: UTF8.self) else { throw error("invalid UTF-8") }
+        if string.isEmpty { string = text } else { string += text }
     }
 
     mutating func parseEscape() throws(SignatureError) -> Unicode.Scalar {

@@ -213,6 +213,12 @@ public final class InboxWorker: Service, Sendable {
             logger.error("event interrupted too often; dead", metadata: ["inbox.attempts": "\(stored.attempts)"])
             return
         }
+        let eventHandlers = handlers.handlers(for: stored.type)
+        guard !eventHandlers.isEmpty else {
+            // Nothing to run (Stripe sends every event type the app subscribes to): done, without decoding it.
+            try await record(inbox.complete(claim), logger)
+            return
+        }
         let event: AppEvent
         do {
             event = try AppEvent(json: Array(stored.payload.utf8))
@@ -224,7 +230,7 @@ public final class InboxWorker: Service, Sendable {
         if let tenant = event.tenant { logger[metadataKey: "stripe.account"] = .string(tenant.description) }
         let context = EventContext(event: event, tenant: event.tenant, logger: logger)
         do {
-            for handler in handlers.handlers(for: event.type) { try await handler(context) }
+            for handler in eventHandlers { try await handler(context) }
         } catch let error where !(error is CancellationError) {
             let retryAt =
                 stored.attempts >= policy.maximumAttempts
