@@ -6,7 +6,7 @@
 #
 # Usage: Benchmarks/run-webhooks-bench.sh [--duration 20s] [--warmup 5s] [--connections 64] [--threads 2]
 #            [--rate 1000] [--paced-connections 32] [--ours-cmd "<command that starts our server>"]
-#            [--peer-only | --ours-only] [--ours-database-url postgres://…]
+#            [--peer-only | --ours-only] [--ours-database-url postgres://…] [--ours-instances N] [--balancer]
 #
 # For each server: a check that one signed delivery gets 200 {"received":true,…} and a tampered one gets
 # 4xx; an unpaced warm-up; (a) a throughput run (wrk -c CONNECTIONS, as fast as it answers); (b) a paced
@@ -14,7 +14,9 @@
 # server's SQLite inbox and checks that every acknowledged (2xx) event is stored.
 #
 # --ours-database-url runs ours on that database (an empty PostgreSQL database; rows are counted with psql)
-# instead of a new SQLite file.
+# instead of a new SQLite file. --ours-instances N (N > 1 needs a PostgreSQL database) starts N of our servers on
+# that one database behind nginx (round-robin, keep-alive to each instance), which wrk then loads; --balancer puts
+# nginx in front of a single instance too, so that one and two instances are compared through the same hop.
 #
 # The ours command gets STRIPE_WEBHOOK_SECRETS_TEST, DATABASE_URL=sqlite:<temp file>, HOST=127.0.0.1,
 # LOG_LEVEL=warning and PORT (a free port, unless the command itself says --port N). It must exec the
@@ -44,6 +46,8 @@ ours_cmd=".build/release/stripe-apps-backend serve"
 run_ours=true
 run_peer=true
 ours_database_url=""
+ours_instances=1
+balancer=false
 
 usage() { sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; }
 while [ $# -gt 0 ]; do
@@ -56,6 +60,8 @@ while [ $# -gt 0 ]; do
         --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
         --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; shift 2 ;;
         --ours-database-url) ours_database_url="${2:?--ours-database-url needs a value}"; shift 2 ;;
+        --ours-instances) ours_instances="${2:?--ours-instances needs a value}"; shift 2 ;;
+        --balancer) balancer=true; shift ;;
         --peer-only) run_ours=false; shift ;;
         --ours-only) run_peer=false; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -117,6 +123,15 @@ done
 [ "$threads" -le "$paced_connections" ] ||
     fail "--threads must not exceed --paced-connections"
 $run_ours || $run_peer || fail "--peer-only and --ours-only exclude each other"
+[[ "$ours_instances" =~ ^[1-9]$ ]] || fail "--ours-instances takes 1 to 9"
+if [ "$ours_instances" -gt 1 ]; then
+    [[ "$ours_database_url" == postgres* ]] || fail "--ours-instances $ours_instances needs --ours-database-url postgres://…"
+    balancer=true
+fi
+if $balancer; then
+    command -v nginx >/dev/null || fail "nginx is not installed; install it with: apt-get install -y nginx-light"
+    [[ " $ours_cmd " =~ [[:space:]]--port[=[:space:]] ]] && fail "--balancer picks each instance's port: drop --port from --ours-cmd"
+fi
 
 command -v wrk >/dev/null || fail "wrk is not installed; install it with: apt-get install -y wrk"
 command -v curl >/dev/null || fail "curl is not installed; install it with: apt-get install -y curl"
@@ -330,14 +345,68 @@ if $run_ours; then
     else
         ours_port="$(free_port)"
     fi
-    say "starting our server on 127.0.0.1:$ours_port: $ours_cmd"
     ours_db="${ours_database_url:-$work/ours/ours.sqlite}"
     ours_url="$ours_database_url"
     [ -n "$ours_url" ] || ours_url="sqlite:$ours_db"
-    STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 \
-        PORT="$ours_port" LOG_LEVEL=warning start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
-    bench ours "$server_pid" "$ours_port" "$work/ours/server.log" "$ours_db"
-    stop_server "$server_pid" # the peer then runs alone on the machine, as ours did
+    if $balancer; then
+        # N instances on free ports, each checked healthy, then nginx on ours_port in front of them.
+        upstreams=""
+        instance_pids=()
+        for ((i = 1; i <= ours_instances; i++)); do
+            port="$(free_port)"
+            while [ "$port" = "$ours_port" ]; do port="$(free_port)"; done
+            say "starting our instance $i on 127.0.0.1:$port: $ours_cmd"
+            STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 INSTANCE_ID="bench-$i" \
+                PORT="$port" LOG_LEVEL=warning start_server "$work/ours/server-$i.log" bash -c "exec $ours_cmd"
+            instance_pids+=("$server_pid")
+            wait_healthy "ours instance $i" "$server_pid" "$port" "$work/ours/server-$i.log"
+            upstreams+="        server 127.0.0.1:$port;"$'\n'
+        done
+        mkdir -p "$work/nginx"
+        cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+master_process off;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    upstream ours {
+$upstreams        keepalive 128;
+    }
+    server {
+        listen 127.0.0.1:$ours_port;
+        location / {
+            proxy_pass http://ours;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+NGINX
+        say "starting nginx on 127.0.0.1:$ours_port, round-robin over $ours_instances instance(s)"
+        start_server "$work/nginx/server.log" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf"
+        balancer_pid="$server_pid"
+        bench ours "$balancer_pid" "$ours_port" "$work/nginx/error.log" "$ours_db"
+        for pid in "${instance_pids[@]}"; do
+            is_running "$pid" || { say "an instance of ours died during the run"; failed=true; }
+        done
+        stop_server "$balancer_pid"
+        for pid in "${instance_pids[@]}"; do stop_server "$pid"; done
+    else
+        say "starting our server on 127.0.0.1:$ours_port: $ours_cmd"
+        STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 \
+            PORT="$ours_port" LOG_LEVEL=warning start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
+        bench ours "$server_pid" "$ours_port" "$work/ours/server.log" "$ours_db"
+        stop_server "$server_pid" # the peer then runs alone on the machine, as ours did
+    fi
 fi
 
 peer_versions=""
@@ -362,7 +431,10 @@ cpu_model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -
 [ -n "$cpu_model" ] || cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"
 wrk_version="$(wrk -v 2>&1 | head -n1 | sed 's/ Copyright.*//')" || true
 fs_type="$(df -T "$work" 2>/dev/null | awk 'NR == 2 { print $2 }')" || true
-if $run_ours; then ours_note="\`$ours_cmd\` (LOG_LEVEL=warning), on $([ -n "$ours_database_url" ] && echo PostgreSQL || echo SQLite)"; else ours_note="not run"; fi
+if $run_ours; then
+    ours_note="\`$ours_cmd\` (LOG_LEVEL=warning), on $([ -n "$ours_database_url" ] && echo PostgreSQL || echo SQLite)"
+    if $balancer; then ours_note+=", $ours_instances instance(s) behind $(nginx -v 2>&1 | sed 's/.*: //') (1 worker, round-robin)"; fi
+else ours_note="not run"; fi
 
 cat <<EOF
 

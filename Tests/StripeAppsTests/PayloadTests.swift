@@ -103,7 +103,10 @@ import Testing
 
     /// Bytes that are not UTF-8 inside a string: a lone continuation byte, an overlong `/`, an encoded
     /// surrogate, a value past U+10FFFF and a sequence cut short, alone and between valid text and escapes.
-    @Test(arguments: [[0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82],
+        ] as [[UInt8]])
     func parserRejectsInvalidUTF8InStrings(_ bad: [UInt8]) {
         for (before, after) in [("", ""), ("ok", "ok"), ("\\n", "\\u00e9")] {
             let bytes = Array("{\"s\":\"\(before)".utf8) + bad + Array("\(after)\"}".utf8)
