@@ -13,7 +13,7 @@ final class PostgresDatabase: Sendable {
     let logger: Logger
     /// The longest one store operation may take, waiting for a connection included.
     let timeout: Duration
-    let enqueueBatcher: GroupCommit<InboxEvent, Bool>
+    let enqueueBatcher: GroupCommit<PostgresEventInbox.Delivery, PostgresEventInbox.Stored>
     let settleBatcher: GroupCommit<InboxSettlement, Bool>
     /// The channel `NOTIFY` wakes other instances' workers on.
     static let inboxChannel = "stripe_apps_inbox"
@@ -22,9 +22,9 @@ final class PostgresDatabase: Sendable {
         self.client = client
         self.logger = logger
         self.timeout = timeout
-        enqueueBatcher = GroupCommit { [client, logger] events in
+        enqueueBatcher = GroupCommit { [client, logger] deliveries in
             try await Deadline.run(timeout) {
-                try await PostgresEventInbox.insert(events, client: client, logger: logger)
+                try await PostgresEventInbox.insert(deliveries, client: client, logger: logger)
             }
         }
         settleBatcher = GroupCommit { [client, logger] settlements in

@@ -23,37 +23,74 @@ public struct PostgresEventInbox: EventInbox {
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.enqueueBatcher.submit(event)
+        try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) != .duplicate
     }
 
-    /// Inserts a batch of events in one statement; each output says whether that event was new. When any was,
-    /// the other instances' workers are woken.
-    static func insert(_ events: [InboxEvent], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+    public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
+        -> ClaimedEvent?
+    {
+        let stored = try await database.enqueueBatcher.submit(
+            Delivery(event: event, claim: (owner, lease.timeInterval)))
+        guard case .claimed(let leaseExpiresAt) = stored else { return nil }
+        // The lease end comes from the database clock, as a claim's does.
+        return event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt))
+    }
+
+    /// An event to store, and the lease to store it under when the receiving instance runs it itself.
+    struct Delivery: Sendable {
+        let event: InboxEvent
+        let claim: (owner: String, seconds: Double)?
+    }
+
+    /// What storing one delivery did.
+    enum Stored: Sendable, Equatable {
+        case duplicate
+        case pending
+        /// Stored running, leased until then (Unix seconds, database clock).
+        case claimed(leaseExpiresAt: Double)
+    }
+
+    /// Inserts a batch of deliveries in one statement. When any was stored pending, every instance's worker is
+    /// woken; events stored claimed need no one else.
+    static func insert(_ deliveries: [Delivery], client: PostgresClient, logger: Logger) async throws -> [Stored] {
         do {
-            var inserted = Set<String>()
+            var inserted: [String: Double?] = [:]
+            let events = deliveries.map(\.event)
             let rows = try await client.query(
                 """
                 WITH stored AS (
-                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
-                    SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at, status, attempts, payload
+                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
+                        payload, lease_owner, lease_expires_at, lease_token)
+                    SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at,
+                        CASE WHEN owner = '' THEN status ELSE 'running' END,
+                        CASE WHEN owner = '' THEN attempts ELSE 1 END, payload, NULLIF(owner, ''),
+                        CASE WHEN owner <> '' THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
+                        CASE WHEN owner = '' THEN 0 ELSE 1 END
                     FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
                         \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
                         \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
-                        \(events.map(\.attempts)), \(events.map(\.payload)))
-                        AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload)
+                        \(events.map(\.attempts)), \(events.map(\.payload)), \(deliveries.map { $0.claim?.owner ?? "" }),
+                        \(deliveries.map { $0.claim?.seconds ?? 0 }))
+                        AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
+                            owner, lease)
                     ON CONFLICT (id) DO NOTHING
-                    RETURNING id
+                    RETURNING id, lease_expires_at
                 )
-                SELECT id FROM stored
+                SELECT id, lease_expires_at FROM stored
                 """,
                 logger: logger)
-            for try await id in rows.decode(String.self) { inserted.insert(id) }
-            if !inserted.isEmpty {
+            for try await (id, leaseExpiresAt) in rows.decode((String, Double?).self) { inserted[id] = leaseExpiresAt }
+            if inserted.values.contains(where: { $0 == nil }) {
                 try await client.query("SELECT pg_notify(\(PostgresDatabase.inboxChannel), '')", logger: logger)
             }
             // A batch may hold the same id twice (a retried delivery): only its first copy is new.
             var answered = Set<String>()
-            return events.map { event in inserted.contains(event.id) && answered.insert(event.id).inserted }
+            return events.map { event in
+                guard let leaseExpiresAt = inserted[event.id], answered.insert(event.id).inserted else {
+                    return .duplicate
+                }
+                return leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .pending
+            }
         } catch {
             throw PostgresDatabase.storeError(error)
         }

@@ -21,10 +21,19 @@ public struct SQLiteEventInbox: EventInbox {
         try await database.inboxWrites.submit(.store(event)).changed
     }
 
+    public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
+        -> ClaimedEvent?
+    {
+        let claim = event.claimedOnArrival(by: owner, until: now.addingTimeInterval(lease.timeInterval))
+        return try await database.inboxWrites.submit(.storeClaimed(claim)).claimed.first
+    }
+
     /// A write the inbox batches with every other one waiting: deliveries, workers' claims and settlements share
     /// one transaction, and so one disk sync, instead of taking turns at the file's single writer.
     enum Write: Sendable {
         case store(InboxEvent)
+        /// A new event stored already leased to the instance that received it.
+        case storeClaimed(ClaimedEvent)
         case claim(Claim)
         case settle(InboxSettlement)
     }
@@ -59,8 +68,9 @@ public struct SQLiteEventInbox: EventInbox {
         try await writer.write { db in
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload,
+                        lease_owner, lease_expires_at, lease_token)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """
             )
             let settle = try db.cachedStatement(
@@ -73,11 +83,11 @@ public struct SQLiteEventInbox: EventInbox {
             return try writes.map { write in
                 switch write {
                 case .store(let event):
-                    try insert.execute(arguments: [
-                        event.id, event.type, event.isLiveMode, event.accountID, event.created,
-                        event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
-                    ])
+                    try insert.execute(arguments: arguments(event, token: 0))
                     return .changed(db.changesCount > 0)
+                case .storeClaimed(let claim):
+                    try insert.execute(arguments: arguments(claim.event, token: claim.token))
+                    return .claimed(db.changesCount > 0 ? [claim] : [])
                 case .settle(let settlement):
                     try settle.execute(arguments: [
                         settlement.status.description, settlement.retryAt?.timeIntervalSince1970, settlement.error,
@@ -89,6 +99,15 @@ public struct SQLiteEventInbox: EventInbox {
                 }
             }
         }
+    }
+
+    /// The insert's arguments for `event` with its lease, if any.
+    private static func arguments(_ event: InboxEvent, token: Int64) -> StatementArguments {
+        [
+            event.id, event.type, event.isLiveMode, event.accountID, event.created,
+            event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
+            event.leaseOwner, event.leaseExpiresAt?.timeIntervalSince1970, token,
+        ]
     }
 
     static func claimEvents(_ claim: Claim, in db: Database) throws -> [ClaimedEvent] {

@@ -114,6 +114,76 @@ import Testing
         }
     }
 
+    /// An event stored claimed by the instance that received it is held exactly as a claimed one: nobody else
+    /// claims it while the lease holds, it settles once with its token, and an expired lease returns it.
+    @Test(arguments: Backend.enabled)
+    func anEventStoredClaimedIsLeasedToItsReceiverUntilTheLeaseEnds(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            let held = try #require(
+                try await inbox.enqueue(
+                    Self.event("evt_1", created: 1), claimingFor: "w1", now: Self.now, lease: Self.long))
+            #expect(held.owner == "w1")
+            #expect(held.event.status == .running)
+            #expect(held.event.attempts == 1)
+            #expect(held.event.payload == "{}")
+            let stored = try #require(try await inbox.events(status: .running, limit: 10).first)
+            #expect(stored.leaseOwner == "w1")
+            #expect(stored.attempts == 1)
+            let expiry = try #require(stored.leaseExpiresAt)
+            #expect(abs(expiry.timeIntervalSince(Self.now) - 600) < 60, "the lease runs from now")
+            #expect(try await inbox.claim(now: Self.now, limit: 10, lease: Self.long, owner: "w2").isEmpty)
+            // A duplicate changes nothing, claimed or not.
+            #expect(
+                try await inbox.enqueue(Self.event("evt_1", created: 1), claimingFor: "w2", now: Self.now, lease: .zero)
+                    == nil)
+            #expect(try await inbox.enqueue(Self.event("evt_1", created: 1)) == false)
+            #expect(try await inbox.heartbeat([held], now: Self.now, lease: Self.long) == ["evt_1"])
+            #expect(try await inbox.complete(held))
+            #expect(try await inbox.events(status: .succeeded, limit: 10).map(\.id) == ["evt_1"])
+
+            // The receiver died: once its lease ran out, any worker claims the event, and the old claim is fenced.
+            let lost = try #require(
+                try await inbox.enqueue(
+                    Self.event("evt_2", created: 2), claimingFor: "dead", now: Self.now, lease: .zero))
+            let taken = try #require(
+                try await inbox.claim(now: Self.now.addingTimeInterval(1), limit: 10, lease: Self.long, owner: "w2")
+                    .first)
+            #expect(taken.id == "evt_2")
+            #expect(taken.token > lost.token)
+            #expect(taken.event.attempts == 2, "the interrupted run counts")
+            #expect(try await inbox.complete(lost) == false)
+            #expect(try await inbox.complete(taken))
+        }
+    }
+
+    /// Concurrent deliveries, some stored claimed and some pending, with duplicates: each id is new once.
+    @Test(arguments: Backend.enabled)
+    func concurrentClaimedAndPendingDeliveriesStoreEveryIdOnce(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let ids = ((0..<100).map { "evt_\($0)" } + (0..<100).map { "evt_\($0)" }).shuffled()
+            let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for (index, id) in ids.enumerated() {
+                    group.addTask {
+                        let event = Self.event(id, created: 1)
+                        if index.isMultiple(of: 2) {
+                            return (id, try await storage.inbox.enqueue(event))
+                        }
+                        let claim = try await storage.inbox.enqueue(
+                            event, claimingFor: "w", now: Self.now, lease: Self.long)
+                        return (id, claim != nil)
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { counts, outcome in
+                    if outcome.1 { counts[outcome.0, default: 0] += 1 }
+                }
+            }
+            #expect(outcomes.count == 100)
+            #expect(outcomes.values.allSatisfy { $0 == 1 })
+            #expect(try await storage.inbox.events(status: nil, limit: 1000).count == 100)
+        }
+    }
+
     @Test(arguments: Backend.enabled)
     func aHeartbeatKeepsTheLeaseAndAReplayEndsIt(_ backend: Backend) async throws {
         try await backend.withStorage { storage in

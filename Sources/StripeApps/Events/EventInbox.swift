@@ -20,6 +20,14 @@ public protocol EventInbox: Sendable {
     /// When this returns, the event is durable (committed, and synced to disk): only then may the webhook
     /// endpoint answer 2xx.
     func enqueue(_ event: InboxEvent) async throws -> Bool
+    /// Stores an event unless one with its id is there already, leased at once to `owner` for `lease` from `now`
+    /// (the instance that received it runs it, with no claim in between); returns the claim (running, one
+    /// attempt, the first fencing token), or `nil` for a duplicate, which changes nothing.
+    ///
+    /// Durable when it returns, as ``enqueue(_:)``. If `owner` never reports, the lease expires and any worker
+    /// claims the event, as after a claim.
+    func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
+        -> ClaimedEvent?
     /// Inbox events, newest first, optionally of one status.
     func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent]
     /// Leases up to `limit` due events to `owner`, oldest first: pending ones, failed ones whose retry time has

@@ -15,6 +15,18 @@ extension InMemoryStorage: EventInbox {
         }
     }
 
+    public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
+        -> ClaimedEvent?
+    {
+        let claimed = event.claimedOnArrival(by: owner, until: now.addingTimeInterval(lease.timeInterval))
+        return state.withLock { state in
+            guard state.inbox[event.id] == nil else { return nil }
+            state.inbox[event.id] = claimed.event
+            state.tokens[event.id] = claimed.token
+            return claimed
+        }
+    }
+
     public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
         let events = state.withLock { Array($0.inbox.values) }
         return Array(
@@ -108,6 +120,19 @@ extension InMemoryStorage.State {
 }
 
 extension InboxEvent {
+    /// The claim an event stored by ``EventInbox/enqueue(_:claimingFor:now:lease:)`` gets: running, its first
+    /// attempt, the first fencing token.
+    package func claimedOnArrival(by owner: String, until expiry: Date) -> ClaimedEvent {
+        var event = self
+        event.status = .running
+        event.attempts = 1
+        event.nextAttemptAt = nil
+        event.lastError = nil
+        event.leaseOwner = owner
+        event.leaseExpiresAt = expiry
+        return ClaimedEvent(event: event, token: 1, owner: owner)
+    }
+
     /// Whether a worker may claim the event at `now`: the rule every backend's claim query states.
     package func isDue(at now: Date) -> Bool {
         switch status {

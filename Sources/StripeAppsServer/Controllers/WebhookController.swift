@@ -70,10 +70,10 @@ struct WebhookController<Inbox: EventInbox> {
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }
-        let isNew = try await inbox.enqueue(
-            InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
-        )
-        if isNew { worker?.notify() }
+        let stored = InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
+        // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
+        let isNew: Bool
+        if let worker { isNew = try await worker.receive(stored) } else { isNew = try await inbox.enqueue(stored) }
         context.logger.info(
             "webhook stored",
             metadata: [

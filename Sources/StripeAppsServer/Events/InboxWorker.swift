@@ -8,8 +8,10 @@ import Synchronization
 ///
 /// The worker claims due events from the ``StripeApps/EventInbox`` for a lease (60 s by default) with its
 /// ``Options/owner`` name, runs their handlers (several at once, up to ``Options/concurrency``), extends the
-/// leases of those still running every third of the lease, and records the outcome with the claim's fencing
-/// token. Several workers on one database never run an event at the same time; an event whose worker died
+/// leases of those it holds every third of the lease, and records the outcome with the claim's fencing
+/// token. An event this instance receives while the worker has room, and nothing older is due, is stored
+/// already leased to it (``receive(_:)``) and starts without a claim; otherwise it is stored pending and
+/// claimed in order, here or on any instance. Several workers on one database never run an event at the same time; an event whose worker died
 /// mid-handler is run again by another once the lease expired.
 ///
 /// A failed event is retried after an exponential backoff with jitter (`baseDelay × 2^(attempt−1)`, ±20 %, at
@@ -82,6 +84,21 @@ public final class InboxWorker: Service, Sendable {
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
     private let isStarted = Atomic(false)
+    private let state = Mutex(State())
+
+    /// The claims this worker holds, and whether the inbox may hold due events it has not claimed.
+    private struct State {
+        /// Claimed or handed over, not started yet, oldest first.
+        var waiting: [ClaimedEvent] = []
+        var running: [String: ClaimedEvent] = [:]
+        /// Deliveries being stored claimed for this worker.
+        var reserved = 0
+        /// Set by a notification, a tick or a full claim; cleared by a claim that found fewer than it asked for.
+        var mayHaveDue = true
+        var isStopping = false
+
+        var held: Int { waiting.count + running.count + reserved }
+    }
 
     /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
     public init(
@@ -112,39 +129,125 @@ public final class InboxWorker: Service, Sendable {
     /// Lets the running worker claim events (storage is ready), and looks at the inbox at once.
     public func start() {
         isStarted.store(true, ordering: .releasing)
-        wakeUp.yield()
+        notify()
     }
 
-    /// Asks the worker to look at the inbox now (the webhook endpoint calls it after storing an event).
+    /// Asks the worker to look at the inbox now (an event was stored pending, here or on another instance).
     public func notify() {
+        state.withLock { $0.mayHaveDue = true }
         wakeUp.yield()
     }
 
-    /// Runs until the application shuts down: processes due events whenever notified, and every poll interval for
-    /// retries and expired leases.
+    /// Stores a verified delivery; returns whether it was new. When the worker has room and nothing older is due,
+    /// the event is stored leased to this worker and starts at once; otherwise it is stored pending for a claim.
+    public func receive(_ event: InboxEvent) async throws -> Bool {
+        let reserved = state.withLock { state in
+            guard isStarted.load(ordering: .acquiring), !state.isStopping, !state.mayHaveDue,
+                state.held < options.batchSize
+            else { return false }
+            state.reserved += 1
+            return true
+        }
+        guard reserved else {
+            let isNew = try await inbox.enqueue(event)
+            if isNew { notify() }
+            return isNew
+        }
+        let claim: ClaimedEvent?
+        do {
+            claim = try await inbox.enqueue(event, claimingFor: options.owner, now: now(), lease: options.lease)
+        } catch {
+            state.withLock { $0.reserved -= 1 }
+            throw error
+        }
+        state.withLock { state in
+            state.reserved -= 1
+            if let claim { state.waiting.append(claim) }
+        }
+        if claim != nil { wakeUp.yield() }
+        return claim != nil
+    }
+
+    /// Runs until the application shuts down: starts held events while there are free slots, claims due ones
+    /// when notified, and every poll interval for retries and expired leases. On shutdown it claims and accepts
+    /// nothing more, runs the events it holds, and returns once they finished.
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [wakeUp, options] in
+            await withTaskGroup(of: Void.self) { background in
+                background.addTask { [options] in
                     // Retries and expired leases become due with time, not with a delivery: a tick finds them.
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: options.pollInterval)
-                        wakeUp.yield()
+                    while (try? await Task.sleep(for: options.pollInterval)) != nil { self.notify() }
+                }
+                background.addTask {
+                    await self.extendLeases { self.state.withLock { $0.waiting + Array($0.running.values) } }
+                }
+                await withDiscardingTaskGroup { handlers in
+                    for await _ in wakeUps {
+                        if Task.isCancelled { break }
+                        if isStarted.load(ordering: .acquiring) { await fill(&handlers) }
+                        if state.withLock({ $0.isStopping && $0.held == 0 }) { break }
                     }
                 }
-                for await _ in wakeUps {
-                    if Task.isCancelled { break }
-                    guard isStarted.load(ordering: .acquiring) else { continue }
-                    do {
-                        while try await processDueEvents() > 0 {}
-                    } catch {
-                        logger.error("inbox unavailable", metadata: ["error.type": "\(type(of: error))"])
-                    }
-                }
-                group.cancelAll()
+                background.cancelAll()
             }
-        } onGracefulShutdown: { [wakeUp] in
-            wakeUp.finish()
+        } onGracefulShutdown: {
+            self.state.withLock { $0.isStopping = true }
+            self.wakeUp.yield()
+        }
+    }
+
+    /// What the run loop does next.
+    private enum Step {
+        case start(ClaimedEvent)
+        case claim(limit: Int)
+        case wait
+    }
+
+    /// Starts held events up to the concurrency, claiming more while the inbox may have due ones.
+    private func fill(_ handlers: inout DiscardingTaskGroup) async {
+        while true {
+            let step = state.withLock { state -> Step in
+                guard state.running.count < options.concurrency else { return .wait }
+                if !state.waiting.isEmpty {
+                    let claim = state.waiting.removeFirst()
+                    state.running[claim.id] = claim
+                    return .start(claim)
+                }
+                let limit = options.batchSize - state.held
+                guard state.mayHaveDue, !state.isStopping, limit > 0 else { return .wait }
+                state.mayHaveDue = false
+                return .claim(limit: limit)
+            }
+            switch step {
+            case .wait:
+                return
+            case .start(let claim):
+                handlers.addTask {
+                    do {
+                        try await self.process(claim)
+                    } catch {
+                        self.logger.error(
+                            "the outcome of an event could not be recorded; it runs again once its lease expired",
+                            metadata: ["stripe.event": .string(claim.id), "error.type": "\(type(of: error))"])
+                    }
+                    _ = self.state.withLock { $0.running.removeValue(forKey: claim.id) }
+                    self.wakeUp.yield()
+                }
+            case .claim(let limit):
+                do {
+                    let claims = try await inbox.claim(
+                        now: now(), limit: limit, lease: options.lease, owner: options.owner)
+                    state.withLock { state in
+                        state.waiting += claims
+                        if claims.count == limit { state.mayHaveDue = true }
+                    }
+                    if claims.isEmpty { return }
+                } catch {
+                    // The next tick tries again.
+                    logger.error("inbox unavailable", metadata: ["error.type": "\(type(of: error))"])
+                    return
+                }
+            }
         }
     }
 
@@ -156,7 +259,7 @@ public final class InboxWorker: Service, Sendable {
         guard !claims.isEmpty else { return 0 }
         let running = RunningClaims(claims)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.extendLeases(of: running) }
+            group.addTask { await self.extendLeases { running.current } }
             try await withThrowingTaskGroup(of: Void.self) { runs in
                 for (index, claim) in claims.enumerated() {
                     if index >= options.concurrency { try await runs.next() }
@@ -172,22 +275,17 @@ public final class InboxWorker: Service, Sendable {
         return claims.count
     }
 
-    /// Every third of the lease, extends the leases of the claims still running, until cancelled.
-    private func extendLeases(of running: RunningClaims) async throws {
+    /// Every third of the lease, extends the leases of the claims still held, until cancelled.
+    private func extendLeases(of held: @Sendable () -> [ClaimedEvent]) async {
         let interval = options.lease / 3
-        while true {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-            let claims = running.current
+        while (try? await Task.sleep(for: interval)) != nil {
+            let claims = held()
             guard !claims.isEmpty else { continue }
             do {
                 let extended = try await inbox.heartbeat(claims, now: now(), lease: options.lease)
-                // A claim that finished meanwhile is not lost; one still running and not extended is.
-                let stillRunning = Set(running.current.map(\.id))
-                for lost in claims where !extended.contains(lost.id) && stillRunning.contains(lost.id) {
+                // A claim that finished meanwhile is not lost; one still held and not extended is.
+                let stillHeld = Set(held().map(\.id))
+                for lost in claims where !extended.contains(lost.id) && stillHeld.contains(lost.id) {
                     logger.warning(
                         "lease lost while the handlers run; another worker may run the event",
                         metadata: ["stripe.event": .string(lost.id)])
