@@ -178,11 +178,20 @@ public struct PostgresEventInbox: EventInbox {
 
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
         guard !claims.isEmpty else { return [] }
+        // SKIP LOCKED: a row locked now is being settled (or claimed again) by another statement. Waiting for it
+        // would let a heartbeat and a batch of settlements lock the same rows in different orders, which
+        // PostgreSQL resolves by aborting one of them (a deadlock); a row being settled needs no longer lease.
         let rows = try await database.rows(
             """
+            WITH held AS MATERIALIZED (
+                SELECT e.id FROM inbox_events AS e
+                JOIN unnest(\(claims.map(\.id)), \(claims.map(\.token))) AS c (id, token)
+                    ON e.id = c.id AND e.lease_token = c.token
+                WHERE e.status = 'running'
+                FOR NO KEY UPDATE OF e SKIP LOCKED
+            )
             UPDATE inbox_events AS e SET lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval)
-            FROM unnest(\(claims.map(\.id)), \(claims.map(\.token))) AS c (id, token)
-            WHERE e.id = c.id AND e.lease_token = c.token AND e.status = 'running'
+            FROM held WHERE e.id = held.id
             RETURNING e.id
             """,
             as: String.self)

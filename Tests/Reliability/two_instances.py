@@ -156,6 +156,7 @@ def main():
         raise RuntimeError(f"{event['id']} never acknowledged")
 
     killed = threading.Event()
+    killed_at = [None]
     slow_ids = []
 
     def kill_a_mid_handler():
@@ -174,6 +175,7 @@ def main():
             if started_on_a:
                 break
             time.sleep(0.02)
+        killed_at[0] = time.time()
         a.kill()
         killed.set()
 
@@ -249,8 +251,19 @@ def main():
                 overlaps.append(event)
     check("no event ran on two instances at once", not overlaps, str(overlaps[:3]))
     finished = {event: sum(run[2] is not None for run in event_runs) for event, event_runs in runs.items()}
-    check("every event finished exactly once", set(finished) == expected and all(n == 1 for n in finished.values()),
-          str([e for e, n in finished.items() if n != 1][:3]))
+
+    # At least once, not exactly once: a handler that ended on A in the last moment before the kill may not have
+    # had its outcome committed yet (completions share a group commit), so B runs it again after the lease. Only
+    # that is allowed: a second finished run must be B's, after one of A's that ended within 1 s of the kill.
+    def finished_again_after_the_kill(event):
+        done = sorted((run for run in runs[event] if run[2] is not None), key=lambda run: run[1])
+        return (len(done) == 2 and done[0][0] == "a" and done[1][0] == "b" and killed_at[0] is not None
+                and killed_at[0] - 1.0 <= done[0][2] <= killed_at[0] + 0.1)
+
+    twice = [event for event, n in finished.items() if n == 2 and finished_again_after_the_kill(event)]
+    check("every event finished exactly once (but for outcomes the kill cut off)",
+          set(finished) == expected and all(n == 1 or event in twice for event, n in finished.items()),
+          str([e for e, n in finished.items() if n != 1 and e not in twice][:3]))
     interrupted = {event: run for event, event_runs in runs.items() for run in event_runs
                    if run[0] == "a" and run[2] is None}
     rerun_late = [event for event, run in interrupted.items()
@@ -264,7 +277,8 @@ def main():
     check("each installation is in the state of its newest event", not wrong, str(wrong[:3]))
     failed = checks.count(False)
     print(f"{len(deliveries)} deliveries of {len(events)} events over 2 instances in {sent_seconds:.1f} s, "
-          f"{resent[0]} re-sent, {len(interrupted)} interrupted by the kill; workdir {workdir}")
+          f"{resent[0]} re-sent, {len(interrupted)} interrupted by the kill, {len(twice)} run again "
+          f"because the kill cut off their recorded outcome; workdir {workdir}")
     print(f"{len(checks) - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -91,13 +91,22 @@ public final class InboxWorker: Service, Sendable {
         /// Claimed or handed over, not started yet, oldest first.
         var waiting: [ClaimedEvent] = []
         var running: [String: ClaimedEvent] = [:]
+        /// Handlers done, outcome being recorded: still held, no longer taking a slot.
+        var settling: [String: ClaimedEvent] = [:]
         /// Deliveries being stored claimed for this worker.
         var reserved = 0
         /// Set by a notification, a tick or a full claim; cleared by a claim that found fewer than it asked for.
         var mayHaveDue = true
         var isStopping = false
 
-        var held: Int { waiting.count + running.count + reserved }
+        /// A claim being made.
+        var isClaiming = false
+
+        /// Events held and not finished running: what the batch size bounds.
+        var ahead: Int { waiting.count + running.count + reserved }
+        /// Everything holding a lease, or about to.
+        var held: Int { ahead + settling.count + (isClaiming ? 1 : 0) }
+
     }
 
     /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
@@ -143,7 +152,7 @@ public final class InboxWorker: Service, Sendable {
     public func receive(_ event: InboxEvent) async throws -> Bool {
         let reserved = state.withLock { state in
             guard isStarted.load(ordering: .acquiring), !state.isStopping, !state.mayHaveDue,
-                state.held < options.batchSize
+                state.ahead < options.batchSize
             else { return false }
             state.reserved += 1
             return true
@@ -179,12 +188,13 @@ public final class InboxWorker: Service, Sendable {
                     while (try? await Task.sleep(for: options.pollInterval)) != nil { self.notify() }
                 }
                 background.addTask {
+                    // Claims whose outcome is being recorded are left out: their lease ends with that write.
                     await self.extendLeases { self.state.withLock { $0.waiting + Array($0.running.values) } }
                 }
                 await withDiscardingTaskGroup { handlers in
                     for await _ in wakeUps {
                         if Task.isCancelled { break }
-                        if isStarted.load(ordering: .acquiring) { await fill(&handlers) }
+                        if isStarted.load(ordering: .acquiring) { fill(&handlers) }
                         if state.withLock({ $0.isStopping && $0.held == 0 }) { break }
                     }
                 }
@@ -203,52 +213,70 @@ public final class InboxWorker: Service, Sendable {
         case wait
     }
 
-    /// Starts held events up to the concurrency, claiming more while the inbox may have due ones.
-    private func fill(_ handlers: inout DiscardingTaskGroup) async {
+    /// Starts held events up to the concurrency, and claims more (in a task of its own, so that starts go on
+    /// meanwhile) while fewer than a slot's worth wait and the inbox may have due ones.
+    private func fill(_ handlers: inout DiscardingTaskGroup) {
         while true {
             let step = state.withLock { state -> Step in
-                guard state.running.count < options.concurrency else { return .wait }
-                if !state.waiting.isEmpty {
+                if state.running.count < options.concurrency, !state.waiting.isEmpty {
                     let claim = state.waiting.removeFirst()
                     state.running[claim.id] = claim
                     return .start(claim)
                 }
-                let limit = options.batchSize - state.held
-                guard state.mayHaveDue, !state.isStopping, limit > 0 else { return .wait }
+                let limit = options.batchSize - state.ahead
+                guard state.mayHaveDue, !state.isStopping, !state.isClaiming, limit > 0,
+                    state.waiting.count < options.concurrency
+                else { return .wait }
                 state.mayHaveDue = false
+                state.isClaiming = true
                 return .claim(limit: limit)
             }
             switch step {
             case .wait:
                 return
             case .start(let claim):
-                handlers.addTask {
-                    do {
-                        try await self.process(claim)
-                    } catch {
-                        self.logger.error(
-                            "the outcome of an event could not be recorded; it runs again once its lease expired",
-                            metadata: ["stripe.event": .string(claim.id), "error.type": "\(type(of: error))"])
-                    }
-                    _ = self.state.withLock { $0.running.removeValue(forKey: claim.id) }
-                    self.wakeUp.yield()
-                }
+                handlers.addTask { await self.runHeld(claim) }
             case .claim(let limit):
-                do {
-                    let claims = try await inbox.claim(
-                        now: now(), limit: limit, lease: options.lease, owner: options.owner)
-                    state.withLock { state in
-                        state.waiting += claims
-                        if claims.count == limit { state.mayHaveDue = true }
-                    }
-                    if claims.isEmpty { return }
-                } catch {
-                    // The next tick tries again.
-                    logger.error("inbox unavailable", metadata: ["error.type": "\(type(of: error))"])
-                    return
-                }
+                handlers.addTask { await self.claimMore(limit: limit) }
             }
         }
+    }
+
+    /// Runs one held event in its slot; the slot frees when the handlers end, the lease once the outcome is in.
+    private func runHeld(_ claim: ClaimedEvent) async {
+        do {
+            try await process(claim) {
+                state.withLock { state in
+                    if let claim = state.running.removeValue(forKey: claim.id) { state.settling[claim.id] = claim }
+                }
+                wakeUp.yield()
+            }
+        } catch {
+            logger.error(
+                "the outcome of an event could not be recorded; it runs again once its lease expired",
+                metadata: ["stripe.event": .string(claim.id), "error.type": "\(type(of: error))"])
+        }
+        state.withLock { state in
+            state.running[claim.id] = nil
+            state.settling[claim.id] = nil
+        }
+        wakeUp.yield()
+    }
+
+    private func claimMore(limit: Int) async {
+        do {
+            let claims = try await inbox.claim(now: now(), limit: limit, lease: options.lease, owner: options.owner)
+            state.withLock { state in
+                state.waiting += claims
+                if claims.count == limit { state.mayHaveDue = true }
+                state.isClaiming = false
+            }
+        } catch {
+            // The next notification or tick tries again.
+            state.withLock { $0.isClaiming = false }
+            logger.error("inbox unavailable", metadata: ["error.type": "\(type(of: error))"])
+        }
+        wakeUp.yield()
     }
 
     /// Claims one batch of due events and runs their handlers; returns how many it claimed.
@@ -296,34 +324,49 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
-    private func process(_ claim: ClaimedEvent) async throws {
-        let stored = claim.event
+    /// What a run of an event's handlers comes to.
+    private enum Outcome {
+        case completed
+        case failed(String, retryAt: Date?)
+    }
+
+    /// Runs the handlers of `claim`, calls `handlersDone`, then records the outcome with the claim's token.
+    ///
+    /// The run loop frees the handler slot in `handlersDone`, so that the next event starts while this outcome
+    /// commits: the commit's round trip and disk sync do not count against the concurrency.
+    private func process(_ claim: ClaimedEvent, handlersDone: () -> Void = {}) async throws {
         var logger = self.logger
-        logger[metadataKey: "stripe.event"] = .string(stored.id)
-        logger[metadataKey: "stripe.event.type"] = .string(stored.type)
+        logger[metadataKey: "stripe.event"] = .string(claim.id)
+        logger[metadataKey: "stripe.event.type"] = .string(claim.event.type)
+        let outcome = try await run(claim, logger: &logger)
+        handlersDone()
+        let held: Bool
+        switch outcome {
+        case .completed: held = try await inbox.complete(claim)
+        case .failed(let error, let retryAt): held = try await inbox.fail(claim, error: error, retryAt: retryAt)
+        }
+        if !held {
+            logger.warning("the lease had expired; the outcome was not recorded (another worker claimed the event)")
+        }
+    }
+
+    private func run(_ claim: ClaimedEvent, logger: inout Logger) async throws -> Outcome {
+        let stored = claim.event
         guard stored.attempts <= policy.maximumAttempts else {
             // Only expired leases get here: the worker running it stopped (a crash, a kill) that many times.
-            try await record(
-                inbox.fail(
-                    claim, error: "Interrupted \(stored.attempts - 1) times: the worker stopped while running it.",
-                    retryAt: nil),
-                logger)
             logger.error("event interrupted too often; dead", metadata: ["inbox.attempts": "\(stored.attempts)"])
-            return
+            return .failed(
+                "Interrupted \(stored.attempts - 1) times: the worker stopped while running it.", retryAt: nil)
         }
         let eventHandlers = handlers.handlers(for: stored.type)
-        guard !eventHandlers.isEmpty else {
-            // Nothing to run (Stripe sends every event type the app subscribes to): done, without decoding it.
-            try await record(inbox.complete(claim), logger)
-            return
-        }
+        // Nothing to run (Stripe sends every event type the app subscribes to): done, without decoding it.
+        guard !eventHandlers.isEmpty else { return .completed }
         let event: AppEvent
         do {
             event = try AppEvent(json: Array(stored.payload.utf8))
         } catch {
             // Verified and decoded once already; if it cannot be read now, retrying will not help.
-            try await record(inbox.fail(claim, error: "The stored event cannot be decoded.", retryAt: nil), logger)
-            return
+            return .failed("The stored event cannot be decoded.", retryAt: nil)
         }
         if let tenant = event.tenant { logger[metadataKey: "stripe.account"] = .string(tenant.description) }
         let context = EventContext(event: event, tenant: event.tenant, logger: logger)
@@ -333,20 +376,14 @@ public final class InboxWorker: Service, Sendable {
             let retryAt =
                 stored.attempts >= policy.maximumAttempts
                 ? nil : now().addingTimeInterval(policy.delay(afterAttempts: stored.attempts))
-            try await record(inbox.fail(claim, error: String(describing: error), retryAt: retryAt), logger)
             logger.warning(
                 retryAt == nil ? "event handler failed; no retries left (dead)" : "event handler failed; will retry",
                 metadata: ["inbox.attempts": "\(stored.attempts)", "error.type": "\(type(of: error))"]
             )
-            return
+            return .failed(String(describing: error), retryAt: retryAt)
         }
-        try await record(inbox.complete(claim), logger)
         logger.info("event processed", metadata: ["inbox.attempts": "\(stored.attempts)"])
-    }
-
-    private func record(_ held: Bool, _ logger: Logger) {
-        guard !held else { return }
-        logger.warning("the lease had expired; the outcome was not recorded (another worker claimed the event)")
+        return .completed
     }
 }
 
