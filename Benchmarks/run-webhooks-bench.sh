@@ -7,6 +7,7 @@
 # Usage: Benchmarks/run-webhooks-bench.sh [--duration 20s] [--warmup 5s] [--connections 64] [--threads 2]
 #            [--rate 1000] [--paced-connections 32] [--ours-cmd "<command that starts our server>"]
 #            [--peer-only | --ours-only] [--ours-database-url postgres://…] [--ours-instances N] [--balancer]
+#            [--paced-only] [--store-to-start]
 #
 # For each server: a check that one signed delivery gets 200 {"received":true,…} and a tampered one gets
 # 4xx; an unpaced warm-up; (a) a throughput run (wrk -c CONNECTIONS, as fast as it answers); (b) a paced
@@ -17,6 +18,14 @@
 # instead of a new SQLite file. --ours-instances N (N > 1 needs a PostgreSQL database) starts N of our servers on
 # that one database behind nginx (round-robin, keep-alive to each instance), which wrk then loads; --balancer puts
 # nginx in front of a single instance too, so that one and two instances are compared through the same hop.
+#
+# --paced-only skips the throughput run (the warm-up is paced too), so that no backlog is left for the paced
+# run. --store-to-start runs ours as stripe-apps-test-server (unless --ours-cmd says otherwise: it must write
+# RECORD_FILE the same way), which records each handler start, and reports p50/p99 from each event's store to
+# its handler's start over the paced run (Benchmarks/wrk/store_to_start.py).
+#
+# For ours, "unprocessed" counts the inbox rows not yet succeeded one second after each run: the backlog the
+# worker had left while the deliveries went on.
 #
 # The ours command gets STRIPE_WEBHOOK_SECRETS_TEST, DATABASE_URL=sqlite:<temp file>, HOST=127.0.0.1,
 # LOG_LEVEL=warning and PORT (a free port, unless the command itself says --port N). It must exec the
@@ -48,6 +57,9 @@ run_peer=true
 ours_database_url=""
 ours_instances=1
 balancer=false
+paced_only=false
+store_to_start=false
+ours_cmd_given=false
 
 usage() { sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; }
 while [ $# -gt 0 ]; do
@@ -58,7 +70,9 @@ while [ $# -gt 0 ]; do
         --paced-connections) paced_connections="${2:?--paced-connections needs a value}"; shift 2 ;;
         --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
         --rate) rate="${2:?--rate needs a value}"; shift 2 ;;
-        --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; shift 2 ;;
+        --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; ours_cmd_given=true; shift 2 ;;
+        --paced-only) paced_only=true; shift ;;
+        --store-to-start) store_to_start=true; shift ;;
         --ours-database-url) ours_database_url="${2:?--ours-database-url needs a value}"; shift 2 ;;
         --ours-instances) ours_instances="${2:?--ours-instances needs a value}"; shift 2 ;;
         --balancer) balancer=true; shift ;;
@@ -128,6 +142,7 @@ if [ "$ours_instances" -gt 1 ]; then
     [[ "$ours_database_url" == postgres* ]] || fail "--ours-instances $ours_instances needs --ours-database-url postgres://…"
     balancer=true
 fi
+if $store_to_start && ! $ours_cmd_given; then ours_cmd=".build/release/stripe-apps-test-server"; fi
 if $balancer; then
     command -v nginx >/dev/null || fail "nginx is not installed; install it with: apt-get install -y nginx-light"
     [[ " $ours_cmd " =~ [[:space:]]--port[=[:space:]] ]] && fail "--balancer picks each instance's port: drop --port from --ours-cmd"
@@ -254,6 +269,20 @@ assert got["received"] is True and got["duplicate"] is False' "$work/preflight.j
     say "$name: preflight ok (signed: 200, tampered: $code)"
 }
 
+# Inbox rows of ours not yet succeeded (the worker's backlog).
+unprocessed_rows() { # database file, or a postgres:// URL
+    local query="SELECT count(*) FROM inbox_events WHERE status <> 'succeeded'"
+    if [[ "$1" == postgres* ]]; then
+        psql -X -At "$1" -c "$query"
+        return
+    fi
+    "$python" - "$1" "$query" <<'EOF'
+import sqlite3, sys
+connection = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=30)
+print(connection.execute(sys.argv[2]).fetchone()[0])
+EOF
+}
+
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
 # One wrk run with a freshly signed request file of COUNT distinct events; prints the RESULT line.
@@ -288,17 +317,19 @@ failed=false
 # measure NAME MODE PORT DB DUR SECS CONNS RATE COUNT: one run, the durability check, one table row.
 measure() {
     local name="$1" mode="$2" port="$3" db="$4" dur="$5" secs="$6" conns="$7" pace="$8" count="$9"
-    local before after result acked stored non2xx errors note=""
+    local before after result acked stored non2xx errors note="" unprocessed="–" since
     sleep 1 # let the previous run's last requests commit first
     before="$(stored_rows "$db")"
+    since="$(date +%s.%N)"
     result="$(run_wrk "$port" "$dur" "$secs" "$work/$name/wrk-${pace}.txt" "$count" "$conns" "$pace")"
     sleep 1 # requests still in flight when wrk stopped may commit after it
     after="$(stored_rows "$db")"
+    [ "$name" != ours ] || unprocessed="$(unprocessed_rows "$db")"
     stored=$((after - before))
     acked="$(field "$result" ok2xx)"
     non2xx="$(field "$result" non2xx)"
     errors="$(field "$result" errors)"
-    say "$name ($mode): $result stored=$stored"
+    say "$name ($mode): $result stored=$stored unprocessed=$unprocessed"
     [ "$non2xx" = 0 ] || failed=true
     [ "$(field "$result" wrapped)" = 0 ] ||
         { say "$name ($mode): a wrk thread ran out of events and re-sent some (duplicates)"; failed=true; }
@@ -314,24 +345,44 @@ measure() {
         say "$name ($mode): $stored stored but only $acked acknowledged (more than one in flight per connection?)"
     fi
     rows+=("| $name | $mode | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) \
-| $(field "$result" max_ms) | $non2xx | $errors | $stored / $acked$note |")
+| $(field "$result" max_ms) | $non2xx | $errors | $stored / $acked$note | $unprocessed |")
+    if [ "$name" = ours ] && [ "$pace" -gt 0 ] && $store_to_start; then
+        local latency
+        if latency="$("$python" Benchmarks/wrk/store_to_start.py "$work/ours/records.txt" "$db" --since "$since")"; then
+            say "$name ($mode): $latency"
+            latency_rows+=("| $mode | $(field "$latency" events) | $(field "$latency" started) \
+| $(field "$latency" p50_ms) | $(field "$latency" p99_ms) | $(field "$latency" max_ms) |")
+        else
+            say "$name ($mode): some stored events never started"
+            failed=true
+        fi
+    fi
 }
+latency_rows=()
 
 # bench NAME PID PORT LOG DB: preflight, warm-up, max run, paced run.
 bench() {
     local name="$1" pid="$2" port="$3" log="$4" db="$5" warm
     wait_healthy "$name" "$pid" "$port" "$log"
     preflight "$name" "$port" "$db"
-    say "$name: warm-up $warmup, $connections connections"
-    warm="$(run_wrk "$port" "$warmup" "$warmup_seconds" "$work/$name/wrk-warmup.txt" \
-        "$(events_for 20000 "$warmup_seconds")" "$connections" 0)"
+    if $paced_only; then
+        say "$name: paced warm-up $warmup at ~$rate events/s, $paced_connections connections"
+        warm="$(run_wrk "$port" "$warmup" "$warmup_seconds" "$work/$name/wrk-warmup.txt" \
+            "$(events_for "$rate" "$warmup_seconds")" "$paced_connections" "$rate")"
+    else
+        say "$name: warm-up $warmup, $connections connections"
+        warm="$(run_wrk "$port" "$warmup" "$warmup_seconds" "$work/$name/wrk-warmup.txt" \
+            "$(events_for 20000 "$warmup_seconds")" "$connections" 0)"
+    fi
     say "$name: warm-up: $warm"
     [ "$(field "$warm" non2xx)" = 0 ] || { say "$name: non-2xx answers during the warm-up"; failed=true; }
     [ "$(field "$warm" wrapped)" = 0 ] || say "$name: warm-up wrapped around its event file (not measured)"
-    say "$name: max run $duration, $connections connections, $threads threads"
-    measure "$name" max "$port" "$db" "$duration" "$duration_seconds" "$connections" 0 \
-        "$(events_for "$(field "$warm" rps)" "$duration_seconds")"
-    is_running "$pid" || { say "$name died during the run; the end of its log:"; tail -n 20 "$log" >&2; return 1; }
+    if ! $paced_only; then
+        say "$name: max run $duration, $connections connections, $threads threads"
+        measure "$name" max "$port" "$db" "$duration" "$duration_seconds" "$connections" 0 \
+            "$(events_for "$(field "$warm" rps)" "$duration_seconds")"
+        is_running "$pid" || { say "$name died during the run; the end of its log:"; tail -n 20 "$log" >&2; return 1; }
+    fi
     say "$name: paced run $duration at ~$rate events/s, $paced_connections connections"
     measure "$name" "~$rate ev/s" "$port" "$db" "$duration" "$duration_seconds" "$paced_connections" \
         "$rate" "$(events_for "$rate" "$duration_seconds")"
@@ -357,7 +408,7 @@ if $run_ours; then
             while [ "$port" = "$ours_port" ]; do port="$(free_port)"; done
             say "starting our instance $i on 127.0.0.1:$port: $ours_cmd"
             STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 INSTANCE_ID="bench-$i" \
-                PORT="$port" LOG_LEVEL=warning start_server "$work/ours/server-$i.log" bash -c "exec $ours_cmd"
+                RECORD_FILE="$work/ours/records.txt" PORT="$port" LOG_LEVEL=warning start_server "$work/ours/server-$i.log" bash -c "exec $ours_cmd"
             instance_pids+=("$server_pid")
             wait_healthy "ours instance $i" "$server_pid" "$port" "$work/ours/server-$i.log"
             upstreams+="        server 127.0.0.1:$port;"$'\n'
@@ -403,7 +454,7 @@ NGINX
     else
         say "starting our server on 127.0.0.1:$ours_port: $ours_cmd"
         STRIPE_WEBHOOK_SECRETS_TEST="$secret" DATABASE_URL="$ours_url" HOST=127.0.0.1 \
-            PORT="$ours_port" LOG_LEVEL=warning start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
+            RECORD_FILE="$work/ours/records.txt" PORT="$ours_port" LOG_LEVEL=warning start_server "$work/ours/server.log" bash -c "exec $ours_cmd"
         bench ours "$server_pid" "$ours_port" "$work/ours/server.log" "$ours_db"
         stop_server "$server_pid" # the peer then runs alone on the machine, as ours did
     fi
@@ -427,6 +478,23 @@ if $run_peer; then
 print("Flask %s + gunicorn %s (2 sync workers), stripe %s" % (v("flask"), v("gunicorn"), v("stripe")))')"
 fi
 
+# The disk's own sync latency, alone, after the runs: every commit above waits for one such sync.
+disk_probe="$("$python" - "$work/fsync.probe" <<'EOF'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+latencies, end = [], time.time() + 5
+while time.time() < end:
+    os.write(fd, b"x" * 4096)
+    started = time.perf_counter()
+    os.fdatasync(fd)
+    latencies.append((time.perf_counter() - started) * 1000)
+    time.sleep(0.001)
+latencies.sort()
+n = len(latencies)
+print("a 4 KiB append + fdatasync, %d times over 5 s: p50 %.2f ms, p99 %.2f ms, max %.1f ms" % (
+    n, latencies[n // 2], latencies[int(n * 0.99)], latencies[-1]))
+EOF
+)"
 cpu_model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
 [ -n "$cpu_model" ] || cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"
 wrk_version="$(wrk -v 2>&1 | head -n1 | sed 's/ Copyright.*//')" || true
@@ -440,9 +508,14 @@ cat <<EOF
 
 ### POST /webhooks/test: distinct signed events, each stored durably before its 200 ($(date -u +%Y-%m-%dT%H:%MZ))
 
-| server | mode | events/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | rows stored / acknowledged |
-|---|---|---:|---:|---:|---:|---:|---:|---:|
+| server | mode | events/s | p50 ms | p99 ms | max ms | non-2xx | socket errors | rows stored / acknowledged | unprocessed |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 $(printf '%s\n' "${rows[@]}")
+$(if [ ${#latency_rows[@]} -gt 0 ]; then
+    printf '\nOurs, from each event store to its handler start:\n\n'
+    printf '| run | events | started | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n'
+    printf '%s\n' "${latency_rows[@]}"
+fi)
 
 - ours: $ours_note
 - peer: ${peer_versions:-not run}; SQLite WAL, synchronous=FULL, one commit per delivery
@@ -451,7 +524,9 @@ $(printf '%s\n' "${rows[@]}")
   connection was busy are not made up, so the events/s column is the achieved rate (plain wrk: no
   coordinated-omission correction).
 - rows stored / acknowledged: new inbox rows after the run / 2xx answers wrk counted. Stored may exceed
-  acknowledged by requests in flight when wrk stopped; it must never fall short.
+  acknowledged by requests in flight when wrk stopped; it must never fall short. unprocessed: ours' inbox rows
+  not yet succeeded one second after the run (the worker's backlog).
+- Disk: $disk_probe
 - Machine: $(nproc) CPUs (nproc), ${cpu_model:-unknown CPU}; databases on ${fs_type:-unknown} under $(dirname "$work"); wrk and the servers share it.
 - wrk: ${wrk_version:-unknown}; non-2xx is wrk's count of answers with status 400 or more.
 - Command: \`$command_line\`

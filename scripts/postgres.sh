@@ -9,6 +9,8 @@
 #   scripts/postgres.sh resume DIR    start again on the same port (saved in DIR/port)
 #   scripts/postgres.sh bin           print the directory of the server binaries; fail when there are none
 #
+# POSTGRES_FSYNC=on (start only) keeps fsync on, for benchmarks; the tests' default is off.
+#
 # Only the `export` lines go to stdout; progress and errors go to stderr. The server binaries refuse to run
 # as root, so as root (CI) they run as the `postgres` system user; otherwise as the current user.
 # Authentication is `trust`: any password is accepted, which is fine for a server that only listens on
@@ -88,12 +90,14 @@ running() {
 
 # Starts the server in DIR on the port saved in DIR/port and waits until it accepts connections.
 # fsync=off only because this is a throwaway test server: a crash of the machine could corrupt the data,
-# which nobody keeps anyway. It makes the tests' many small transactions much faster.
+# which nobody keeps anyway. It makes the tests' many small transactions much faster. Benchmarks start it with
+# POSTGRES_FSYNC=on, so that a commit waits for the disk as on a real server (the choice is kept in DIR/fsync).
 pg_start() {
-    local dir="$1" port
+    local dir="$1" port fsync
     port="$(cat "$dir/port")"
+    fsync="$(cat "$dir/fsync" 2>/dev/null || echo off)"
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/log" \
-        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=on -c max_connections=200" \
+        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=$fsync -c synchronous_commit=on -c max_connections=200" \
         start >&2; then
         echo "$me: PostgreSQL did not start; the end of $dir/log:" >&2
         tail -n 20 "$dir/log" >&2 || true
@@ -144,6 +148,10 @@ cmd_start() {
     # UTF8 and the C locale whatever the environment (CI has no LANG, which would give SQL_ASCII);
     # --no-sync for the same reason as fsync=off.
     as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync > /dev/null
+    case "${POSTGRES_FSYNC:-off}" in
+        on | off) echo "${POSTGRES_FSYNC:-off}" > "$dir/fsync" ;;
+        *) die "POSTGRES_FSYNC must be on or off, not ${POSTGRES_FSYNC}" ;;
+    esac
 
     local attempt port
     for attempt in 1 2 3 4 5; do
