@@ -125,6 +125,7 @@ func buildRouter<Storage: StorageBackend>(
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: UIRouteCORSMiddleware())
     router.add(middleware: JSONErrorMiddleware())
     // One line per request at debug; signed routes log one info line with the tenant once they are answered.

@@ -20,7 +20,7 @@ struct HTMLPage {
         var headers = extra
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        headers[.contentSecurityPolicy] = "default-src 'none'"
+        headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 

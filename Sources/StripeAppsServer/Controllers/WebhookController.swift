@@ -59,9 +59,10 @@ struct WebhookController<Inbox: EventInbox> {
         var request = request
         let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         let bytes = Array(body.readableBytesView)
+        let header = try request.headers.singleStripeSignature()
         let event: AppEvent
         do {
-            _ = try verifier.verify(payload: bytes, header: request.headers[.stripeSignature])
+            _ = try verifier.verify(payload: bytes, header: header)
             event = try AppEvent(json: bytes)
         } catch {
             context.logger.info("rejected webhook", metadata: ["error.code": "\(error.code)"])

@@ -12,3 +12,18 @@ extension HTTPField.Name {
     /// `Stripe-Mode`: `live` or `test` for a GET or DELETE, signed through the rebuilt payload.
     public static let stripeMode = Self("Stripe-Mode")!
 }
+
+extension HTTPFields {
+    /// The one `Stripe-Signature` line, or `nil` when there is none.
+    ///
+    /// - Throws: 400 `duplicate_signature_header` for more than one line: HTTP would join them with a comma,
+    ///   and a second `t=` could then slip past the rule that a header carries exactly one timestamp.
+    func singleStripeSignature() throws -> String? {
+        let lines = self[values: .stripeSignature]
+        guard lines.count <= 1 else {
+            throw APIError.badRequest(
+                "duplicate_signature_header", "Send one Stripe-Signature header line, not \(lines.count).")
+        }
+        return lines.first
+    }
+}

@@ -37,7 +37,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
         var context = context
         let verifier = try currentVerifier()
         let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
-        guard let header = request.headers[.stripeSignature], !header.isEmpty else {
+        guard let header = try request.headers.singleStripeSignature(), !header.isEmpty else {
             throw APIError(SignatureError(.missingHeader))
         }
         let payload: UIRequestPayload
