@@ -1,4 +1,6 @@
 import Foundation
+import StripeApps
+import StripeAppsServer
 import Testing
 
 /// The executable as a user runs it: `serve` in development mode prints a command that gets a 200.
@@ -40,6 +42,22 @@ import Testing
             #expect(result.standardError.contains(expected), "\(result.standardError)")
             #expect(!(result.standardOutput + result.standardError).contains("hunter2"))
         }
+    }
+
+    /// Outside development mode an in-memory database would answer webhooks 2xx and lose them on restart:
+    /// `serve` refuses to start, saying why; in development mode it is allowed.
+    @Test func anInMemoryDatabaseOutsideDevelopmentModeIsRefused() async throws {
+        let result = try await runProcessAsync(
+            ExternalTool.backend, ["serve", "--port", "0"],
+            environment: ["DATABASE_URL": "sqlite::memory:", "STRIPE_APP_SECRETS": "absec_refused_secret"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("DATABASE_URL is sqlite::memory:"), "\(result.standardError)")
+        #expect(!(result.standardOutput + result.standardError).contains("absec_refused_secret"))
+        var configuration = AppConfiguration(databaseURL: "sqlite::memory:")
+        #expect(configuration.isDevelopmentMode)
+        #expect(try configuration.database().sqlite?.path == nil)
+        configuration.appSecrets = try SigningKeyring(secrets: ["absec_x"])
+        #expect(throws: ConfigurationError.self) { try configuration.database() }
     }
 
     @Test func simulateInstallPlaysTheMarketplaceAgainstARunningServer() async throws {

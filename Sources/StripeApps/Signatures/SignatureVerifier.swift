@@ -62,32 +62,6 @@ public struct SignatureVerifier: Sendable {
         try withContiguousBytes(of: payload) { verify(contiguousPayload: $0, header: header) }.get()
     }
 
-    /// Verifies a payload against an already parsed header.
-    ///
-    /// - Parameters:
-    ///   - payload: The exact signed bytes.
-    ///   - parsedHeader: The parsed `Stripe-Signature`.
-    /// - Returns: Which secret matched and the signature time.
-    /// - Throws: ``SignatureError``.
-    public func verify(payload: some DataProtocol, parsedHeader: SignatureHeader) throws(SignatureError)
-        -> VerifiedSignature
-    {
-        try checkSize(payload.count)
-        let macs = parsedHeader.macBytes
-        let match = withContiguousBytes(of: payload) { payload in
-            keyring.secrets.firstIndex { secret in
-                let mac = secret.authenticationCode(timestamp: parsedHeader.timestamp, payload: payload)
-                return stride(from: 0, to: macs.count, by: SignatureHeader.macByteCount).contains { offset in
-                    macs.withUnsafeBytes {
-                        ConstantTime.isEqual(mac, bytes: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 32]))
-                    }
-                }
-            }
-        }
-        guard let match else { throw SignatureError(.noMatchingSignature) }
-        return try verified(secretIndex: match, timestamp: parsedHeader.timestamp)
-    }
-
     /// The non-generic, allocation-free path behind ``verify(payload:header:)``.
     @usableFromInline
     func verify(contiguousPayload payload: UnsafeRawBufferPointer, header: String?)

@@ -139,13 +139,23 @@ public struct AppConfiguration: Sendable {
 
     /// The parsed ``databaseURL``.
     ///
-    /// - Throws: ``ConfigurationError`` for `DATABASE_URL` when its scheme is unknown or it is malformed.
+    /// - Throws: ``ConfigurationError`` for a URL that cannot be read, and for `sqlite::memory:` outside
+    ///   development mode: webhooks would get their 2xx for events that the next restart loses.
     public func database() throws -> DatabaseURL {
+        let url: DatabaseURL
         do {
-            return try DatabaseURL(databaseURL)
+            url = try DatabaseURL(databaseURL)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: error.problem)
         }
+        if let sqlite = url.sqlite, sqlite.path == nil, !isDevelopmentMode {
+            throw ConfigurationError(
+                variable: "DATABASE_URL",
+                problem: "is sqlite::memory:, which keeps nothing across a restart: acknowledged webhooks and "
+                    + "installations would be lost. Use sqlite:PATH or postgres://…, or leave STRIPE_APP_SECRETS unset "
+                    + "for development mode")
+        }
+        return url
     }
 
     /// How failed event handlers are retried.
