@@ -162,6 +162,24 @@ import Testing
             #expect(denied.errorCode == "insufficient_role")
             let none = try await client.execute("/api/admin/report", .post, signer.post(userID: "u", accountID: "a"))
             #expect(none.status == .forbidden)
+            // A custom role that borrows a built-in role's name is not that role.
+            let impostor = try signer.post(userID: "u", accountID: "a", roles: [.custom("Administrator")])
+            #expect(try await client.execute("/api/admin/report", .post, impostor).status == .forbidden)
+        }
+    }
+
+    @Test func customRolesAreRequiredByTypeAndName() async throws {
+        let configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { api in
+            api.group("audit").add(middleware: RequireRolesMiddleware(anyOfRoles: [.custom("Auditor")]))
+                .post("log") { _, context in Response.json(.string(context.user.accountID)) }
+        }
+        try await withTestApp(configureAPI: configureAPI) { client in
+            let auditor = try signer.post(userID: "u", accountID: "a", roles: [.custom("Auditor")])
+            #expect(try await client.execute("/api/audit/log", .post, auditor).status == .ok)
+            let builtIn = try signer.post(userID: "u", accountID: "a", roles: [.builtIn("Auditor")])
+            let denied = try await client.execute("/api/audit/log", .post, builtIn)
+            #expect(denied.status == .forbidden)
+            #expect(denied.errorCode == "insufficient_role")
         }
     }
 

@@ -40,8 +40,14 @@ public struct VerifiedUser: Sendable, Hashable {
         return Tenant(accountID: accountID, mode: mode)
     }
 
-    /// Whether the user holds at least one of `names` (built-in or custom roles).
+    /// Whether the user holds at least one of `wanted`, type and name both: a custom role named like a built-in
+    /// one is not that built-in role.
+    public func hasAnyRole(_ wanted: Set<StripeRole>) -> Bool {
+        roles.contains { wanted.contains($0) }
+    }
+
+    /// Whether the user holds at least one of the built-in roles `names`.
     public func hasAnyRole(_ names: Set<String>) -> Bool {
-        roles.contains { names.contains($0.name) }
+        hasAnyRole(Set(names.map(StripeRole.builtIn)))
     }
 }

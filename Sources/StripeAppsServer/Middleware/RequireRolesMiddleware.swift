@@ -1,4 +1,5 @@
 public import Hummingbird
+public import StripeApps
 
 /// Lets a request through only when the verified user holds at least one of the given roles (403 otherwise).
 ///
@@ -8,14 +9,19 @@ public import Hummingbird
 public struct RequireRolesMiddleware: RouterMiddleware {
     public typealias Context = VerifiedRequestContext
 
-    /// The accepted role names.
-    public let anyOf: Set<String>
+    /// The accepted roles, type and name: a custom role named `Administrator` is not the built-in one.
+    public let anyOf: Set<StripeRole>
 
-    /// Creates the middleware.
+    /// Creates the middleware for built-in roles.
     ///
-    /// - Parameter anyOf: Role names such as `Administrator` or `Developer`; holding one is enough.
+    /// - Parameter anyOf: Built-in role names such as `Administrator` or `Developer`; holding one is enough.
     public init(anyOf: Set<String>) {
-        self.anyOf = anyOf
+        self.anyOf = Set(anyOf.map(StripeRole.builtIn))
+    }
+
+    /// Creates the middleware for any roles, built-in or custom (`StripeRole.custom("Auditor")`).
+    public init(anyOfRoles: Set<StripeRole>) {
+        self.anyOf = anyOfRoles
     }
 
     public func handle(
@@ -27,7 +33,8 @@ public struct RequireRolesMiddleware: RouterMiddleware {
             throw APIError(
                 .forbidden,
                 code: "insufficient_role",
-                message: "This route needs one of these roles: \(anyOf.sorted().joined(separator: ", ")). "
+                message:
+                    "This route needs one of these roles: \(anyOf.map(\.description).sorted().joined(separator: ", ")). "
                     + "Send them signed: fetchStripeSignature({stripe_roles: userContext.roles})."
             )
         }
