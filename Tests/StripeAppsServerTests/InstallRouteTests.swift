@@ -63,6 +63,29 @@ import Testing
         return try #require(components.string)
     }
 
+    /// An error callback ends the state only in the browser that holds its cookie (issue 12, item 6).
+    @Test func anErrorCallbackEndsTheStateOnlyWithItsCookie() async throws {
+        try await withTestApp(configuration: Self.configuration()) { client in
+            let started = try await start(client)
+            let foreign = try await client.execute(
+                uri: "/install/callback?error=access_denied&state=\(started.state)", method: .get)
+            #expect(code(of: foreign) == "install_cancelled")
+            // The state survived: the real browser still completes the install.
+            let completed = try await client.execute(
+                uri: try callbackURI(state: started.state), method: .get, headers: [.cookie: started.cookie])
+            #expect(completed.status == .found, "\(code(of: completed) ?? completed.text.prefix(200).description)")
+
+            let second = try await start(client)
+            let own = try await client.execute(
+                uri: "/install/callback?error=access_denied&state=\(second.state)", method: .get,
+                headers: [.cookie: second.cookie])
+            #expect(code(of: own) == "install_cancelled")
+            let after = try await client.execute(
+                uri: try callbackURI(state: second.state), method: .get, headers: [.cookie: second.cookie])
+            #expect(code(of: after) == "state_expired_or_used", "the browser's own error callback ended it")
+        }
+    }
+
     func code(of response: TestResponse) -> String? {
         guard let range = response.text.range(of: "data-code=\"") else { return nil }
         return String(response.text[range.upperBound...].prefix { $0 != "\"" })

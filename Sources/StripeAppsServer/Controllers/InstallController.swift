@@ -154,7 +154,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         clearCookie[.setCookie] = stateCookie(value: "", maxAge: 0).description
 
         if let error = parameter("error") {
-            if let state = parameter("state") {
+            // Only the browser that started the install may end its state: anyone else could burn a victim's
+            // install link by sending it an error callback with the state.
+            if let state = parameter("state"), browserMismatch(request, state: state, context, clearCookie) == nil {
                 _ = try? await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
             }
             context.logger.info(
