@@ -70,5 +70,14 @@ import Testing
             ExternalTool.backend, ["doctor"], environment: environment, currentDirectory: directory)
         #expect(good.status == 0, "\(good.standardOutput)")
         #expect(good.standardOutput.contains("No problems found."))
+        #expect(!good.standardOutput.contains("INSTALL_SIGNATURE_LEGACY_HMAC"))
+
+        // The legacy install HMAC is a loud warning whenever it is on (issue 12, item 4), not a problem.
+        environment["INSTALL_SIGNATURE_LEGACY_HMAC"] = "true"
+        let legacy = try runProcess(
+            ExternalTool.backend, ["doctor"], environment: environment, currentDirectory: directory)
+        #expect(legacy.status == 0, "\(legacy.standardOutput)")
+        #expect(
+            legacy.standardOutput.contains("warning: INSTALL_SIGNATURE_LEGACY_HMAC is on"), "\(legacy.standardOutput)")
     }
 }

@@ -26,6 +26,9 @@ public enum Doctor: Sendable {
         public var webhookSecretsTest: String?
         /// Whether a platform secret key is configured (`STRIPE_SECRET_KEY_LIVE` or `_TEST`).
         public var hasSecretKey: Bool
+        /// Whether install redirects may also carry the legacy bare HMAC of the account id
+        /// (`INSTALL_SIGNATURE_LEGACY_HMAC`).
+        public var acceptsLegacyInstallHMAC: Bool
 
         /// Creates an input; everything is optional.
         public init(
@@ -39,7 +42,8 @@ public enum Doctor: Sendable {
             appSecrets: String? = nil,
             webhookSecretsLive: String? = nil,
             webhookSecretsTest: String? = nil,
-            hasSecretKey: Bool = false
+            hasSecretKey: Bool = false,
+            acceptsLegacyInstallHMAC: Bool = false
         ) {
             self.manifest = manifest
             self.manifestPath = manifestPath
@@ -52,6 +56,7 @@ public enum Doctor: Sendable {
             self.webhookSecretsLive = webhookSecretsLive
             self.webhookSecretsTest = webhookSecretsTest
             self.hasSecretKey = hasSecretKey
+            self.acceptsLegacyInstallHMAC = acceptsLegacyInstallHMAC
         }
     }
 
@@ -93,8 +98,17 @@ public enum Doctor: Sendable {
         checkSecrets(input, into: &findings)
         checkManifest(input, into: &findings)
         checkInstallLink(input, into: &findings)
+        if input.acceptsLegacyInstallHMAC {
+            findings.append(Finding(severity: .warning, message: legacyInstallHMACWarning))
+        }
         return findings
     }
+
+    /// What `doctor` and the server's start-up say while the legacy install HMAC is accepted.
+    public static let legacyInstallHMACWarning =
+        "INSTALL_SIGNATURE_LEGACY_HMAC is on: install redirects are also accepted with the legacy bare HMAC of the "
+        + "account id, which binds no time, state or user, so a captured one can be replayed for ever. Turn it off "
+        + "once no install link of the app still produces it."
 
     /// What a list of secrets must look like, and what to say when it does not.
     private struct SecretKind {

@@ -76,6 +76,7 @@ public func buildApplication<Storage: StorageBackend>(
     if configuration.isDevelopmentMode, configuration.host != host {
         logger.warning("development mode binds to 127.0.0.1 only; HOST is ignored until STRIPE_APP_SECRETS is set")
     }
+    if configuration.install.acceptsLegacySignatures { logger.warning("\(Doctor.legacyInstallHMACWarning)") }
     let onServerRunning = hooks.onServerRunning
     var app = Application(
         router: router,

@@ -38,6 +38,7 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
         webhookSecretsLive: reader.string(forKey: "stripe.webhook.secrets.live", isSecret: true),
         webhookSecretsTest: reader.string(forKey: "stripe.webhook.secrets.test", isSecret: true),
         hasSecretKey: reader.string(forKey: "stripe.secret.key.live", isSecret: true) != nil
-            || reader.string(forKey: "stripe.secret.key.test", isSecret: true) != nil
+            || reader.string(forKey: "stripe.secret.key.test", isSecret: true) != nil,
+        acceptsLegacyInstallHMAC: configuration.install.acceptsLegacySignatures
     )
 }
