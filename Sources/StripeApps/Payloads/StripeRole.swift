@@ -14,16 +14,16 @@ public struct StripeRole: Sendable, Hashable, CustomStringConvertible {
         self.name = name
     }
 
-    /// The role as a JSON object, `{"type":…,"name":…}`.
-    ///
-    /// The inner key order of `RoleDefinition` is not documented; `type` before `name` follows the SDK's
-    /// type declaration. Verification of a POST never depends on it, because the raw body is verified.
     /// A role Stripe defines (`type` `builtIn`), such as `Administrator`.
     public static func builtIn(_ name: String) -> StripeRole { StripeRole(type: "builtIn", name: name) }
 
     /// A role an account defines for its private apps (`type` `custom`).
     public static func custom(_ name: String) -> StripeRole { StripeRole(type: "custom", name: name) }
 
+    /// The role as a JSON object, `{"type":…,"name":…}`.
+    ///
+    /// The inner key order of `RoleDefinition` is not documented; `type` before `name` follows the SDK's
+    /// type declaration. Verification of a POST never depends on it, because the raw body is verified.
     public var payloadValue: PayloadValue {
         .object([PayloadField("type", .string(type)), PayloadField("name", .string(name))])
     }

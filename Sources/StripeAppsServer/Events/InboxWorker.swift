@@ -11,8 +11,8 @@ import Synchronization
 /// leases of those it holds every third of the lease, and records the outcome with the claim's fencing
 /// token. An event this instance receives while the worker has room, and nothing older is due, is stored
 /// already leased to it (``receive(_:)``) and starts without a claim; otherwise it is stored pending and
-/// claimed in order, here or on any instance. Several workers on one database never run an event at the same time; an event whose worker died
-/// mid-handler is run again by another once the lease expired.
+/// claimed in order, here or on any instance. Several workers on one database never run an event at the same
+/// time; an event whose worker died mid-handler is run again by another once the lease expired.
 ///
 /// A failed event is retried after an exponential backoff with jitter (`baseDelay × 2^(attempt−1)`, ±20 %, at
 /// most `maximumDelay`); after `maximumAttempts` runs it is dead until someone replays it. As a `Service`, it
@@ -97,16 +97,14 @@ public final class InboxWorker: Service, Sendable {
         var reserved = 0
         /// Set by a notification, a tick or a full claim; cleared by a claim that found fewer than it asked for.
         var mayHaveDue = true
-        var isStopping = false
-
         /// A claim being made.
         var isClaiming = false
+        var isStopping = false
 
         /// Events held and not finished running: what the batch size bounds.
         var ahead: Int { waiting.count + running.count + reserved }
         /// Everything holding a lease, or about to.
         var held: Int { ahead + settling.count + (isClaiming ? 1 : 0) }
-
     }
 
     /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
