@@ -45,13 +45,14 @@ public struct PostgresEventInbox: EventInbox {
     /// What storing one delivery did.
     enum Stored: Sendable, Equatable {
         case duplicate
-        case pending
+        /// Stored as the event said: pending, or done.
+        case stored
         /// Stored running, leased until then (Unix seconds, database clock).
         case claimed(leaseExpiresAt: Double)
     }
 
     /// Inserts a batch of deliveries in one statement. When any was stored pending, every instance's worker is
-    /// woken; events stored claimed need no one else.
+    /// woken; events stored claimed, or stored done, need no one else.
     static func insert(_ deliveries: [Delivery], client: PostgresClient, logger: Logger) async throws -> [Stored] {
         do {
             var inserted: [String: Double?] = [:]
@@ -74,13 +75,17 @@ public struct PostgresEventInbox: EventInbox {
                         AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
                             owner, lease)
                     ON CONFLICT (id) DO NOTHING
-                    RETURNING id, lease_expires_at
+                    RETURNING id, lease_expires_at, status = 'pending'
                 )
-                SELECT id, lease_expires_at FROM stored
+                SELECT * FROM stored
                 """,
                 logger: logger)
-            for try await (id, leaseExpiresAt) in rows.decode((String, Double?).self) { inserted[id] = leaseExpiresAt }
-            if inserted.values.contains(where: { $0 == nil }) {
+            var storedPending = false
+            for try await (id, leaseExpiresAt, pending) in rows.decode((String, Double?, Bool).self) {
+                inserted[id] = leaseExpiresAt
+                storedPending = storedPending || pending
+            }
+            if storedPending {
                 try await client.query("SELECT pg_notify(\(PostgresDatabase.inboxChannel), '')", logger: logger)
             }
             // A batch may hold the same id twice (a retried delivery): only its first copy is new.
@@ -89,7 +94,7 @@ public struct PostgresEventInbox: EventInbox {
                 guard let leaseExpiresAt = inserted[event.id], answered.insert(event.id).inserted else {
                     return .duplicate
                 }
-                return leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .pending
+                return leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .stored
             }
         } catch {
             throw PostgresDatabase.storeError(error)

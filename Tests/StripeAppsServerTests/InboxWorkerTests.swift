@@ -141,4 +141,59 @@ import Testing
             #expect(Set(delays).count > 1, "jitter")
         }
     }
+
+    @Test func theDefaultPolicyKeepsAFailingEventRetryableForThreeDays() {
+        let policy = InboxWorker.RetryPolicy.default
+        #expect(policy.maximumAttempts == 101)
+        #expect(policy.shortestRetryWindow >= 3 * 86_400)
+        #expect(policy.shortestRetryWindow < 3 * 86_400 + 0.8 * 3600, "no more runs than the window needs")
+        // The schedule Docs/webhooks.md shows: 2 s, doubling, then hourly.
+        #expect(
+            (1...12).map { policy.nominalDelay(afterAttempts: $0) } == [
+                2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600,
+            ])
+        #expect(policy.nominalDelay(afterAttempts: 100) == 3600)
+        #expect(policy.nominalDelay(afterAttempts: 5_000) == 3600, "no overflow")
+        // From the configuration: the window, unless EVENT_MAX_ATTEMPTS says otherwise.
+        var configuration = AppConfiguration()
+        #expect(configuration.eventRetryPolicy.maximumAttempts == 101)
+        configuration.eventRetryWindowHours = 1
+        #expect(configuration.eventRetryPolicy.shortestRetryWindow >= 3600)
+        #expect(configuration.eventRetryPolicy.maximumAttempts == 13)
+        configuration.eventMaxAttempts = 8
+        #expect(configuration.eventRetryPolicy.maximumAttempts == 8)
+        // No delay can fill a window: the count stops at its bound instead of looping.
+        let hot = InboxWorker.RetryPolicy(retryingFor: 60, baseDelay: 0, maximumDelay: 0)
+        #expect(hot.maximumAttempts == InboxWorker.RetryPolicy.mostAttempts)
+    }
+
+    @Test func aFiveMinuteOutageOfADependencyLosesNoEventWithTheDefaultPolicy() async throws {
+        let clock = Mutex(testNow)
+        let runs = Mutex(0)
+        let outageEnds = testNow.addingTimeInterval(300)
+        var handlers = EventHandlers()
+        handlers.on("invoice.paid") { _ in
+            runs.withLock { $0 += 1 }
+            if clock.withLock({ $0 }) < outageEnds { throw URLError(.cannotConnectToHost) }
+        }
+        let hooks = ApplicationHooks(now: { clock.withLock { $0 } }, eventHandlers: handlers)
+        let harness = try Harness(hooks: hooks)
+        let store = harness.store
+        let worker = harness.worker
+        try await Application(router: harness.router).test(.router) { client in
+            try await Harness.deliver(Self.event("evt_outage", type: "invoice.paid", created: 1), client)
+            // Each pass moves the clock to the event's next attempt, as the worker's ticks would.
+            for _ in 0..<20 {
+                try await worker.processDueEvents()
+                guard let failed = try await store.inbox.events(status: .failed, limit: 1).first else { break }
+                let next = try #require(failed.nextAttemptAt)
+                clock.withLock { $0 = next }
+            }
+            let stored = try #require(try await store.inbox.events(status: nil, limit: 1).first)
+            #expect(stored.status == .succeeded, "it outlived the outage")
+            // The retries before it were 2, 4, 8, … s apart: past the 8 runs the old default allowed.
+            #expect(runs.withLock { $0 } >= 9)
+            #expect(stored.attempts == runs.withLock { $0 })
+        }
+    }
 }

@@ -148,4 +148,39 @@ import Testing
             #expect(inbox.claims.withLock { $0 } == 0)
         }
     }
+
+    @Test func anEventNoHandlerIsRegisteredForIsStoredSucceededWithoutAClaimOrARun() async throws {
+        let (claimed, claimedSignal) = AsyncStream<Int>.makeStream()
+        let inbox = CountingInbox(base: InMemoryStorage(), claimed: claimedSignal)
+        let (runs, ran) = AsyncStream<String>.makeStream()
+        var handlers = EventHandlers()
+        handlers.on("customer.updated") { context in ran.yield(context.event.id) }
+        let worker = InboxWorker(
+            inbox: inbox, handlers: handlers,
+            options: InboxWorker.Options(owner: "here", pollInterval: .seconds(3600)), logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            defer { group.cancelAll() }
+            worker.start()
+            _ = await claimed.first { _ in true }
+            // invoice.paid has no handler: stored done, with no attempt, and no claim or run follows.
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")))
+            let stored = try #require(try await inbox.events(status: nil, limit: 10).first)
+            #expect(stored.id == "evt_unhandled")
+            #expect(stored.status == .succeeded)
+            #expect(stored.attempts == 0)
+            #expect(stored.leaseOwner == nil)
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")) == false, "a duplicate")
+            // A handled type still runs (and, being after it, shows the unhandled one never reached a handler).
+            let payload =
+                #"{"id":"evt_handled","object":"event","created":2,"livemode":false,"type":"customer.updated","account":"acct_1","data":{"object":{}}}"#
+            #expect(
+                try await worker.receive(
+                    InboxEvent(
+                        id: "evt_handled", type: "customer.updated", isLiveMode: false, accountID: "acct_1",
+                        created: 2, receivedAt: Date(), payload: payload)))
+            #expect(await runs.first { _ in true } == "evt_handled")
+            #expect(inbox.claims.withLock { $0 } == 1, "only the first look at the inbox")
+        }
+    }
 }

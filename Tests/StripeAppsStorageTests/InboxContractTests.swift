@@ -41,6 +41,19 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.enabled)
+    func anEventStoredSucceededKeepsItsStatusAndIsNeverClaimed(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            var done = Self.event("evt_done")
+            done.status = .succeeded
+            let isNew = try await storage.inbox.enqueue(done)
+            #expect(isNew)
+            #expect(try await storage.inbox.enqueue(done) == false)
+            #expect(try await storage.inbox.events(status: .succeeded, limit: 10) == [done])
+            #expect(try await storage.inbox.claim(now: Self.now, limit: 10, lease: Self.long, owner: "w").isEmpty)
+        }
+    }
+
     static func event(_ id: String, created: Int64) -> InboxEvent {
         InboxEvent(
             id: id, type: "t", isLiveMode: false, accountID: "acct_1", created: created,

@@ -23,7 +23,8 @@ public import StripeAppsAPI
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
 /// | `INSTALLATION_CACHE_SECONDS` | `2` | how long the SQLite store reuses an installation record it read (0: off) |
-/// | `EVENT_MAX_ATTEMPTS` | `8` | runs of a failing event's handlers before it is dead (replay to run it again) |
+/// | `EVENT_RETRY_WINDOW_HOURS` | `72` | how long a failing event stays retryable at least (Stripe's own 3 days) |
+/// | `EVENT_MAX_ATTEMPTS` | from the window (101) | runs of a failing event's handlers before it is dead (replay to run it again); overrides the window |
 /// | `EVENT_RETRY_BASE_SECONDS` | `2` | the delay before the first retry; it doubles per attempt (±20 % jitter) |
 /// | `EVENT_RETRY_MAX_SECONDS` | `3600` | the longest delay between retries |
 /// | `EVENT_LEASE_SECONDS` | `60` | how long a worker holds a claimed event without a heartbeat before another may run it |
@@ -63,8 +64,11 @@ public struct AppConfiguration: Sendable {
     public var maximumSettingsBytes: Int
     /// How long the SQLite store reuses an installation record it read; 0 turns the cache off.
     public var installationCacheSeconds: Int
-    /// Runs of a failing event's handlers before the event is dead.
-    public var eventMaxAttempts: Int
+    /// Runs of a failing event's handlers before the event is dead; `nil`: as many as
+    /// ``eventRetryWindowHours`` takes.
+    public var eventMaxAttempts: Int?
+    /// How long a failing event stays retryable at least, in hours (72, Stripe's own window, by default).
+    public var eventRetryWindowHours = 72
     /// The delay before the first retry of a failed event, in seconds.
     public var eventRetryBaseSeconds = 2
     /// The longest delay between retries, in seconds.
@@ -112,7 +116,7 @@ public struct AppConfiguration: Sendable {
         maximumBodyBytes: Int = SignatureVerifier.defaultMaximumPayloadBytes,
         maximumSettingsBytes: Int = 16 * 1024,
         installationCacheSeconds: Int = 2,
-        eventMaxAttempts: Int = 8,
+        eventMaxAttempts: Int? = nil,
         logLevel: Logger.Level = .info,
         logsAsJSON: Bool = true,
         install: InstallConfiguration = InstallConfiguration(),
@@ -160,11 +164,15 @@ public struct AppConfiguration: Sendable {
 
     /// How failed event handlers are retried.
     public var eventRetryPolicy: InboxWorker.RetryPolicy {
-        InboxWorker.RetryPolicy(
-            maximumAttempts: eventMaxAttempts,
-            baseDelay: TimeInterval(eventRetryBaseSeconds),
-            maximumDelay: TimeInterval(eventRetryMaxSeconds)
-        )
+        if let eventMaxAttempts {
+            InboxWorker.RetryPolicy(
+                maximumAttempts: eventMaxAttempts, baseDelay: TimeInterval(eventRetryBaseSeconds),
+                maximumDelay: TimeInterval(eventRetryMaxSeconds))
+        } else {
+            InboxWorker.RetryPolicy(
+                retryingFor: TimeInterval(eventRetryWindowHours) * 3600, baseDelay: TimeInterval(eventRetryBaseSeconds),
+                maximumDelay: TimeInterval(eventRetryMaxSeconds))
+        }
     }
 
     /// How the inbox worker claims and runs events.
@@ -241,13 +249,11 @@ public struct AppConfiguration: Sendable {
             default: installationCacheSeconds,
             in: 0...3600
         )
-        eventMaxAttempts = try Self.integer(
-            reader,
-            "event.max.attempts",
-            "EVENT_MAX_ATTEMPTS",
-            default: eventMaxAttempts,
-            in: 1...100
-        )
+        if let text = reader.string(forKey: "event.max.attempts"), !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            eventMaxAttempts = try Self.integer(
+                reader, "event.max.attempts", "EVENT_MAX_ATTEMPTS", default: 1,
+                in: 1...InboxWorker.RetryPolicy.mostAttempts)
+        }
         try readWorker(reader)
         let level = reader.string(forKey: "log.level", default: "info")
         guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
@@ -268,6 +274,9 @@ public struct AppConfiguration: Sendable {
         eventRetryBaseSeconds = try Self.integer(
             reader, "event.retry.base.seconds", "EVENT_RETRY_BASE_SECONDS", default: eventRetryBaseSeconds,
             in: 0...3600)
+        eventRetryWindowHours = try Self.integer(
+            reader, "event.retry.window.hours", "EVENT_RETRY_WINDOW_HOURS", default: eventRetryWindowHours,
+            in: 0...2160)
         eventRetryMaxSeconds = try Self.integer(
             reader, "event.retry.max.seconds", "EVENT_RETRY_MAX_SECONDS", default: eventRetryMaxSeconds,
             in: 0...604_800)

@@ -45,6 +45,11 @@ public struct EventHandlers: Sendable {
         fallback += other.fallback
     }
 
+    /// Whether any handler runs for events of `type`.
+    func handles(_ type: String) -> Bool {
+        !fallback.isEmpty || handlers[type] != nil
+    }
+
     /// The handlers of a type, type-specific ones first.
     func handlers(for type: String) -> [Handler] {
         (handlers[type] ?? []) + fallback

@@ -15,7 +15,8 @@ import Synchronization
 /// time; an event whose worker died mid-handler is run again by another once the lease expired.
 ///
 /// A failed event is retried after an exponential backoff with jitter (`baseDelay × 2^(attempt−1)`, ±20 %, at
-/// most `maximumDelay`); after `maximumAttempts` runs it is dead until someone replays it. As a `Service`, it
+/// most `maximumDelay`), by default for at least 3 days; after `maximumAttempts` runs it is dead until someone
+/// replays it. As a `Service`, it
 /// stops with the application; an event interrupted by a shutdown or a crash simply runs again (handlers are
 /// idempotent, which the event's idempotency key makes easy).
 public final class InboxWorker: Service, Sendable {
@@ -28,8 +29,14 @@ public final class InboxWorker: Service, Sendable {
         /// The longest delay.
         public var maximumDelay: TimeInterval
 
-        /// Eight runs, starting 2 s apart, at most an hour apart.
-        public static let `default` = RetryPolicy(maximumAttempts: 8, baseDelay: 2, maximumDelay: 3600)
+        /// The factor every delay is multiplied by, drawn at random per retry.
+        public static let jitter: ClosedRange<Double> = 0.8...1.2
+        /// The most runs ``init(retryingFor:baseDelay:maximumDelay:)`` gives (with no delay, a window never fills).
+        public static let mostAttempts = 10_000
+
+        /// Retryable for at least 3 days, Stripe's own retry window (Stripe had its 2xx and will not send the
+        /// event again): retries 2 s apart, doubling, then hourly; 101 runs, over 3.0 to 4.5 days with jitter.
+        public static let `default` = RetryPolicy(retryingFor: 3 * 86_400, baseDelay: 2, maximumDelay: 3600)
 
         /// Creates a policy.
         public init(maximumAttempts: Int, baseDelay: TimeInterval, maximumDelay: TimeInterval) {
@@ -38,10 +45,34 @@ public final class InboxWorker: Service, Sendable {
             self.maximumDelay = maximumDelay
         }
 
-        /// The delay before the run after `attempts` runs, with ±20 % jitter.
+        /// A policy whose failing event stays retryable for at least `window` seconds, even when every delay
+        /// draws the shortest jitter: as many runs as that takes (at most ``mostAttempts``).
+        public init(retryingFor window: TimeInterval, baseDelay: TimeInterval, maximumDelay: TimeInterval) {
+            self.init(maximumAttempts: 1, baseDelay: baseDelay, maximumDelay: maximumDelay)
+            var shortest: TimeInterval = 0
+            while shortest < window, maximumAttempts < Self.mostAttempts {
+                shortest += Self.jitter.lowerBound * nominalDelay(afterAttempts: maximumAttempts)
+                maximumAttempts += 1
+            }
+        }
+
+        /// The shortest time from an event's first failure to its last run, when every delay draws the
+        /// shortest jitter: how long a failing dependency may stay down before an event is dead.
+        public var shortestRetryWindow: TimeInterval {
+            (1..<max(1, maximumAttempts)).reduce(0) { $0 + Self.jitter.lowerBound * nominalDelay(afterAttempts: $1) }
+        }
+
+        /// The delay before the run after `attempts` runs, with jitter.
         public func delay(afterAttempts attempts: Int) -> TimeInterval {
-            let exponential = baseDelay * pow(2, Double(max(0, attempts - 1)))
-            return min(maximumDelay, exponential) * Double.random(in: 0.8...1.2)
+            nominalDelay(afterAttempts: attempts) * Double.random(in: Self.jitter)
+        }
+
+        /// The delay before the run after `attempts` runs, before jitter: `baseDelay × 2^(attempts−1)`, at most
+        /// `maximumDelay`.
+        public func nominalDelay(afterAttempts attempts: Int) -> TimeInterval {
+            // Past 2^62 the exponential only overflows; the cap has long been reached.
+            let exponential = baseDelay * pow(2, Double(min(62, max(0, attempts - 1))))
+            return min(maximumDelay, exponential)
         }
     }
 
@@ -147,7 +178,16 @@ public final class InboxWorker: Service, Sendable {
 
     /// Stores a verified delivery; returns whether it was new. When the worker has room and nothing older is due,
     /// the event is stored leased to this worker and starts at once; otherwise it is stored pending for a claim.
+    /// An event of a type no handler is registered for is stored succeeded with no attempt: nothing would run.
     public func receive(_ event: InboxEvent) async throws -> Bool {
+        guard handlers.handles(event.type) else {
+            // Nothing would run (Stripe sends every type the app subscribes to): stored succeeded, with no
+            // attempt, so that the event costs no claim and no settlement. A replay still runs what is
+            // registered for its type by then.
+            var done = event
+            done.status = .succeeded
+            return try await inbox.enqueue(done)
+        }
         let reserved = state.withLock { state in
             guard isStarted.load(ordering: .acquiring), !state.isStopping, !state.mayHaveDue,
                 state.ahead < options.batchSize
