@@ -47,4 +47,32 @@ if [ -z "${POSTGRES_URL:-}" ]; then
             "tests will be skipped" >&2
     fi
 fi
-swift test --skip-build "$@"
+# The tests run under a deadline (TEST_TIMEOUT_SECONDS, 20 minutes by default; the suite takes about 2 on two
+# cores). A test that hangs would otherwise hold CI until its own limit, printing nothing useful: past the
+# deadline this prints every thread's stack of the test process and, last, the tests that started and never
+# ended, then fails. Output is line-buffered so that the log holds everything printed before a hang.
+deadline="${TEST_TIMEOUT_SECONDS:-1200}"
+test_log="$(mktemp)"
+trap 'rm -f "$log" "$test_log"; if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir"; fi' EXIT
+set +e
+stdbuf -oL -eL swift test --skip-build "$@" > >(tee "$test_log") 2>&1 &
+tests_pid=$!
+(
+    sleep "$deadline"
+    echo "scripts/test.sh: the tests did not finish within $deadline s (TEST_TIMEOUT_SECONDS)" >&2
+    for pid in $(pgrep -f 'PackageTests\.xctest'); do
+        if command -v gdb > /dev/null; then
+            echo "scripts/test.sh: threads of the test process $pid:" >&2
+            gdb -p "$pid" -batch -ex 'thread apply all bt 25' 2>/dev/null | grep -E '^(Thread|#)' >&2
+        fi
+        kill -KILL "$pid"
+    done
+    echo "scripts/test.sh: tests that started and did not end:" >&2
+    scripts/unfinished-tests.py < "$test_log" >&2
+) &
+watchdog_pid=$!
+wait "$tests_pid"
+status=$?
+kill "$watchdog_pid" 2> /dev/null
+wait "$watchdog_pid" 2> /dev/null
+exit "$status"

@@ -161,6 +161,9 @@ struct ServeProcess {
     let lines: AsyncStream<String>
     /// Standard error, where the JSON log lines go.
     let logLines: AsyncStream<String>
+    /// Kills the server if a test leaves it running for five minutes, which ends both streams: a test that waits
+    /// for a line that never comes then fails instead of holding the run.
+    private let deadline: ProcessDeadline
 
     /// Starts `serve` with the environment less the app's variables, plus `environment`.
     init(arguments: [String], directory: URL, environment: [String: String]) throws {
@@ -177,6 +180,7 @@ struct ServeProcess {
         lines = Self.lines(of: output)
         logLines = Self.lines(of: errors)
         try process.run()
+        deadline = ProcessDeadline(process, after: .seconds(300))
     }
 
     private static func lines(of pipe: Pipe) -> AsyncStream<String> {
@@ -204,6 +208,7 @@ struct ServeProcess {
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+        _ = deadline.end()
     }
 }
 

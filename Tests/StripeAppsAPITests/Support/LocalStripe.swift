@@ -53,6 +53,10 @@ final class LocalStripe {
         try process.run()
         // Our copy of the write end must close, or the reader never sees end-of-file when localstripe exits.
         try? output.fileHandleForWriting.close()
+        // A localstripe that neither serves nor exits within a minute is killed, which ends its output.
+        let pid = process.processIdentifier
+        let startDeadline = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: startDeadline)
         // A dedicated thread reads its output with blocking reads: it reports when localstripe says it is serving
         // (or exits), then keeps draining the access log so the pipe never fills.
         let reader = output.fileHandleForReading
@@ -76,6 +80,7 @@ final class LocalStripe {
                 if !reported { continuation.resume(returning: false) }
             }
         }
+        startDeadline.cancel()
         guard started else {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             return nil

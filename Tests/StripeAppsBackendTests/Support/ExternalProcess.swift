@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `CI=true`: tests that need an outside component must run and fail when it is missing.
 let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
@@ -15,13 +19,18 @@ struct ProcessOutput {
     let standardError: String
 }
 
-/// Runs a program with the given standard input and waits for it to exit.
+/// Runs a program with the given standard input and waits for it to exit, or kills it at a deadline.
+///
+/// - Parameter timeout: how long the program may run; past it, it is killed and this throws
+///   ``ExternalProcessTimedOut``, so that a program that hangs (a browser that never finishes a page, say) fails
+///   its test instead of holding the whole run.
 func runProcess(
     _ executable: URL,
     _ arguments: [String],
     input: Data = Data(),
     environment: [String: String] = [:],
-    currentDirectory: URL? = nil
+    currentDirectory: URL? = nil,
+    timeout: Duration = .seconds(180)
 ) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = executable
@@ -35,6 +44,7 @@ func runProcess(
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
+    let deadline = ProcessDeadline(process, after: timeout)
     // Read both pipes while writing, so that neither side blocks on a full pipe buffer.
     let group = DispatchGroup()
     nonisolated(unsafe) var out = Data()
@@ -45,11 +55,55 @@ func runProcess(
     try stdin.fileHandleForWriting.close()
     group.wait()
     process.waitUntilExit()
+    if deadline.end() {
+        throw ExternalProcessTimedOut(program: executable.lastPathComponent, arguments: arguments, timeout: timeout)
+    }
     return ProcessOutput(
         status: process.terminationStatus,
         standardOutput: String(decoding: out, as: UTF8.self),
         standardError: String(decoding: err, as: UTF8.self)
     )
+}
+
+/// A program that ran past its deadline and was killed.
+struct ExternalProcessTimedOut: Error, CustomStringConvertible {
+    let program: String
+    let arguments: [String]
+    let timeout: Duration
+    var description: String { "\(program) \(arguments.joined(separator: " ")) did not exit within \(timeout); killed" }
+}
+
+/// Kills a running process with SIGKILL when a deadline passes, unless ``end()`` came first.
+///
+/// SIGKILL, not SIGTERM: a child inherits an ignored SIGTERM from whatever started the test run, and a program that
+/// never installs its own handler would then ignore `terminate()`.
+final class ProcessDeadline: @unchecked Sendable {
+    // `lock` guards `state`: the timer's queue and the caller's thread both touch it.
+    private let lock = NSLock()
+    private var state = State.running
+
+    private enum State { case running, ended, fired }
+
+    init(_ process: Process, after timeout: Duration) {
+        let pid = process.processIdentifier
+        let (seconds, attoseconds) = timeout.components
+        let interval = Double(seconds) + Double(attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + interval) { [self] in
+            lock.lock()
+            defer { lock.unlock() }
+            guard state == .running else { return }
+            state = .fired
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Call once the process has exited: returns whether the deadline had killed it.
+    func end() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if state == .running { state = .ended }
+        return state == .fired
+    }
 }
 
 /// Runs a program off the cooperative thread pool and awaits its exit.
@@ -60,13 +114,16 @@ func runProcessAsync(
     _ executable: URL,
     _ arguments: [String],
     environment: [String: String] = [:],
-    currentDirectory: URL? = nil
+    currentDirectory: URL? = nil,
+    timeout: Duration = .seconds(180)
 ) async throws -> ProcessOutput {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
             continuation.resume(
                 with: Result {
-                    try runProcess(executable, arguments, environment: environment, currentDirectory: currentDirectory)
+                    try runProcess(
+                        executable, arguments, environment: environment, currentDirectory: currentDirectory,
+                        timeout: timeout)
                 }
             )
         }
