@@ -209,11 +209,27 @@ public struct PostgresEventInbox: EventInbox {
             """
             UPDATE inbox_events SET status = 'pending', attempts = 0, next_attempt_at = NULL, lease_owner = NULL,
                 lease_expires_at = NULL, lease_token = lease_token + 1
-            WHERE id = \(id)
+            WHERE id = \(id) AND payload <> ''
             RETURNING id
             """,
             as: String.self
         ).isEmpty
+    }
+
+    public func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
+        try await database.rows(
+            """
+            UPDATE inbox_events SET payload = '', last_error = NULL
+            WHERE id IN (
+                SELECT id FROM inbox_events
+                WHERE status IN ('succeeded', 'dead') AND received_at >= \(range.lowerBound.timeIntervalSince1970)
+                    AND received_at < \(range.upperBound.timeIntervalSince1970) AND payload <> ''
+                ORDER BY received_at, id LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            as: String.self
+        ).count
     }
 
     static func event(_ row: Row) throws -> (event: InboxEvent, token: Int64) {

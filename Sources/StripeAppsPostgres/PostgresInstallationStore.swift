@@ -65,7 +65,8 @@ public struct PostgresInstallationStore: InstallationStore {
         }
     }
 
-    /// Deletes the tenant's settings and credentials and appends the audit record, once per source.
+    /// Deletes the tenant's settings, credentials and the payloads of its finished events, and appends the audit
+    /// record, once per source.
     private static func purge(_ change: InstallationChange, _ connection: PostgresConnection, _ logger: Logger)
         async throws
     {
@@ -75,6 +76,13 @@ public struct PostgresInstallationStore: InstallationStore {
             logger: logger)
         try await connection.query(
             "DELETE FROM tenant_credentials WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)",
+            logger: logger)
+        try await connection.query(
+            """
+            UPDATE inbox_events SET payload = '', last_error = NULL
+            WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
+                AND status IN ('succeeded', 'dead') AND payload <> ''
+            """,
             logger: logger)
         let audit = change.auditRecord
         try await connection.query(

@@ -189,11 +189,27 @@ public struct SQLiteEventInbox: EventInbox {
                 sql: """
                     UPDATE inbox_events SET status = 'pending', attempts = 0, next_attempt_at = NULL,
                         lease_owner = NULL, lease_expires_at = NULL, lease_token = lease_token + 1
-                    WHERE id = ?
+                    WHERE id = ? AND payload <> ''
                     """,
                 arguments: [id]
             )
             return db.changesCount > 0
+        }
+    }
+
+    public func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE inbox_events SET payload = '', last_error = NULL
+                    WHERE id IN (
+                        SELECT id FROM inbox_events
+                        WHERE status IN ('succeeded', 'dead') AND received_at >= ? AND received_at < ? AND payload <> ''
+                        ORDER BY received_at, id LIMIT ?)
+                    """,
+                arguments: [range.lowerBound.timeIntervalSince1970, range.upperBound.timeIntervalSince1970, limit]
+            )
+            return db.changesCount
         }
     }
 

@@ -39,13 +39,20 @@ public struct SQLiteInstallationStore: InstallationStore {
         return outcome
     }
 
-    /// Deletes the tenant's settings and credentials and appends the audit record, once per source.
+    /// Deletes the tenant's settings, credentials and the payloads of its finished events, and appends the audit
+    /// record, once per source.
     private static func purge(_ change: InstallationChange, in db: Database) throws {
         let tenant = change.tenant
         let arguments: StatementArguments = [tenant.accountID, tenant.mode.isLive]
         try db.execute(sql: "DELETE FROM settings WHERE account_id = ? AND livemode = ?", arguments: arguments)
         try db.execute(
             sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ?", arguments: arguments)
+        try db.execute(
+            sql: """
+                UPDATE inbox_events SET payload = '', last_error = NULL
+                WHERE account_id = ? AND livemode = ? AND status IN ('succeeded', 'dead') AND payload <> ''
+                """,
+            arguments: arguments)
         let audit = change.auditRecord
         try db.execute(
             sql: """

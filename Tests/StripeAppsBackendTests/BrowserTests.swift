@@ -64,9 +64,16 @@ struct BrowserTests {
         let (ports, portSignal) = AsyncStream<(String, Int)>.makeStream()
         let (reports, reportSignal) = AsyncStream<String>.makeStream()
         let configuration = AppConfiguration(appSecrets: try SigningKeyring(secrets: [Self.secret]), port: 0)
+        // The settings route answers only for a tenant with the app installed.
+        let storage = InMemoryStorage()
+        let now = Date()
+        _ = try await storage.installations.apply(
+            InstallationChange(
+                tenant: Tenant(accountID: "acct_browser", mode: .test), action: .activate, source: .installCallback,
+                occurredAt: now, recordedAt: now))
         let api = try buildApplication(
             configuration: configuration,
-            storage: InMemoryStorage(),
+            storage: storage,
             hooks: ApplicationHooks(onServerRunning: { portSignal.yield(("api", $0)) })
         )
         let signer = try UIExtensionSigner(secrets: [Self.secret])
@@ -121,7 +128,8 @@ struct BrowserTests {
             browser.standardError = FileHandle.nullDevice
             try browser.run()
             defer {
-                browser.terminate()
+                // SIGKILL: an ignored SIGTERM is inherited, and the page's work is done either way.
+                kill(browser.processIdentifier, SIGKILL)
                 browser.waitUntilExit()
             }
             let received = try await firstValue(of: reports, within: .seconds(90))

@@ -34,7 +34,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let sqlite = "sqlite:\(directory.path)/source.sqlite"
-        let secret = ["STRIPE_APP_SECRETS": "absec_copy_test_secret"]
+        let secret = ["STRIPE_APP_SECRETS": "absec_copy_test_secret", "STRIPE_WEBHOOK_SECRETS_TEST": "whsec_copy_test"]
         let port = try freePort()
         do {
             let server = try ServeProcess(
@@ -42,6 +42,16 @@ import Testing
                 environment: secret.merging(["DATABASE_URL": sqlite]) { $1 })
             defer { server.stop() }
             try await server.waitUntilReady(port: port)
+            // Settings are a tenant route: the app is installed first, by its signed event.
+            let installed = try await runProcessAsync(
+                ExternalTool.backend,
+                [
+                    "simulate", "event", "--to", "http://127.0.0.1:\(port)", "--type", "account.application.authorized",
+                    "--account", "acct_copy", "--test", "--secret", "whsec_copy_test",
+                ])
+            #expect(installed.standardOutput.contains("-> 200"), "\(installed.standardOutput)")
+            let processed = await server.logLines.first { $0.contains("event processed") }
+            try #require(processed != nil, "serve exited before processing the install event")
             for (version, theme) in [(0, "dark"), (1, "light")] {
                 let written = try await runProcessAsync(
                     ExternalTool.backend,

@@ -134,8 +134,12 @@ import Testing
                 #""status":"inactive""#))
         let events = try await run(["events", "list", "--status", "succeeded", "--format", "json"])
         #expect(events.standardOutput.contains("evt_cli_1") && events.standardOutput.contains("evt_cli_2"))
-        let replay = try await run(["events", "replay", "evt_cli_1"])
-        #expect(replay.status == 0)
+        // The uninstall purged the payloads of the tenant's finished events: evt_cli_1 is listed, not replayable.
+        let pruned = try await run(["events", "replay", "evt_cli_1"])
+        #expect(pruned.status == 1)
+        #expect(pruned.standardError.contains("pruned"), "\(pruned.standardError)")
+        let replay = try await run(["events", "replay", "evt_cli_2"])
+        #expect(replay.status == 0, "\(replay.standardError)")
         #expect(try await run(["events", "replay", "evt_missing"]).status == 1)
     }
 

@@ -31,9 +31,13 @@ import Testing
             let response = try await client.execute(
                 "/api/whoami", .post, developer.post(userID: "usr_dev", accountID: "acct_dev", mode: .test))
             #expect(response.status == .ok)
+            // Development mode needs no installation for the tenant routes: a fresh serve works out of the box.
+            let settings = try await client.execute(
+                "/api/settings", .get, developer.get(userID: "usr_dev", accountID: "acct_dev", mode: .test))
+            #expect(settings.status == .ok)
             // The production secrets of another deployment do not work here.
             #expect(
-                try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a")).status
+                try await client.execute("/api/whoami", .post, signer.post(userID: "usr_u", accountID: "acct_a")).status
                     == .unauthorized)
         }
         #expect(try AppConfiguration.testing().bindHost == "127.0.0.1")
@@ -53,6 +57,7 @@ import Testing
             "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app", "EVENT_MAX_ATTEMPTS": "3",
             "EVENT_RETRY_BASE_SECONDS": "5", "EVENT_RETRY_MAX_SECONDS": "600", "EVENT_LEASE_SECONDS": "30",
             "EVENT_CONCURRENCY": "32", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
+            "EVENT_HANDLER_TIMEOUT_SECONDS": "90",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -65,6 +70,8 @@ import Testing
         #expect(configuration.eventRetryPolicy.baseDelay == 5 && configuration.eventRetryPolicy.maximumDelay == 600)
         #expect(configuration.workerOptions.lease == .seconds(30) && configuration.workerOptions.concurrency == 32)
         #expect(configuration.workerOptions.owner == "web-1" && configuration.databasePoolSize == 4)
+        #expect(configuration.workerOptions.handlerTimeout == .seconds(90))
+        #expect(try read([:]).workerOptions.handlerTimeout == .seconds(300))
         #expect(try read([:]).workerOptions.owner.contains(":"), "host:pid:random by default")
         #expect(try read([:]).isDevelopmentMode)
         #expect(try read(["STRIPE_APP_SECRETS": ""]).isDevelopmentMode)
@@ -73,7 +80,7 @@ import Testing
             ("PORT", "http"), ("PORT", "70000"), ("SIGNATURE_TOLERANCE_SECONDS", "0"), ("MAX_BODY_BYTES", "-1"),
             ("LOG_LEVEL", "loud"), ("EVENT_MAX_ATTEMPTS", "0"), ("EVENT_LEASE_SECONDS", "1"),
             ("EVENT_CONCURRENCY", "0"), ("DATABASE_URL", "mysql://u@h/db"), ("DATABASE_URL", "postgres://h/db"),
-            ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_POOL_SIZE", "0"), ("EVENT_HANDLER_TIMEOUT_SECONDS", "0"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
             #expect(error?.variable == variable)
@@ -86,9 +93,11 @@ import Testing
         let (arrived, arrivedSignal) = AsyncStream<Void>.makeStream()
         let (release, releaseSignal) = AsyncStream<Void>.makeStream()
         let (ports, portSignal) = AsyncStream<Int>.makeStream()
+        let storage = InMemoryStorage()
+        try await install(Tenant(accountID: "acct_a", mode: .test), in: storage)
         let app = try buildApplication(
             configuration: .testing(),
-            storage: InMemoryStorage(),
+            storage: storage,
             hooks: ApplicationHooks(
                 now: { testNow },
                 onServerRunning: { portSignal.yield($0) },
@@ -105,13 +114,18 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try #require(await ports.first { _ in true })
-            let signed = try signer.post(userID: "u", accountID: "a")
+            let signed = try signer.post(userID: "usr_u", accountID: "acct_a")
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/slow")
             request.method = .POST
             for field in signed.headers { request.headers.add(name: field.name.rawName, value: field.value) }
             request.body = .bytes(try #require(signed.body))
-            let response = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)) }
-            _ = await arrived.first { _ in true }
+            let response = Task {
+                // An answer that comes without the handler running (a 4xx) ends the wait below: the test fails
+                // instead of waiting for an arrival that will never come.
+                defer { arrivedSignal.finish() }
+                return try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            }
+            try #require(await arrived.first { _ in true } != nil, "the request reached the handler")
             await group.triggerGracefulShutdown()
             releaseSignal.yield()
             let answer = try await response.value

@@ -60,6 +60,7 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool { throw fail() }
     func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> { throw fail() }
     func replay(id: String) async throws -> Bool { throw fail() }
+    func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int { throw fail() }
 }
 
 @Suite struct OperationsTests {
@@ -76,7 +77,7 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
             #expect(ready.status == .serviceUnavailable)
             #expect(ready.errorCode == "storage_unavailable")
             let whoami = try await client.execute(
-                "/api/whoami", .post, signer.post(userID: "u", accountID: "a", mode: .test))
+                "/api/whoami", .post, signer.post(userID: "usr_u", accountID: "acct_a", mode: .test))
             #expect(whoami.status == .serviceUnavailable)
         }
     }
@@ -101,7 +102,8 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
             #expect(preflight.headers[.accessControlMaxAge] == "600")
             #expect(preflight.headers[.accessControlAllowCredentials] == nil)
 
-            let signed = try await client.execute("/api/whoami", .post, signer.post(userID: "u", accountID: "a"))
+            let signed = try await client.execute(
+                "/api/whoami", .post, signer.post(userID: "usr_u", accountID: "acct_a"))
             #expect(signed.headers[.accessControlAllowOrigin] == "*")
             let notFound = try await client.execute(uri: "/api/missing", method: .get, headers: [.origin: "null"])
             #expect(notFound.headers[.accessControlAllowOrigin] == "*")
@@ -125,7 +127,8 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
             userID: "usr_1", accountID: "acct_1", mode: .test, extra: [PayloadField("note", .string(marker))])
         let signature = try #require(request.headers[.stripeSignature])
         let mac = String(signature.split(separator: "=").last ?? "")
-        try await withTestApp(logger: sink.logger) { client in
+        let installed = [Tenant(accountID: "acct_a", mode: .test)]
+        try await withTestApp(installed: installed, logger: sink.logger) { client in
             var cases = [request]
             var tampered = request
             tampered.body = ByteBuffer(string: #"{"note":"\#(marker)","user_id":"usr_1","account_id":"acct_2"}"#)
@@ -142,8 +145,8 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
                 "/api/settings",
                 .post,
                 signer.post(
-                    userID: "u",
-                    accountID: "a",
+                    userID: "usr_u",
+                    accountID: "acct_a",
                     mode: .test,
                     extra: [
                         PayloadField("version", .number(0)),

@@ -6,6 +6,11 @@ import StripeAppsTesting
 import Testing
 
 @Suite struct SettingsRouteTests {
+    /// The tenants these tests use, with the app installed (tenant routes refuse others).
+    static let installed = ["acct_1", "acct_2"].flatMap { account in
+        [Tenant(accountID: account, mode: .test), Tenant(accountID: account, mode: .live)]
+    }
+
     func write(
         _ client: some TestClientProtocol,
         mode: Tenant.Mode? = .test,
@@ -23,7 +28,7 @@ import Testing
     }
 
     @Test func writeThenReadWithOptimisticConcurrency() async throws {
-        try await withTestApp { client in
+        try await withTestApp(installed: Self.installed) { client in
             let empty = try await read(client)
             #expect(empty.status == .ok)
             #expect(empty.text == #"{"account_id":"acct_1","mode":"test","version":0,"values":{},"updated_at":null}"#)
@@ -59,7 +64,7 @@ import Testing
     }
 
     @Test func testModeNeverSeesLiveData() async throws {
-        try await withTestApp { client in
+        try await withTestApp(installed: Self.installed) { client in
             _ = try await write(
                 client, mode: .live, [PayloadField("version", .number(0)), PayloadField("key", .string("live-only"))])
             let test = try await read(client, mode: .test)
@@ -72,7 +77,7 @@ import Testing
     }
 
     @Test func tenantRoutesNeedASignedMode() async throws {
-        try await withTestApp { client in
+        try await withTestApp(installed: Self.installed) { client in
             let read = try await read(client, mode: nil)
             #expect(read.status == .badRequest)
             #expect(read.errorCode == "mode_required")
@@ -98,7 +103,7 @@ import Testing
         [PayloadField("version", .number(0)), PayloadField("long", .string(String(repeating: "x", count: 4097)))],
     ])
     func invalidWritesAre400AndChangeNothing(_ fields: [PayloadField]) async throws {
-        try await withTestApp(configuration: .testing(maximumBodyBytes: 16384)) { client in
+        try await withTestApp(configuration: .testing(maximumBodyBytes: 16384), installed: Self.installed) { client in
             let response = try await write(client, fields)
             #expect(response.status == .badRequest)
             #expect(response.errorCode == "invalid_settings")
@@ -107,7 +112,7 @@ import Testing
     }
 
     @Test func documentOverTheLimitIs413AndNothingIsWritten() async throws {
-        try await withTestApp(configuration: .testing(maximumSettingsBytes: 256)) { client in
+        try await withTestApp(configuration: .testing(maximumSettingsBytes: 256), installed: Self.installed) { client in
             let first = try await write(
                 client,
                 [PayloadField("version", .number(0)), PayloadField("a", .string(String(repeating: "x", count: 200)))])

@@ -62,13 +62,13 @@ import Testing
             var cases: [(String, SignedUIRequest)] = [
                 (
                     "timestamp_outside_tolerance",
-                    try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 - 301)
+                    try signer.post(userID: "usr_u", accountID: "acct_a", timestamp: 1_700_000_000 - 301)
                 ),
                 (
                     "timestamp_outside_tolerance",
-                    try signer.post(userID: "u", accountID: "a", timestamp: 1_700_000_000 + 301)
+                    try signer.post(userID: "usr_u", accountID: "acct_a", timestamp: 1_700_000_000 + 301)
                 ),
-                ("no_matching_signature", try other.post(userID: "u", accountID: "a")),
+                ("no_matching_signature", try other.post(userID: "usr_u", accountID: "acct_a")),
                 (
                     "missing_header",
                     SignedUIRequest(headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}"))
@@ -103,9 +103,9 @@ import Testing
             #expect(try await client.execute("/api/whoami", .post, noIdentity).errorCode == "invalid_payload")
             let empty = signer.post(rawBody: [])
             #expect(try await client.execute("/api/whoami", .post, empty).errorCode == "missing_payload")
-            let badMode = signer.post(rawBody: Array(#"{"mode":"prod","user_id":"u","account_id":"a"}"#.utf8))
+            let badMode = signer.post(rawBody: Array(#"{"mode":"prod","user_id":"usr_u","account_id":"acct_a"}"#.utf8))
             #expect(try await client.execute("/api/whoami", .post, badMode).errorCode == "invalid_mode")
-            var noHeaders = try signer.get(userID: "u", accountID: "a", mode: .test)
+            var noHeaders = try signer.get(userID: "usr_u", accountID: "acct_a", mode: .test)
             noHeaders.headers[.stripeAccountID] = nil
             let response = try await client.execute("/api/settings", .get, noHeaders)
             #expect(response.status == .badRequest)
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func getSignatureCoversTheModeHeader() async throws {
-        try await withTestApp { client in
+        try await withTestApp(installed: [Tenant(accountID: "acct_1", mode: .test)]) { client in
             var request = try signer.get(userID: "usr_1", accountID: "acct_1", mode: .test)
             #expect(try await client.execute("/api/settings", .get, request).status == .ok)
             // Switching the unsigned-looking header to live breaks the signature: the mode is signed.
@@ -128,7 +128,8 @@ import Testing
     @Test func oversizedBodyIs413BeforeVerification() async throws {
         try await withTestApp(configuration: .testing(maximumBodyBytes: 64)) { client in
             let big = signer.post(
-                rawBody: Array(#"{"pad":"\#(String(repeating: "x", count: 100))","user_id":"u","account_id":"a"}"#.utf8)
+                rawBody: Array(
+                    #"{"pad":"\#(String(repeating: "x", count: 100))","user_id":"usr_u","account_id":"acct_a"}"#.utf8)
             )
             let response = try await client.execute("/api/whoami", .post, big)
             #expect(response.status == .contentTooLarge)
@@ -148,22 +149,24 @@ import Testing
             api.group("admin").add(middleware: RequireRolesMiddleware(anyOf: ["Administrator"]))
                 .post("report") { _, context in Response.json(.string(context.user.accountID)) }
         }
-        try await withTestApp(configureAPI: configureAPI) { client in
+        try await withTestApp(installed: [Tenant(accountID: "acct_a", mode: .test)], configureAPI: configureAPI) {
+            client in
             let admin = try signer.post(
-                userID: "u",
-                accountID: "a",
+                userID: "usr_u",
+                accountID: "acct_a",
                 roles: [StripeRole(type: "builtIn", name: "Administrator")]
             )
             #expect(try await client.execute("/api/admin/report", .post, admin).status == .ok)
             let viewer = try signer.post(
-                userID: "u", accountID: "a", roles: [StripeRole(type: "builtIn", name: "View only")])
+                userID: "usr_u", accountID: "acct_a", roles: [StripeRole(type: "builtIn", name: "View only")])
             let denied = try await client.execute("/api/admin/report", .post, viewer)
             #expect(denied.status == .forbidden)
             #expect(denied.errorCode == "insufficient_role")
-            let none = try await client.execute("/api/admin/report", .post, signer.post(userID: "u", accountID: "a"))
+            let none = try await client.execute(
+                "/api/admin/report", .post, signer.post(userID: "usr_u", accountID: "acct_a"))
             #expect(none.status == .forbidden)
             // A custom role that borrows a built-in role's name is not that role.
-            let impostor = try signer.post(userID: "u", accountID: "a", roles: [.custom("Administrator")])
+            let impostor = try signer.post(userID: "usr_u", accountID: "acct_a", roles: [.custom("Administrator")])
             #expect(try await client.execute("/api/admin/report", .post, impostor).status == .forbidden)
         }
     }
@@ -173,10 +176,11 @@ import Testing
             api.group("audit").add(middleware: RequireRolesMiddleware(anyOfRoles: [.custom("Auditor")]))
                 .post("log") { _, context in Response.json(.string(context.user.accountID)) }
         }
-        try await withTestApp(configureAPI: configureAPI) { client in
-            let auditor = try signer.post(userID: "u", accountID: "a", roles: [.custom("Auditor")])
+        try await withTestApp(installed: [Tenant(accountID: "acct_a", mode: .test)], configureAPI: configureAPI) {
+            client in
+            let auditor = try signer.post(userID: "usr_u", accountID: "acct_a", roles: [.custom("Auditor")])
             #expect(try await client.execute("/api/audit/log", .post, auditor).status == .ok)
-            let builtIn = try signer.post(userID: "u", accountID: "a", roles: [.builtIn("Auditor")])
+            let builtIn = try signer.post(userID: "usr_u", accountID: "acct_a", roles: [.builtIn("Auditor")])
             let denied = try await client.execute("/api/audit/log", .post, builtIn)
             #expect(denied.status == .forbidden)
             #expect(denied.errorCode == "insufficient_role")

@@ -45,7 +45,10 @@ import Testing
     @Test("a UI route calls Stripe for the verified tenant; Stripe failures map to 502/503 JSON errors")
     func uiRoute() async throws {
         try await Self.withStripe { fake, stripe in
-            try await withTestApp(configureAPI: Self.customerRoutes(stripe)) { client in
+            let installed = [
+                Tenant(accountID: Self.account, mode: .test), Tenant(accountID: Self.account, mode: .live),
+            ]
+            try await withTestApp(installed: installed, configureAPI: Self.customerRoutes(stripe)) { client in
                 let ok = try await client.execute(
                     "/api/customers", .post, try signer.post(userID: "usr_1", accountID: Self.account, mode: .test))
                 #expect(ok.status == .ok)

@@ -43,6 +43,9 @@ import Testing
             try await base.heartbeat(claims, now: now, lease: lease)
         }
         func replay(id: String) async throws -> Bool { try await base.replay(id: id) }
+        func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
+            try await base.prune(receivedIn: range, limit: limit)
+        }
     }
 
     /// A handler that records each start and waits until the test lets that event finish.

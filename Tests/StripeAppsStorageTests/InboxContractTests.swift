@@ -266,4 +266,80 @@ import Testing
             #expect(try await inbox.events(status: nil, limit: 4).count == 4)
         }
     }
+
+    /// Finished events past the retention lose their payload and error text, and keep their id: a redelivery is
+    /// still a duplicate, and a pruned event cannot be replayed. Events still to run, and events received outside
+    /// the range, keep everything; `limit` bounds one pass.
+    @Test(arguments: Backend.enabled)
+    func pruningDeletesOldFinishedPayloadsAndKeepsTheirIds(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            func event(_ id: String, at seconds: TimeInterval) -> InboxEvent {
+                InboxEvent(
+                    id: id, type: "invoice.paid", isLiveMode: false, accountID: "acct_1", created: 1,
+                    receivedAt: Date(timeIntervalSince1970: 1_700_000_000 + seconds), payload: #"{"id":"\#(id)"}"#)
+            }
+            let now = Date(timeIntervalSince1970: 1_700_000_000)
+            for (id, seconds) in [
+                ("evt_ok", 0.0), ("evt_dead", 1), ("evt_pending", 2), ("evt_failed", 3), ("evt_new", 100),
+            ] {
+                _ = try await inbox.enqueue(event(id, at: seconds))
+            }
+            let claims = try await inbox.claim(
+                now: now.addingTimeInterval(200), limit: 5, lease: .seconds(60), owner: "w")
+            for claim in claims {
+                switch claim.id {
+                case "evt_ok", "evt_new": _ = try await inbox.complete(claim)
+                case "evt_dead": _ = try await inbox.fail(claim, error: "gave up", retryAt: nil)
+                case "evt_failed":
+                    _ = try await inbox.fail(claim, error: "later", retryAt: now.addingTimeInterval(9999))
+                default: _ = try await inbox.fail(claim, error: "x", retryAt: now)
+                }
+            }
+            _ = try await inbox.replay(id: "evt_pending")
+
+            let range = Date.distantPast..<now.addingTimeInterval(50)
+            #expect(try await inbox.prune(receivedIn: range, limit: 1) == 1, "one pass prunes at most limit")
+            #expect(try await inbox.prune(receivedIn: range, limit: 100) == 1)
+            #expect(try await inbox.prune(receivedIn: range, limit: 100) == 0, "nothing twice")
+
+            let byID = Dictionary(
+                uniqueKeysWithValues: try await inbox.events(status: nil, limit: 10).map { ($0.id, $0) })
+            #expect(byID["evt_ok"]?.isPruned == true && byID["evt_ok"]?.status == .succeeded)
+            #expect(byID["evt_dead"]?.isPruned == true && byID["evt_dead"]?.lastError == nil)
+            #expect(byID["evt_pending"]?.isPruned == false)
+            #expect(byID["evt_failed"]?.isPruned == false && byID["evt_failed"]?.lastError == "later")
+            #expect(byID["evt_new"]?.isPruned == false, "received after the range")
+            #expect(try await inbox.enqueue(event("evt_ok", at: 0)) == false, "a redelivery is still a duplicate")
+            #expect(try await inbox.replay(id: "evt_dead") == false, "a pruned event cannot be replayed")
+            #expect(try await inbox.replay(id: "evt_new") == true)
+        }
+    }
+
+    /// The uninstall purge deletes the payloads of the tenant's finished events with its other data; the other
+    /// mode's events and events still to run keep theirs.
+    @Test(arguments: Backend.enabled)
+    func anUninstallPrunesTheTenantsFinishedEvents(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            _ = try await inbox.enqueue(Self.event("evt_test_done"))
+            _ = try await inbox.enqueue(Self.event("evt_live_done", live: true))
+            let claims = try await inbox.claim(
+                now: Date(timeIntervalSince1970: 1_700_000_100), limit: 2, lease: .seconds(60), owner: "w")
+            for claim in claims { _ = try await inbox.complete(claim) }
+            _ = try await inbox.enqueue(Self.event("evt_test_pending"))
+            let tenant = Tenant(accountID: "acct_1", mode: .test)
+            let uninstall = InstallationChange(
+                tenant: tenant, action: .deactivate,
+                source: .event(type: "account.application.deauthorized", id: "evt_u"),
+                occurredAt: Date(timeIntervalSince1970: 1_700_000_200),
+                recordedAt: Date(timeIntervalSince1970: 1_700_000_200))
+            #expect(try await storage.installations.apply(uninstall) == .applied)
+            let byID = Dictionary(
+                uniqueKeysWithValues: try await inbox.events(status: nil, limit: 10).map { ($0.id, $0) })
+            #expect(byID["evt_test_done"]?.isPruned == true)
+            #expect(byID["evt_live_done"]?.isPruned == false, "the live tenant is another tenant")
+            #expect(byID["evt_test_pending"]?.isPruned == false, "still to run")
+        }
+    }
 }

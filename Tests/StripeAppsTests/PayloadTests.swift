@@ -125,4 +125,35 @@ import Testing
             #expect(throws: SignatureError(.invalidPayload)) { try UIRequestPayload(verifiedJSON: Array(text.utf8)) }
         }
     }
+
+    @Test func stripeIDsArePrefixAndOneTo255IDCharacters() {
+        let suffix255 = String(repeating: "a", count: 255)
+        for valid in ["acct_1", "acct_" + suffix255, "acct_1AbC_9z"] {
+            #expect(StripeID.isValid(valid, prefix: "acct_"), "\(valid.prefix(20))")
+        }
+        for invalid in [
+            "", "acct_", "acct_" + suffix255 + "a", "acct", "usr_1", "acct_1-2", "acct_1 ", "acct_ü", "ACCT_1",
+        ] {
+            #expect(!StripeID.isValid(invalid, prefix: "acct_"), "\(invalid.prefix(20))")
+        }
+    }
+
+    @Test func shapeValidationNamesTheFirstProblem() throws {
+        func code(_ payload: UIRequestPayload) -> String? {
+            do {
+                try payload.validateShape()
+                return nil
+            } catch { return "\(error.code)" }
+        }
+        #expect(
+            code(try UIRequestPayload(userID: "usr_1", accountID: "acct_1", roles: [.builtIn("Administrator")])) == nil)
+        #expect(code(try UIRequestPayload(userID: "u", accountID: "a")) == "invalid_account_id")
+        #expect(code(try UIRequestPayload(userID: "u", accountID: "acct_1")) == "invalid_user_id")
+        let state = try UIRequestPayload(
+            userID: "usr_1", accountID: "acct_1", extra: [PayloadField("state", .string("x"))])
+        #expect(code(state) == "reserved_key")
+        let roles = try UIRequestPayload(
+            userID: "usr_1", accountID: "acct_1", extra: [PayloadField("stripe_roles", .array([.string("x")]))])
+        #expect(code(roles) == "invalid_roles")
+    }
 }

@@ -42,6 +42,10 @@ public protocol EventInbox: Sendable {
     /// Extends the leases of claims still held to `lease` from now; returns the ids of those extended.
     func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String>
     /// Makes an event pending again with no attempts counted (a manual replay starts it over, with every retry of
-    /// the policy), ending any lease; returns `false` when there is no such event.
+    /// the policy), ending any lease; returns `false` when there is no such event, or its payload was pruned.
     func replay(id: String) async throws -> Bool
+    /// Deletes the payload and error text of up to `limit` finished events (succeeded or dead) received within
+    /// `range`, keeping the rest of each row, so a late redelivery of its id is still a duplicate; returns how
+    /// many it pruned. Events still to run are never pruned.
+    func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int
 }

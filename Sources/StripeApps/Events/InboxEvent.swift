@@ -66,6 +66,18 @@ public struct InboxEvent: Sendable, Hashable {
     /// When the lease of a running event ends, unless its worker extends it.
     public var leaseExpiresAt: Date?
 
+    /// Whether the payload was deleted (``EventInbox/prune(receivedIn:limit:)``, or the uninstall purge of its
+    /// tenant): the id is kept so that a redelivery is still a duplicate, and the event can no longer be replayed.
+    public var isPruned: Bool { payload.isEmpty }
+
+    /// This event without its payload and error text, as pruning leaves it.
+    public var pruned: InboxEvent {
+        InboxEvent(
+            id: id, type: type, isLiveMode: isLiveMode, accountID: accountID, created: created, receivedAt: receivedAt,
+            status: status, attempts: attempts, payload: "", nextAttemptAt: nextAttemptAt, lastError: nil,
+            leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt)
+    }
+
     /// The longest ``lastError`` a store keeps; longer errors are cut to this many characters.
     public static let maximumErrorLength = 2000
 

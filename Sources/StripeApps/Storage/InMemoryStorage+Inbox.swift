@@ -87,7 +87,7 @@ extension InMemoryStorage: EventInbox {
 
     public func replay(id: String) async throws -> Bool {
         state.withLock { state in
-            guard var event = state.inbox[id] else { return false }
+            guard var event = state.inbox[id], !event.isPruned else { return false }
             event.status = .pending
             event.attempts = 0
             event.nextAttemptAt = nil
@@ -97,6 +97,17 @@ extension InMemoryStorage: EventInbox {
             // A worker still running it can no longer record anything.
             state.tokens[id, default: 0] += 1
             return true
+        }
+    }
+
+    public func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
+        state.withLock { state in
+            let due = state.inbox.values
+                .filter { [.succeeded, .dead].contains($0.status) && !$0.isPruned && range.contains($0.receivedAt) }
+                .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+                .prefix(limit)
+            for event in due { state.inbox[event.id] = event.pruned }
+            return due.count
         }
     }
 

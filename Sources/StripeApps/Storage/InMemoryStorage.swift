@@ -90,6 +90,12 @@ extension InMemoryStorage: InstallationStore {
             if change.action == .deactivate {
                 state.settings[tenant] = nil
                 state.credentials = state.credentials.filter { $0.key.tenant != tenant }
+                for (id, event) in state.inbox
+                where event.accountID == tenant.accountID && event.isLiveMode == tenant.mode.isLive
+                    && [.succeeded, .dead].contains(event.status)
+                {
+                    state.inbox[id] = event.pruned
+                }
                 let record = change.auditRecord
                 if !state.audit.contains(where: {
                     $0.tenant == tenant && $0.action == record.action && $0.reason == record.reason

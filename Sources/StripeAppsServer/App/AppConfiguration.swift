@@ -28,7 +28,9 @@ public import StripeAppsAPI
 /// | `EVENT_RETRY_BASE_SECONDS` | `2` | the delay before the first retry; it doubles per attempt (±20 % jitter) |
 /// | `EVENT_RETRY_MAX_SECONDS` | `3600` | the longest delay between retries |
 /// | `EVENT_LEASE_SECONDS` | `60` | how long a worker holds a claimed event without a heartbeat before another may run it |
-/// | `EVENT_CONCURRENCY` | `16` | event handlers one instance runs at once |
+/// | `EVENT_CONCURRENCY` | `16` | event handlers one instance runs at once (the events of one tenant one after the other) |
+/// | `EVENT_HANDLER_TIMEOUT_SECONDS` | `300` | the longest one run of an event's handlers may take before it fails and is retried |
+/// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
@@ -77,6 +79,10 @@ public struct AppConfiguration: Sendable {
     public var eventLeaseSeconds = 60
     /// How many event handlers run at once on this instance.
     public var eventConcurrency = 16
+    /// The longest one run of an event's handlers may take, in seconds (`EVENT_HANDLER_TIMEOUT_SECONDS`).
+    public var eventHandlerTimeoutSeconds = 300
+    /// How long finished events keep their payload, in days (`EVENT_RETENTION_DAYS`).
+    public var eventRetentionDays = 30
     /// The name the worker claims under; `nil` for host, process id and a random part.
     public var instanceID: String?
     /// The most PostgreSQL connections of one instance.
@@ -180,7 +186,9 @@ public struct AppConfiguration: Sendable {
         InboxWorker.Options(
             lease: .seconds(eventLeaseSeconds),
             concurrency: eventConcurrency,
-            owner: instanceID ?? InboxWorker.defaultOwner()
+            owner: instanceID ?? InboxWorker.defaultOwner(),
+            handlerTimeout: .seconds(eventHandlerTimeoutSeconds),
+            retention: .seconds(eventRetentionDays * 86_400)
         )
     }
 
@@ -284,6 +292,11 @@ public struct AppConfiguration: Sendable {
             reader, "event.lease.seconds", "EVENT_LEASE_SECONDS", default: eventLeaseSeconds, in: 3...3600)
         eventConcurrency = try Self.integer(
             reader, "event.concurrency", "EVENT_CONCURRENCY", default: eventConcurrency, in: 1...256)
+        eventHandlerTimeoutSeconds = try Self.integer(
+            reader, "event.handler.timeout.seconds", "EVENT_HANDLER_TIMEOUT_SECONDS",
+            default: eventHandlerTimeoutSeconds, in: 1...86_400)
+        eventRetentionDays = try Self.integer(
+            reader, "event.retention.days", "EVENT_RETENTION_DAYS", default: eventRetentionDays, in: 1...36_500)
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
     }
 

@@ -14,7 +14,8 @@ public struct ApplicationHooks: Sendable {
     public var services: [any Service]
     /// Called once the server listens, with the port it got.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
-    /// Adds the app's own signed UI routes under `/api`; handlers get a ``VerifiedRequestContext``.
+    /// Adds the app's own signed UI routes under `/api`; handlers get a ``VerifiedRequestContext``. Outside
+    /// development mode they answer only while the tenant has the app installed (403 `not_installed`).
     public var configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void
     /// Runs after an install callback recorded the installation (create the user's account on your side…).
     public var onInstall: @Sendable (InstallCompletion) async throws -> Void
@@ -116,7 +117,8 @@ public func buildRouter<Storage: StorageBackend>(
 }
 
 /// Health routes, webhooks, install links, then the signed UI routes under `/api` with CORS; each controller
-/// gets the one store it uses.
+/// gets the one store it uses. Signed routes other than `/api/whoami` need an active installation of the tenant
+/// (``RequireInstallationMiddleware``), except in development mode.
 func buildRouter<Storage: StorageBackend>(
     configuration: AppConfiguration,
     storage: Storage,
@@ -125,33 +127,44 @@ func buildRouter<Storage: StorageBackend>(
     worker: InboxWorker?
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Rejections of anonymous traffic are logged at most ten per kind every ten seconds.
+    let rejections = LogSampler()
     // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: UIRouteCORSMiddleware())
     router.add(middleware: JSONErrorMiddleware())
-    // One line per request at debug; signed routes log one info line with the tenant once they are answered.
-    router.add(middleware: LogRequestsMiddleware(.debug))
+    // One line per request at debug, its path without the query (install callbacks carry codes and states there);
+    // signed routes log one info line with the tenant once they are answered.
+    router.add(middleware: RequestLogMiddleware(.debug))
     HealthController(checkStorage: { try await storage.checkHealth() }).register(on: router)
-    WebhookController(configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker)
-        .register(on: router)
+    WebhookController(
+        configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker, rejections: rejections
+    ).register(on: router)
     InstallController(
         configuration: configuration,
         states: storage.installStates,
         installations: storage.installations,
         signing: signing,
         hooks: hooks,
-        oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now)
+        oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now),
+        rejections: rejections
     ).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
     let api = router.group("api")
-        .add(middleware: StripeSignatureMiddleware(signing: signing))
+        .add(middleware: StripeSignatureMiddleware(signing: signing, rejections: rejections))
         .group(context: VerifiedRequestContext.self)
     WhoAmIController(installations: storage.installations).register(on: api)
+    // Every other signed route reaches a tenant's data: only while the app is installed there.
+    let tenantRoutes = api.group()
+    if !configuration.isDevelopmentMode {
+        tenantRoutes.add(
+            middleware: RequireInstallationMiddleware(installations: storage.installations, rejections: rejections))
+    }
     SettingsController(store: storage.settings, maximumDocumentBytes: configuration.maximumSettingsBytes)
-        .register(on: api)
-    hooks.configureAPI(api)
+        .register(on: tenantRoutes)
+    hooks.configureAPI(tenantRoutes)
     return router
 }
 

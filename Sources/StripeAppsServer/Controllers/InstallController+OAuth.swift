@@ -27,7 +27,7 @@ extension InstallController {
                 .badRequest, "missing_parameters", "This install link is incomplete",
                 "The redirect from Stripe lacks state. Start again from the install link.", clearCookie)
         }
-        guard Self.isIdentifier(code, prefix: "ac_") else {
+        guard StripeID.isValid(code, prefix: "ac_") else {
             return page(
                 .badRequest, "invalid_parameters", "This install link is not valid",
                 "The authorization code in the redirect is malformed.", clearCookie)

@@ -16,6 +16,8 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     let hooks: ApplicationHooks
     /// Exchanges the `code` of OAuth apps' callbacks; `nil` without secret keys and `ENCRYPTION_KEYS`.
     let oauthTokens: OAuthTokens?
+    /// Samples the log lines of anonymous install traffic and of refused callbacks.
+    let rejections: LogSampler
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
@@ -85,7 +87,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
             status: .found,
             headers: [.location: link.url(redirectURI: redirectURI, state: state), .cacheControl: "no-store"])
         response.setCookie(stateCookie(value: state, maxAge: Int(configuration.install.stateLifetime)))
-        context.logger.info("install started")
+        rejections.log(context.logger, .info, "install started", code: "none")
         return response
     }
 
@@ -131,7 +133,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         -> Response?
     {
         guard let cookie = request.cookies[cookieName]?.value, Self.constantTimeEquals(cookie, state) else {
-            context.logger.warning("install callback without the matching state cookie")
+            rejections.log(
+                context.logger, .warning, "install callback without the matching state cookie", code: "browser_mismatch"
+            )
             return page(
                 .badRequest, "browser_mismatch", "Start the installation again",
                 "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.",
@@ -185,7 +189,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 "The redirect from Stripe lacks user_id, account_id, state or install_signature. Start again from the install link.",
                 clearCookie)
         }
-        guard Self.isIdentifier(userID, prefix: "usr_"), Self.isIdentifier(accountID, prefix: "acct_") else {
+        guard StripeID.isValid(userID, prefix: "usr_"), StripeID.isValid(accountID, prefix: "acct_") else {
             return page(
                 .badRequest, "invalid_parameters", "This install link is not valid",
                 "The account or user id in the redirect is malformed.", clearCookie)
@@ -212,7 +216,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 payload: InstallRedirectPayload(state: state, userID: userID, accountID: accountID)
             )
         } catch {
-            context.logger.warning("install signature rejected", metadata: ["error.code": "\(error.code)"])
+            rejections.log(context.logger, .warning, "install signature rejected", code: "\(error.code)")
             if error.code == .timestampOutsideTolerance {
                 return page(
                     .badRequest, "signature_expired", "This install link has expired",
@@ -277,15 +281,6 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         _ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]
     ) -> Response {
         HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
-    }
-
-    static func isIdentifier(_ value: String, prefix: String) -> Bool {
-        value.hasPrefix(prefix) && value.count <= 255
-            && value.utf8.allSatisfy {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
-            }
     }
 
     static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {

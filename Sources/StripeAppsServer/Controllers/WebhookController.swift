@@ -16,6 +16,8 @@ struct WebhookController<Inbox: EventInbox> {
     let inbox: Inbox
     let now: @Sendable () -> Date
     let worker: InboxWorker?
+    /// Samples the log lines of rejected deliveries.
+    let rejections: LogSampler
 
     func register(on router: Router<AppRequestContext>) {
         // One verifier per endpoint, built once: each holds its secrets' keyed hash states.
@@ -65,7 +67,7 @@ struct WebhookController<Inbox: EventInbox> {
             _ = try verifier.verify(payload: bytes, header: header)
             event = try AppEvent(json: bytes)
         } catch {
-            context.logger.info("rejected webhook", metadata: ["error.code": "\(error.code)"])
+            rejections.log(context.logger, .info, "rejected webhook", code: "\(error.code)")
             throw APIError(error)
         }
         guard event.isLiveMode == false || isLiveEndpoint else {

@@ -89,6 +89,14 @@ public final class InboxWorker: Service, Sendable {
         public var owner: String
         /// How often the worker looks for retries and expired leases when nothing wakes it.
         public var pollInterval: Duration
+        /// The longest one run of an event's handlers may take (5 minutes by default): past it the run fails,
+        /// and is retried, and its slot frees even if the handler ignores cancellation.
+        public var handlerTimeout: Duration
+        /// How long finished events (succeeded or dead) keep their payload, counted from their arrival (30 days
+        /// by default); then the payload is deleted and the id kept, for deduplication. `nil` keeps everything.
+        public var retention: Duration?
+        /// How often the running worker prunes payloads past the retention.
+        public var pruneInterval: Duration
 
         /// Creates options.
         public init(
@@ -96,13 +104,19 @@ public final class InboxWorker: Service, Sendable {
             batchSize: Int? = nil,
             concurrency: Int = 16,
             owner: String = InboxWorker.defaultOwner(),
-            pollInterval: Duration = .seconds(1)
+            pollInterval: Duration = .seconds(1),
+            handlerTimeout: Duration = .seconds(300),
+            retention: Duration? = .seconds(30 * 86_400),
+            pruneInterval: Duration = .seconds(3600)
         ) {
             self.lease = lease
             self.batchSize = batchSize ?? 4 * concurrency
             self.concurrency = concurrency
             self.owner = owner
             self.pollInterval = pollInterval
+            self.handlerTimeout = handlerTimeout
+            self.retention = retention
+            self.pruneInterval = pruneInterval
         }
     }
 
@@ -122,6 +136,8 @@ public final class InboxWorker: Service, Sendable {
         /// Claimed or handed over, not started yet, oldest first.
         var waiting: [ClaimedEvent] = []
         var running: [String: ClaimedEvent] = [:]
+        /// The tenants whose events' handlers are running: one event of a tenant at a time, in order.
+        var busyTenants: Set<TenantKey> = []
         /// Handlers done, outcome being recorded: still held, no longer taking a slot.
         var settling: [String: ClaimedEvent] = [:]
         /// Deliveries being stored claimed for this worker.
@@ -229,6 +245,9 @@ public final class InboxWorker: Service, Sendable {
                     // Claims whose outcome is being recorded are left out: their lease ends with that write.
                     await self.extendLeases { self.state.withLock { $0.waiting + Array($0.running.values) } }
                 }
+                if let retention = options.retention {
+                    background.addTask { await self.pruneFinishedEvents(olderThan: retention) }
+                }
                 await withDiscardingTaskGroup { handlers in
                     for await _ in wakeUps {
                         if Task.isCancelled { break }
@@ -256,14 +275,20 @@ public final class InboxWorker: Service, Sendable {
     private func fill(_ handlers: inout DiscardingTaskGroup) {
         while true {
             let step = state.withLock { state -> Step in
-                if state.running.count < options.concurrency, !state.waiting.isEmpty {
-                    let claim = state.waiting.removeFirst()
+                // The oldest held event whose tenant has nothing running: tenants run side by side, the events of
+                // one tenant one after the other, in the order they were claimed.
+                if state.running.count < options.concurrency,
+                    let index = state.waiting.firstIndex(where: { !state.busyTenants.contains(TenantKey($0)) })
+                {
+                    let claim = state.waiting.remove(at: index)
                     state.running[claim.id] = claim
+                    state.busyTenants.insert(TenantKey(claim))
                     return .start(claim)
                 }
                 let limit = options.batchSize - state.ahead
+                let startable = state.waiting.count { !state.busyTenants.contains(TenantKey($0)) }
                 guard state.mayHaveDue, !state.isStopping, !state.isClaiming, limit > 0,
-                    state.waiting.count < options.concurrency
+                    startable < options.concurrency
                 else { return .wait }
                 state.mayHaveDue = false
                 state.isClaiming = true
@@ -286,19 +311,24 @@ public final class InboxWorker: Service, Sendable {
             try await process(claim) {
                 state.withLock { state in
                     if let claim = state.running.removeValue(forKey: claim.id) { state.settling[claim.id] = claim }
+                    state.busyTenants.remove(TenantKey(claim))
                 }
                 wakeUp.yield()
             }
         } catch {
-            logger.error(
-                "the outcome of an event could not be recorded; it runs again once its lease expired",
-                metadata: ["stripe.event": .string(claim.id), "error.type": "\(type(of: error))"])
+            logOutcomeNotRecorded(claim, error)
         }
         state.withLock { state in
-            state.running[claim.id] = nil
+            if state.running.removeValue(forKey: claim.id) != nil { state.busyTenants.remove(TenantKey(claim)) }
             state.settling[claim.id] = nil
         }
         wakeUp.yield()
+    }
+
+    private func logOutcomeNotRecorded(_ claim: ClaimedEvent, _ error: any Error) {
+        logger.error(
+            "the outcome of an event could not be recorded; it runs again once its lease expired",
+            metadata: ["stripe.event": .string(claim.id), "error.type": "\(type(of: error))"])
     }
 
     private func claimMore(limit: Int) async {
@@ -317,28 +347,70 @@ public final class InboxWorker: Service, Sendable {
         wakeUp.yield()
     }
 
-    /// Claims one batch of due events and runs their handlers; returns how many it claimed.
+    /// Claims one batch of due events and runs their handlers, as the running worker would: tenants side by side
+    /// (up to the concurrency), the events of one tenant one after the other; returns how many it claimed.
+    ///
+    /// For tools and tests that drive the inbox by hand; a running worker (``run()``) needs no help. An event
+    /// whose outcome cannot be recorded is logged and left to its lease; it does not stop the others.
     @discardableResult
     public func processDueEvents(limit: Int? = nil) async throws -> Int {
         let claims = try await inbox.claim(
             now: now(), limit: limit ?? options.batchSize, lease: options.lease, owner: options.owner)
         guard !claims.isEmpty else { return 0 }
+        let lanes = Dictionary(grouping: claims, by: TenantKey.init).values.sorted {
+            ($0[0].event.receivedAt, $0[0].id) < ($1[0].event.receivedAt, $1[0].id)
+        }
         let running = RunningClaims(claims)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.extendLeases { running.current } }
-            try await withThrowingTaskGroup(of: Void.self) { runs in
-                for (index, claim) in claims.enumerated() {
-                    if index >= options.concurrency { try await runs.next() }
+            await withTaskGroup(of: Void.self) { runs in
+                for (index, lane) in lanes.enumerated() {
+                    if index >= options.concurrency { await runs.next() }
                     runs.addTask {
-                        try await self.process(claim)
-                        running.finished(claim)
+                        for claim in lane {
+                            do {
+                                try await self.process(claim)
+                            } catch {
+                                self.logOutcomeNotRecorded(claim, error)
+                            }
+                            running.finished(claim)
+                        }
                     }
                 }
-                try await runs.waitForAll()
             }
             group.cancelAll()
         }
         return claims.count
+    }
+
+    /// Once storage is ready and then every ``Options/pruneInterval``, deletes the payloads of finished events that
+    /// arrived more than `retention` ago, a thousand at a time, until cancelled. Each pass starts where the last
+    /// complete one ended, so old rows are not read again.
+    private func pruneFinishedEvents(olderThan retention: Duration) async {
+        while !isStarted.load(ordering: .acquiring) {
+            guard (try? await Task.sleep(for: options.pollInterval)) != nil else { return }
+        }
+        let batch = 1000
+        var prunedBefore = Date.distantPast
+        repeat {
+            let cutoff = now().addingTimeInterval(-retention.timeInterval)
+            guard prunedBefore < cutoff else { continue }
+            do {
+                var total = 0
+                while true {
+                    let count = try await inbox.prune(receivedIn: prunedBefore..<cutoff, limit: batch)
+                    total += count
+                    if count < batch { break }
+                }
+                prunedBefore = cutoff
+                if total > 0 {
+                    logger.info("pruned the payloads of finished events", metadata: ["inbox.pruned": "\(total)"])
+                }
+            } catch {
+                logger.warning(
+                    "pruning the inbox failed; tried again later", metadata: ["error.type": "\(type(of: error))"])
+            }
+        } while (try? await Task.sleep(for: options.pruneInterval)) != nil
     }
 
     /// Every third of the lease, extends the leases of the claims still held, until cancelled.
@@ -409,8 +481,14 @@ public final class InboxWorker: Service, Sendable {
         if let tenant = event.tenant { logger[metadataKey: "stripe.account"] = .string(tenant.description) }
         let context = EventContext(event: event, tenant: event.tenant, logger: logger)
         do {
-            for handler in eventHandlers { try await handler(context) }
-        } catch let error where !(error is CancellationError) {
+            try await Self.run(within: options.handlerTimeout) {
+                for handler in eventHandlers { try await handler(context) }
+            }
+        } catch {
+            // Our own cancellation (the application is stopping at once): nothing is recorded, the lease expires
+            // and the event runs again. Any other error, a handler's own CancellationError and a time-out
+            // included, is a failed attempt with its backoff: never a hot loop.
+            if Task.isCancelled { throw error }
             let retryAt =
                 stored.attempts >= policy.maximumAttempts
                 ? nil : now().addingTimeInterval(policy.delay(afterAttempts: stored.attempts))
@@ -418,7 +496,8 @@ public final class InboxWorker: Service, Sendable {
                 retryAt == nil ? "event handler failed; no retries left (dead)" : "event handler failed; will retry",
                 metadata: ["inbox.attempts": "\(stored.attempts)", "error.type": "\(type(of: error))"]
             )
-            return .failed(String(describing: error), retryAt: retryAt)
+            // Stored as last_error, which `events list` shows: no key or signature an error may carry.
+            return .failed(LogRedaction.redact(String(describing: error)), retryAt: retryAt)
         }
         logger.info("event processed", metadata: ["inbox.attempts": "\(stored.attempts)"])
         return .completed
@@ -437,5 +516,90 @@ private final class RunningClaims: Sendable {
 
     func finished(_ claim: ClaimedEvent) {
         claims.withLock { _ = $0.removeValue(forKey: claim.id) }
+    }
+}
+
+extension InboxWorker {
+    /// A run of an event's handlers that took longer than ``Options/handlerTimeout``.
+    public struct HandlerTimedOut: Error, CustomStringConvertible {
+        /// The limit that passed.
+        public let limit: Duration
+
+        public var description: String { "The event handlers did not finish within \(limit); the run was cancelled." }
+    }
+
+    /// Runs `body` in a task of its own and returns when it ends, or throws ``HandlerTimedOut`` once `limit` passed,
+    /// cancelling it. The caller does not wait for a body that ignores cancellation: its slot frees at the limit.
+    /// Cancelling the caller cancels the body.
+    static func run(within limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let outcome = SingleOutcome()
+        let work = Task {
+            do {
+                try await body()
+                outcome.resolve(.success(()))
+            } catch {
+                outcome.resolve(.failure(error))
+            }
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
+            if outcome.resolve(.failure(HandlerTimedOut(limit: limit))) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        try await withTaskCancellationHandler {
+            try await outcome.value
+        } onCancel: {
+            work.cancel()
+        }
+    }
+}
+
+/// The first of several results, awaited once.
+private final class SingleOutcome: Sendable {
+    private struct State {
+        var result: Result<Void, any Error>?
+        var waiter: CheckedContinuation<Void, any Error>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the result unless one was set; returns whether this call set it.
+    @discardableResult
+    func resolve(_ result: Result<Void, any Error>) -> Bool {
+        let (isFirst, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, any Error>?) in
+            guard state.result == nil else { return (false, nil) }
+            state.result = result
+            defer { state.waiter = nil }
+            return (true, state.waiter)
+        }
+        waiter?.resume(with: result)
+        return isFirst
+    }
+
+    var value: Void {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let result = state.withLock { state -> Result<Void, any Error>? in
+                    if state.result == nil { state.waiter = continuation }
+                    return state.result
+                }
+                if let result { continuation.resume(with: result) }
+            }
+        }
+    }
+}
+
+/// The tenant an event belongs to, for ordering; events that name no account (none of a Connect endpoint's) are
+/// ordered with nothing: each is its own lane.
+struct TenantKey: Hashable, Sendable {
+    let accountID: String
+    let isLiveMode: Bool
+    /// The event's id when it names no account.
+    let lane: String?
+
+    init(_ claim: ClaimedEvent) {
+        accountID = claim.event.accountID ?? ""
+        isLiveMode = claim.event.isLiveMode
+        lane = claim.event.accountID == nil ? claim.id : nil
     }
 }

@@ -15,17 +15,22 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
     private let currentVerifier: @Sendable () throws -> SignatureVerifier
+    private let rejections: LogSampler
 
     /// Creates the middleware.
     ///
-    /// - Parameter verifier: The verifier holding the app signing secrets, the time window and the payload limit.
-    public init(verifier: SignatureVerifier) {
+    /// - Parameters:
+    ///   - verifier: The verifier holding the app signing secrets, the time window and the payload limit.
+    ///   - rejections: Samples the log lines of refused requests, so that anonymous traffic cannot flood the log.
+    public init(verifier: SignatureVerifier, rejections: LogSampler = LogSampler()) {
         currentVerifier = { verifier }
+        self.rejections = rejections
     }
 
     /// Creates the middleware with a verifier known only once storage is ready.
-    init(signing: AppSigning) {
+    init(signing: AppSigning, rejections: LogSampler) {
         currentVerifier = { try signing.verifier() }
+        self.rejections = rejections
     }
 
     public func handle(
@@ -59,8 +64,15 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
                 payload = try UIRequestPayload(verifiedJSON: bytes)
             }
         } catch let error as SignatureError {
-            context.logger.info("rejected signed request", metadata: ["error.code": "\(error.code)"])
+            rejections.log(context.logger, .info, "rejected signed request", code: "\(error.code)")
             throw APIError(error)
+        }
+        // Authentic is not the same as sane: ids and roles of the wrong shape go no further than here.
+        do {
+            try payload.validateShape()
+        } catch {
+            rejections.log(context.logger, .info, "rejected signed request", code: "\(error.code)")
+            throw APIError.badRequest("\(error.code)", error.message)
         }
         let user = VerifiedUser(payload: payload, mode: try mode(of: payload), secretLabel: verified.secretLabel)
         context.verifiedUser = user

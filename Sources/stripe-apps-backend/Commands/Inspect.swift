@@ -118,7 +118,10 @@ struct EventsReplay: AsyncParsableCommand {
     func run() async throws {
         let replayed = try await withConfiguredStorage { try await $0.inbox.replay(id: id) }
         guard replayed else {
-            FileHandle.standardError.write(Data("no_such_event: \(id) is not in the inbox\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("no_such_event: \(id) is not in the inbox, or its payload was pruned (EVENT_RETENTION_DAYS, or "
+                        + "its tenant uninstalled the app)\n").utf8))
             throw ExitCode(1)
         }
         print("\(id) is pending again")

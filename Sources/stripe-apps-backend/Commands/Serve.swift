@@ -67,13 +67,14 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Logs to standard error, once per process: JSON lines, or swift-log's plain text.
+/// Logs to standard error, once per process: JSON lines, or swift-log's plain text; either way with anything
+/// shaped like a key, token or signature redacted.
 func bootstrapLogging(level: Logger.Level, json: Bool) {
     LoggingSystem.bootstrap { label in
-        if json { return JSONLogHandler(label: label, level: level) }
+        if json { return RedactingLogHandler(JSONLogHandler(label: label, level: level)) }
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level
-        return handler
+        return RedactingLogHandler(handler)
     }
 }
 

@@ -47,15 +47,19 @@ func withTestApp<Storage: StorageBackend>(
     try await app.test(.router, body)
 }
 
-/// ``withTestApp(configuration:storage:logger:configureAPI:_:)`` over a new in-memory storage.
+/// ``withTestApp(configuration:storage:logger:configureAPI:_:)`` over a new in-memory storage where the app is
+/// installed for `installed` (signed tenant routes refuse other tenants with 403 `not_installed`).
 func withTestApp(
     configuration: AppConfiguration? = nil,
+    installed: [Tenant] = [],
     logger: Logger? = nil,
     configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
+    let storage = InMemoryStorage()
+    for tenant in installed { try await install(tenant, in: storage) }
     try await withTestApp(
-        configuration: configuration, storage: InMemoryStorage(), logger: logger, configureAPI: configureAPI, body)
+        configuration: configuration, storage: storage, logger: logger, configureAPI: configureAPI, body)
 }
 
 /// An install through the one write path, as the callback or an event records it.
@@ -88,23 +92,36 @@ extension TestResponse {
 final class LogSink: Sendable {
     private struct State {
         var lines: [String] = []
-        var waiters: [(text: String, continuation: CheckedContinuation<String, Never>)] = []
+        var waiters: [UUID: (text: String, continuation: CheckedContinuation<String?, Never>)] = [:]
     }
 
     private let state = Mutex(State())
 
     var all: String { state.withLock { $0.lines.joined(separator: "\n") } }
 
-    /// The first line containing `text`, once one is logged.
-    func line(containing text: String) async -> String {
-        await withCheckedContinuation { continuation in
+    /// The first line containing `text`, once one is logged; `nil`, with an issue recorded, when none is within
+    /// `timeLimit`, so that a line that never comes fails the test instead of holding the whole run.
+    func line(containing text: String, within timeLimit: Duration = .seconds(60)) async -> String? {
+        let id = UUID()
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeLimit)
+            self?.resume(id, with: nil)
+        }
+        defer { timer.cancel() }
+        let line = await withCheckedContinuation { continuation in
             let found = state.withLock { state -> String? in
                 if let line = state.lines.first(where: { $0.contains(text) }) { return line }
-                state.waiters.append((text, continuation))
+                state.waiters[id] = (text, continuation)
                 return nil
             }
             if let found { continuation.resume(returning: found) }
         }
+        if line == nil { Issue.record("no log line containing \"\(text)\" within \(timeLimit)") }
+        return line
+    }
+
+    private func resume(_ id: UUID, with line: String?) {
+        state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(returning: line)
     }
 
     var logger: Logger {
@@ -116,9 +133,9 @@ final class LogSink: Sendable {
     func append(_ line: String) {
         let ready = state.withLock { state in
             state.lines.append(line)
-            let ready = state.waiters.filter { line.contains($0.text) }
-            state.waiters.removeAll { line.contains($0.text) }
-            return ready.map(\.continuation)
+            let ready = state.waiters.filter { line.contains($0.value.text) }
+            for id in ready.keys { state.waiters[id] = nil }
+            return ready.values.map(\.continuation)
         }
         for continuation in ready { continuation.resume(returning: line) }
     }
@@ -138,5 +155,19 @@ struct CapturingLogHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         sink.append("\(event.level) \(event.message) \(merged) \(event.source)")
+    }
+}
+
+/// The first element of `stream`, or `nil` when none arrives within `limit`.
+func firstValue<T: Sendable>(of stream: AsyncStream<T>, within limit: Duration) async throws -> T? {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { await stream.first { _ in true } }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        let first = try await group.next() ?? nil
+        group.cancelAll()
+        return first
     }
 }
