@@ -233,6 +233,7 @@ import Testing
     /// window says how many were left out.
     @Test func rejectionLogLinesAreSampled() async throws {
         let sink = LogSink()
+        let start = ContinuousClock.now
         try await withTestApp(logger: sink.logger) { client in
             let forged = try UIExtensionSigner(secrets: ["absec_forger"], now: { testNow })
             for _ in 0..<50 {
@@ -241,8 +242,11 @@ import Testing
                 #expect(response.status == .unauthorized)
             }
         }
+        // The server's sampler runs on the real clock: a loaded machine may take more than one 10 s window.
+        let windows = Int((ContinuousClock.now - start) / .seconds(10)) + 1
         let rejected = sink.all.split(separator: "\n").filter { $0.contains("rejected signed request") }
-        #expect(rejected.count == 10)
+        #expect(rejected.count >= 10 && rejected.count <= 10 * windows, "\(rejected.count) lines in \(windows) windows")
+        if windows == 1 { #expect(rejected.count == 10) }
 
         let instant = Mutex(ContinuousClock.now)
         let sampler = LogSampler(burst: 2, window: .seconds(10), now: { instant.withLock { $0 } })

@@ -57,7 +57,9 @@ import Testing
             "LOG_LEVEL": "debug", "STRIPE_APP_ID": "com.example.app", "EVENT_MAX_ATTEMPTS": "3",
             "EVENT_RETRY_BASE_SECONDS": "5", "EVENT_RETRY_MAX_SECONDS": "600", "EVENT_LEASE_SECONDS": "30",
             "EVENT_CONCURRENCY": "32", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
-            "EVENT_HANDLER_TIMEOUT_SECONDS": "90",
+            "EVENT_HANDLER_TIMEOUT_SECONDS": "90", "HTTP_HEADER_TIMEOUT_SECONDS": "5",
+            "HTTP_BODY_TIMEOUT_SECONDS": "20",
+            "HTTP_IDLE_TIMEOUT_SECONDS": "30", "MAX_CONNECTIONS": "50",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -71,6 +73,11 @@ import Testing
         #expect(configuration.workerOptions.lease == .seconds(30) && configuration.workerOptions.concurrency == 32)
         #expect(configuration.workerOptions.owner == "web-1" && configuration.databasePoolSize == 4)
         #expect(configuration.workerOptions.handlerTimeout == .seconds(90))
+        #expect(configuration.httpHeaderTimeoutSeconds == 5 && configuration.httpBodyTimeoutSeconds == 20)
+        #expect(configuration.httpIdleTimeoutSeconds == 30 && configuration.maximumConnections == 50)
+        let defaults = try read([:])
+        #expect(defaults.httpHeaderTimeoutSeconds == 10 && defaults.httpBodyTimeoutSeconds == 30)
+        #expect(defaults.httpIdleTimeoutSeconds == 60 && defaults.maximumConnections == 1000)
         #expect(try read([:]).workerOptions.handlerTimeout == .seconds(300))
         #expect(try read([:]).workerOptions.owner.contains(":"), "host:pid:random by default")
         #expect(try read([:]).isDevelopmentMode)
@@ -81,6 +88,7 @@ import Testing
             ("LOG_LEVEL", "loud"), ("EVENT_MAX_ATTEMPTS", "0"), ("EVENT_LEASE_SECONDS", "1"),
             ("EVENT_CONCURRENCY", "0"), ("DATABASE_URL", "mysql://u@h/db"), ("DATABASE_URL", "postgres://h/db"),
             ("DATABASE_POOL_SIZE", "0"), ("EVENT_HANDLER_TIMEOUT_SECONDS", "0"),
+            ("HTTP_HEADER_TIMEOUT_SECONDS", "0"), ("HTTP_BODY_TIMEOUT_SECONDS", "x"), ("MAX_CONNECTIONS", "0"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
             #expect(error?.variable == variable)

@@ -30,6 +30,10 @@ public import StripeAppsAPI
 /// | `EVENT_LEASE_SECONDS` | `60` | how long a worker holds a claimed event without a heartbeat before another may run it |
 /// | `EVENT_CONCURRENCY` | `16` | event handlers one instance runs at once (the events of one tenant one after the other) |
 /// | `EVENT_HANDLER_TIMEOUT_SECONDS` | `300` | the longest one run of an event's handlers may take before it fails and is retried |
+/// | `HTTP_HEADER_TIMEOUT_SECONDS` | `10` | a request head must arrive whole within this from its first byte |
+/// | `HTTP_BODY_TIMEOUT_SECONDS` | `30` | a request body must arrive whole within this from the end of its head |
+/// | `HTTP_IDLE_TIMEOUT_SECONDS` | `60` | a keep-alive connection that sends nothing for this long is closed |
+/// | `MAX_CONNECTIONS` | `1000` | connections served at once; more wait to be accepted |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
@@ -81,6 +85,14 @@ public struct AppConfiguration: Sendable {
     public var eventConcurrency = 16
     /// The longest one run of an event's handlers may take, in seconds (`EVENT_HANDLER_TIMEOUT_SECONDS`).
     public var eventHandlerTimeoutSeconds = 300
+    /// How long a request head may take from its first byte, in seconds (`HTTP_HEADER_TIMEOUT_SECONDS`).
+    public var httpHeaderTimeoutSeconds = 10
+    /// How long a request body may take from the end of its head, in seconds (`HTTP_BODY_TIMEOUT_SECONDS`).
+    public var httpBodyTimeoutSeconds = 30
+    /// How long a connection may send nothing, between requests or while sending one (`HTTP_IDLE_TIMEOUT_SECONDS`).
+    public var httpIdleTimeoutSeconds = 60
+    /// The most connections served at once (`MAX_CONNECTIONS`); further ones wait in the accept queue.
+    public var maximumConnections = 1000
     /// How long finished events keep their payload, in days (`EVENT_RETENTION_DAYS`).
     public var eventRetentionDays = 30
     /// The name the worker claims under; `nil` for host, process id and a random part.
@@ -295,6 +307,17 @@ public struct AppConfiguration: Sendable {
         eventHandlerTimeoutSeconds = try Self.integer(
             reader, "event.handler.timeout.seconds", "EVENT_HANDLER_TIMEOUT_SECONDS",
             default: eventHandlerTimeoutSeconds, in: 1...86_400)
+        httpHeaderTimeoutSeconds = try Self.integer(
+            reader, "http.header.timeout.seconds", "HTTP_HEADER_TIMEOUT_SECONDS", default: httpHeaderTimeoutSeconds,
+            in: 1...3600)
+        httpBodyTimeoutSeconds = try Self.integer(
+            reader, "http.body.timeout.seconds", "HTTP_BODY_TIMEOUT_SECONDS", default: httpBodyTimeoutSeconds,
+            in: 1...3600)
+        httpIdleTimeoutSeconds = try Self.integer(
+            reader, "http.idle.timeout.seconds", "HTTP_IDLE_TIMEOUT_SECONDS", default: httpIdleTimeoutSeconds,
+            in: 1...86_400)
+        maximumConnections = try Self.integer(
+            reader, "max.connections", "MAX_CONNECTIONS", default: maximumConnections, in: 1...1_000_000)
         eventRetentionDays = try Self.integer(
             reader, "event.retention.days", "EVENT_RETENTION_DAYS", default: eventRetentionDays, in: 1...36_500)
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import ServiceLifecycle
 public import StripeApps
@@ -79,9 +80,18 @@ public func buildApplication<Storage: StorageBackend>(
     }
     if configuration.install.acceptsLegacySignatures { logger.warning("\(Doctor.legacyInstallHMACWarning)") }
     let onServerRunning = hooks.onServerRunning
+    let deadlines = ConnectionDeadlines(
+        head: .seconds(Int64(configuration.httpHeaderTimeoutSeconds)),
+        body: .seconds(Int64(configuration.httpBodyTimeoutSeconds)))
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend"),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: deadlines.handlers(),
+                idleTimeout: .seconds(Int64(configuration.httpIdleTimeoutSeconds)))),
+        configuration: .init(
+            address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
         services: [StorageService(storage)] + hooks.services + [worker],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
