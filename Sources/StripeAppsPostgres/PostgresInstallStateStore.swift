@@ -38,4 +38,11 @@ public struct PostgresInstallStateStore: InstallStateStore {
             expiresAt: Date(unixSeconds: row.3)
         )
     }
+
+    public func deleteExpired(now: Date) async throws -> Int {
+        try await database.rows(
+            "DELETE FROM install_states WHERE expires_at <= \(now.timeIntervalSince1970) RETURNING state_hash",
+            as: String.self
+        ).count
+    }
 }

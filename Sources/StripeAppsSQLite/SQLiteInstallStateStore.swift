@@ -42,4 +42,12 @@ public struct SQLiteInstallStateStore: InstallStateStore {
             )
         }
     }
+
+    public func deleteExpired(now: Date) async throws -> Int {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM install_states WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
 }

@@ -275,4 +275,90 @@ import Testing
             #expect(!line.contains(leaked))
         }
     }
+
+    /// Item 7: `/install` and `/install/callback` take at most INSTALL_RATE_LIMIT_PER_MINUTE requests a minute per
+    /// client address (429 with Retry-After, nothing stored); behind a proxy, the last entry of the configured
+    /// header is the client, so a client cannot pick its own bucket by sending the header itself.
+    @Test func installRoutesAreRateLimitedPerClientAddress() async throws {
+        let store = InMemoryStorage()
+        var configuration = try InstallRouteTests.configuration()
+        configuration.installRateLimitPerMinute = 3
+        configuration.clientAddressHeader = "X-Forwarded-For"
+        try await withTestApp(configuration: configuration, storage: store) { client in
+            func install(from address: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/install", method: .get, headers: [HTTPField.Name("X-Forwarded-For")!: address])
+            }
+            for attempt in 0..<3 {
+                // A spoofed first entry changes nothing: the proxy's (last) entry is the client.
+                #expect(try await install(from: "6.6.6.\(attempt), 203.0.113.7").status == .found)
+            }
+            let limited = try await install(from: "9.9.9.9, 203.0.113.7")
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter].flatMap(Int.init).map { $0 >= 1 && $0 <= 20 } == true)
+            #expect(limited.text.contains("rate_limited"))
+            let callback = try await client.execute(
+                uri: "/install/callback?state=x", method: .get,
+                headers: [HTTPField.Name("X-Forwarded-For")!: "203.0.113.7"])
+            #expect(callback.status == .tooManyRequests)
+            #expect(try await install(from: "198.51.100.1").status == .found, "another client has its own bucket")
+        }
+        // Three plus one states stored: the refused requests stored nothing.
+        #expect(try await store.installStates.deleteExpired(now: .distantFuture) == 4)
+    }
+
+    /// Item 7: the bucket refills evenly, a minute's worth at most.
+    @Test func theRateLimiterRefillsEvenly() {
+        let instant = Mutex(ContinuousClock.now)
+        let limiter = ClientRateLimiter(perMinute: 60, maximumClients: 2, now: { instant.withLock { $0 } })
+        for _ in 0..<60 { #expect(limiter.take("a") == nil) }
+        #expect(limiter.take("a") == .seconds(1))
+        instant.withLock { $0 += .seconds(2) }
+        #expect(limiter.take("a") == nil)
+        #expect(limiter.take("a") == nil)
+        #expect(limiter.take("a") != nil)
+        // A full table forgets the client seen longest ago, which starts again with a full bucket.
+        instant.withLock { $0 += .milliseconds(1) }
+        #expect(limiter.take("b") == nil)
+        instant.withLock { $0 += .milliseconds(1) }
+        #expect(limiter.take("c") == nil)
+        #expect(limiter.take("a") == nil)
+    }
+
+    /// Item 7: expired install states are deleted on a timer, without waiting for a callback.
+    @Test func expiredInstallStatesArePrunedOnATimer() async throws {
+        let store = InMemoryStorage()
+        for (name, lifetime) in [("old", -1.0), ("fresh", 600)] {
+            try await store.installStates.save(
+                InstallState(
+                    stateHash: InstallState.hash(of: name), appValue: nil, mode: nil, createdAt: testNow,
+                    expiresAt: testNow.addingTimeInterval(lifetime)))
+        }
+        let sink = LogSink()
+        let pruner = InstallStatePruner(
+            states: store.installStates, interval: .milliseconds(50), now: { testNow }, logger: sink.logger)
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pruner.run() }
+            pruner.start()
+            _ = await sink.line(containing: "deleted expired install states")
+            group.cancelAll()
+        }
+        #expect(try await store.installStates.deleteExpired(now: .distantFuture) == 1, "only the fresh one was left")
+    }
+
+    /// Item 7: `ref` is limited in bytes, not characters.
+    @Test func theInstallRefIsLimitedInBytes() async throws {
+        try await withTestApp(configuration: try InstallRouteTests.configuration()) { client in
+            let fits = String(repeating: "é", count: 128)
+            let tooLong = String(repeating: "é", count: 129)
+            func start(_ ref: String) async throws -> HTTPResponse.Status {
+                let query = ref.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                return try await client.execute(uri: "/install?ref=" + query, method: .get).status
+            }
+            let accepted = try await start(fits)
+            let refused = try await start(tooLong)
+            #expect(accepted == .found)
+            #expect(refused == .badRequest)
+        }
+    }
 }

@@ -39,6 +39,7 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     ) async throws -> SettingsDocument { throw fail() }
     func save(_ state: InstallState) async throws { throw fail() }
     func consume(hash: String, now: Date) async throws -> InstallState? { throw fail() }
+    func deleteExpired(now: Date) async throws -> Int { throw fail() }
     func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? { throw fail() }
     func saveCredential(
         _ sealed: [UInt8],

@@ -56,6 +56,20 @@ import Testing
         }
     }
 
+    /// The timer's pruning deletes expired states only, and says how many.
+    @Test(arguments: Backend.enabled)
+    func deleteExpiredRemovesOnlyExpiredStates(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            for (name, lifetime) in [("a", 60.0), ("b", 120), ("c", 600)] {
+                try await storage.installStates.save(state(name, expiresIn: lifetime))
+            }
+            let later = Self.now.addingTimeInterval(120)
+            #expect(try await storage.installStates.deleteExpired(now: later) == 2)
+            #expect(try await storage.installStates.deleteExpired(now: later) == 0)
+            #expect(try await storage.installStates.consume(hash: InstallState.hash(of: "c"), now: later) != nil)
+        }
+    }
+
     @Test(arguments: Backend.enabled)
     func concurrentCallbacksWithOneStateHaveOneWinner(_ backend: Backend) async throws {
         try await backend.withStorage { storage in

@@ -140,6 +140,14 @@ extension InMemoryStorage: InstallStateStore {
             return found
         }
     }
+
+    public func deleteExpired(now: Date) async throws -> Int {
+        state.withLock { state in
+            let before = state.installStates.count
+            state.installStates = state.installStates.filter { $0.value.expiresAt > now }
+            return before - state.installStates.count
+        }
+    }
 }
 
 extension InMemoryStorage: CredentialStore {

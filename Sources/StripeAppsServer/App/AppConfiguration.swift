@@ -34,6 +34,8 @@ public import StripeAppsAPI
 /// | `HTTP_BODY_TIMEOUT_SECONDS` | `30` | a request body must arrive whole within this from the end of its head |
 /// | `HTTP_IDLE_TIMEOUT_SECONDS` | `60` | a keep-alive connection that sends nothing for this long is closed |
 /// | `MAX_CONNECTIONS` | `1000` | connections served at once; more wait to be accepted |
+/// | `INSTALL_RATE_LIMIT_PER_MINUTE` | `30` | `/install` and `/install/callback` requests per client address and minute |
+/// | `CLIENT_ADDRESS_HEADER` | none | behind a reverse proxy: the header carrying the client address (`X-Forwarded-For`: its last entry) |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
@@ -93,6 +95,12 @@ public struct AppConfiguration: Sendable {
     public var httpIdleTimeoutSeconds = 60
     /// The most connections served at once (`MAX_CONNECTIONS`); further ones wait in the accept queue.
     public var maximumConnections = 1000
+    /// `/install` and `/install/callback` requests one client address may make per minute
+    /// (`INSTALL_RATE_LIMIT_PER_MINUTE`).
+    public var installRateLimitPerMinute = 30
+    /// The request header a trusted reverse proxy puts the client address in (`CLIENT_ADDRESS_HEADER`); `nil`: the
+    /// connection's peer is the client.
+    public var clientAddressHeader: String?
     /// How long finished events keep their payload, in days (`EVENT_RETENTION_DAYS`).
     public var eventRetentionDays = 30
     /// The name the worker claims under; `nil` for host, process id and a random part.
@@ -318,6 +326,19 @@ public struct AppConfiguration: Sendable {
             in: 1...86_400)
         maximumConnections = try Self.integer(
             reader, "max.connections", "MAX_CONNECTIONS", default: maximumConnections, in: 1...1_000_000)
+        installRateLimitPerMinute = try Self.integer(
+            reader, "install.rate.limit.per.minute", "INSTALL_RATE_LIMIT_PER_MINUTE",
+            default: installRateLimitPerMinute, in: 1...1_000_000)
+        if let header = reader.string(forKey: "client.address.header")?.trimmingCharacters(in: .whitespaces),
+            !header.isEmpty
+        {
+            // RFC 9110 token characters: what HTTPField.Name accepts.
+            let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            guard header.allSatisfy(token.contains) else {
+                throw ConfigurationError(variable: "CLIENT_ADDRESS_HEADER", problem: "is not a header name")
+            }
+            clientAddressHeader = header
+        }
         eventRetentionDays = try Self.integer(
             reader, "event.retention.days", "EVENT_RETENTION_DAYS", default: eventRetentionDays, in: 1...36_500)
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }

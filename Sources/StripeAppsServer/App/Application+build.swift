@@ -70,6 +70,7 @@ public func buildApplication<Storage: StorageBackend>(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let signing = AppSigning()
     let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
+    let pruner = InstallStatePruner(states: storage.installStates, now: hooks.now, logger: logger)
     let router = buildRouter(
         configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
     // Events stored by another instance on shared storage start here at once too, not at the next poll.
@@ -92,7 +93,7 @@ public func buildApplication<Storage: StorageBackend>(
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [StorageService(storage)] + hooks.services + [worker],
+        services: [StorageService(storage)] + hooks.services + [worker, pruner],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -101,6 +102,7 @@ public func buildApplication<Storage: StorageBackend>(
         let keyring = try await appKeyring(configuration: configuration, metadata: storage.metadata)
         signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
         worker.start()
+        pruner.start()
     }
     return app
 }
@@ -157,7 +159,8 @@ func buildRouter<Storage: StorageBackend>(
         signing: signing,
         hooks: hooks,
         oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now),
-        rejections: rejections
+        rejections: rejections,
+        limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute)
     ).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])

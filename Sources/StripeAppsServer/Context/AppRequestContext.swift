@@ -1,17 +1,21 @@
 public import Hummingbird
+public import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the verified user, once known.
 ///
 /// Only ``StripeSignatureMiddleware`` sets ``verifiedUser``. Handlers that need it run in a
 /// ``VerifiedRequestContext``, which cannot be created without it.
-public struct AppRequestContext: RequestContext {
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified caller of a signed UI route; `nil` until the signature middleware accepted the request.
     public internal(set) var verifiedUser: VerifiedUser?
+    /// The peer of the connection (a reverse proxy, when there is one: see `CLIENT_ADDRESS_HEADER`).
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.verifiedUser = nil
+        self.remoteAddress = source.channel.remoteAddress
     }
 }
 

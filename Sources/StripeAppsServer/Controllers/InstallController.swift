@@ -18,6 +18,8 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     let oauthTokens: OAuthTokens?
     /// Samples the log lines of anonymous install traffic and of refused callbacks.
     let rejections: LogSampler
+    /// Limits `/install` and `/install/callback` per client address.
+    let limiter: ClientRateLimiter
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
@@ -35,6 +37,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     // MARK: /install
 
     private func begin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        if let limited = rateLimited(request, context) { return limited }
         guard let link = configuration.install.link(appID: configuration.appID),
             let redirectURI = configuration.install.redirectURI
         else {
@@ -54,12 +57,12 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         }
         let appValue = request.uri.queryParameters.get("ref")
         if let appValue,
-            appValue.isEmpty || appValue.count > Self.maximumAppValueLength
+            appValue.isEmpty || appValue.utf8.count > Self.maximumAppValueLength
                 || appValue.unicodeScalars.contains(where: { $0.value < 0x20 })
         {
             return page(
                 .badRequest, "invalid_reference", "This install link is not valid",
-                "The ref parameter must be 1 to \(Self.maximumAppValueLength) printable characters.")
+                "The ref parameter must be 1 to \(Self.maximumAppValueLength) bytes of printable characters.")
         }
         let mode: Tenant.Mode?
         switch request.uri.queryParameters.get("mode") {
@@ -152,6 +155,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     // MARK: /install/callback
 
     private func complete(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        if let limited = rateLimited(request, context) { return limited }
         let query = request.uri.queryParameters
         func parameter(_ name: String) -> String? { query.get(name).flatMap { $0.isEmpty ? nil : $0 } }
         var clearCookie = HTTPFields()
@@ -275,6 +279,20 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         return Response(
             status: .found,
             headers: [.location: link.url, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
+    }
+
+    /// A 429 page with `Retry-After` when the client used up its requests of the minute (`INSTALL_RATE_LIMIT_PER_MINUTE`),
+    /// else `nil`. Every request here stores or consumes a state, so anonymous traffic is bounded per address.
+    func rateLimited(_ request: Request, _ context: AppRequestContext) -> Response? {
+        let client = configuration.clientAddress(of: request, peer: context.remoteAddress)
+        guard let wait = limiter.take(client) else { return nil }
+        let seconds = max(
+            1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+        rejections.log(context.logger, .warning, "install request rate limited", code: "rate_limited")
+        return page(
+            .tooManyRequests, "rate_limited", "Too many requests",
+            "This address opened too many install links in a minute. Wait \(seconds) s and try again.",
+            [.retryAfter: "\(seconds)"])
     }
 
     func page(

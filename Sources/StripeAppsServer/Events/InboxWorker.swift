@@ -437,7 +437,8 @@ public final class InboxWorker: Service, Sendable {
     /// What a run of an event's handlers comes to.
     private enum Outcome {
         case completed
-        case failed(String, retryAt: Date?)
+        /// The error to store, when to retry (`nil`: dead), and the error's type for the log, when a handler threw.
+        case failed(String, retryAt: Date?, errorType: String? = nil)
     }
 
     /// Runs the handlers of `claim`, calls `handlersDone`, then records the outcome with the claim's token.
@@ -452,8 +453,17 @@ public final class InboxWorker: Service, Sendable {
         handlersDone()
         let held: Bool
         switch outcome {
-        case .completed: held = try await inbox.complete(claim)
-        case .failed(let error, let retryAt): held = try await inbox.fail(claim, error: error, retryAt: retryAt)
+        case .completed:
+            held = try await inbox.complete(claim)
+        case .failed(let error, let retryAt, let errorType):
+            held = try await inbox.fail(claim, error: error, retryAt: retryAt)
+            // Logged once recorded, so that the line means what `events list` shows.
+            if let errorType, held {
+                logger.warning(
+                    retryAt == nil
+                        ? "event handler failed; no retries left (dead)" : "event handler failed; will retry",
+                    metadata: ["inbox.attempts": "\(claim.event.attempts)", "error.type": .string(errorType)])
+            }
         }
         if !held {
             logger.warning("the lease had expired; the outcome was not recorded (another worker claimed the event)")
@@ -492,12 +502,9 @@ public final class InboxWorker: Service, Sendable {
             let retryAt =
                 stored.attempts >= policy.maximumAttempts
                 ? nil : now().addingTimeInterval(policy.delay(afterAttempts: stored.attempts))
-            logger.warning(
-                retryAt == nil ? "event handler failed; no retries left (dead)" : "event handler failed; will retry",
-                metadata: ["inbox.attempts": "\(stored.attempts)", "error.type": "\(type(of: error))"]
-            )
             // Stored as last_error, which `events list` shows: no key or signature an error may carry.
-            return .failed(LogRedaction.redact(String(describing: error)), retryAt: retryAt)
+            return .failed(
+                LogRedaction.redact(String(describing: error)), retryAt: retryAt, errorType: "\(type(of: error))")
         }
         logger.info("event processed", metadata: ["inbox.attempts": "\(stored.attempts)"])
         return .completed
