@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The inbox worker alone: claims + completions per second, and the time from a durable store to a handler start.
 #
-# Usage: Benchmarks/run-worker-bench.sh --database-url URL [--events 50000] [--concurrency 4]
+# Usage: Benchmarks/run-worker-bench.sh --database-url URL [--events 50000] [--concurrency 4] [--tenants 1]
 #            [--binary .build/release/stripe-apps-test-server] [--backend .build/release/stripe-apps-backend]
+#
+# --tenants N spreads the events over N accounts (acct_bench_0 …): the worker runs the events of one tenant one
+# after the other and tenants side by side, so one tenant measures the sequential path and many the concurrent one.
 #
 # URL is an empty PostgreSQL database (postgres://…) or a new SQLite file (sqlite:PATH). The script migrates it
 # with `stripe-apps-backend migrate`, inserts EVENTS pending events directly (psql generate_series, or Python's
@@ -14,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=50000
 concurrency=4
+tenants=1
 binary=.build/release/stripe-apps-test-server
 backend=.build/release/stripe-apps-backend
 url=""
@@ -22,6 +26,7 @@ while [ $# -gt 0 ]; do
         --database-url) url="$2"; shift 2 ;;
         --events) events="$2"; shift 2 ;;
         --concurrency) concurrency="$2"; shift 2 ;;
+        --tenants) tenants="$2"; shift 2 ;;
         --binary) binary="$2"; shift 2 ;;
         --backend) backend="$2"; shift 2 ;;
         *) echo "run-worker-bench: unknown argument: $1" >&2; exit 2 ;;
@@ -32,20 +37,24 @@ work="$(mktemp -d)"
 pid=""
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 DATABASE_URL="$url" "$backend" migrate > /dev/null
-payload='{"id":"evt","object":"event","created":1,"livemode":false,"type":"invoice.paid","account":"acct_bench","data":{"object":{}}}'
+payload='{"id":"evt","object":"event","created":1,"livemode":false,"type":"invoice.paid","account":"acct","data":{"object":{}}}'
 if [[ "$url" == postgres* ]]; then
     psql -X -q "$url" -c "INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload)
-        SELECT 'evt_bench_' || n, 'invoice.paid', false, 'acct_bench', n, extract(epoch from now()), 'pending', 0,
-            replace('$payload', '\"evt\"', '\"evt_bench_' || n || '\"') FROM generate_series(1, $events) AS n"
+        SELECT 'evt_bench_' || n, 'invoice.paid', false, 'acct_bench_' || (n % $tenants), n, extract(epoch from now()),
+            'pending', 0,
+            replace(replace('$payload', '\"evt\"', '\"evt_bench_' || n || '\"'), '\"acct\"', '\"acct_bench_' || (n % $tenants) || '\"')
+        FROM generate_series(1, $events) AS n"
 else
-    python3 - "${url#sqlite:}" "$events" "$payload" <<'PY'
+    python3 - "${url#sqlite:}" "$events" "$payload" "$tenants" <<'PY'
 import sqlite3, sys, time
-path, count, payload = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, count, payload, tenants = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 db = sqlite3.connect(path)
 now = time.time()
 db.executemany("INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload) "
-               "VALUES (?, 'invoice.paid', 0, 'acct_bench', ?, ?, 'pending', 0, ?)",
-               ((f"evt_bench_{n}", n, now, payload.replace('"evt"', f'"evt_bench_{n}"')) for n in range(1, count + 1)))
+               "VALUES (?, 'invoice.paid', 0, ?, ?, ?, 'pending', 0, ?)",
+               ((f"evt_bench_{n}", f"acct_bench_{n % tenants}", n, now,
+                 payload.replace('"evt"', f'"evt_bench_{n}"').replace('"acct"', f'"acct_bench_{n % tenants}"'))
+                for n in range(1, count + 1)))
 db.commit()
 PY
 fi

@@ -34,23 +34,31 @@ import Testing
 
     static let healthRequest = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
+    /// Sends `start`, then a piece from `piece` every 200 ms for up to 10 s; returns whether the server closed the
+    /// connection, and when.
+    static func trickle(to port: Int, start: String, piece: @escaping @Sendable (Int) -> String) async throws
+        -> (closed: Bool, after: Duration)
+    {
+        try await RawConnection.blocking {
+            let connection = try RawConnection(port: port)
+            defer { connection.close() }
+            let began = ContinuousClock.now
+            try connection.send(start)
+            for index in 0..<50 {
+                if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
+                try? connection.send(piece(index))
+            }
+            return (connection.isClosedByPeer(waiting: .milliseconds(100)), ContinuousClock.now - began)
+        }
+    }
+
     @Test func aClientThatTricklesItsHeadIsDisconnected() async throws {
         var configuration = try AppConfiguration.testing()
         configuration.httpHeaderTimeoutSeconds = 1
         try await Self.withServer(configuration) { port in
-            let outcome = try await RawConnection.blocking {
-                let connection = try RawConnection(port: port)
-                defer { connection.close() }
-                let start = ContinuousClock.now
-                try connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
-                // A header line every 200 ms, never the blank line that ends the head.
-                for index in 0..<50 {
-                    if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
-                    try? connection.send("X-Slow-\(index): 1\r\n")
-                }
-                return (
-                    closed: connection.isClosedByPeer(waiting: .milliseconds(100)), after: ContinuousClock.now - start
-                )
+            // A header line every 200 ms, never the blank line that ends the head.
+            let outcome = try await Self.trickle(to: port, start: "GET /healthz HTTP/1.1\r\nHost: localhost\r\n") {
+                "X-Slow-\($0): 1\r\n"
             }
             #expect(outcome.closed, "the server kept a trickling head open")
             #expect(outcome.after < .seconds(5), "closed after \(outcome.after), the head timeout is 1 s")
@@ -61,21 +69,10 @@ import Testing
         var configuration = try AppConfiguration.testing()
         configuration.httpBodyTimeoutSeconds = 1
         try await Self.withServer(configuration) { port in
-            let outcome = try await RawConnection.blocking {
-                let connection = try RawConnection(port: port)
-                defer { connection.close() }
-                let start = ContinuousClock.now
-                try connection.send(
-                    "POST /webhooks/test HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: 1000\r\n\r\n")
-                for _ in 0..<50 {
-                    if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
-                    try? connection.send("{")
-                }
-                return (
-                    closed: connection.isClosedByPeer(waiting: .milliseconds(100)), after: ContinuousClock.now - start
-                )
-            }
+            let head =
+                "POST /webhooks/test HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n"
+            let outcome = try await Self.trickle(to: port, start: head) { _ in "{" }
             #expect(outcome.closed, "the server kept a trickling body open")
             #expect(outcome.after < .seconds(5), "closed after \(outcome.after), the body timeout is 1 s")
         }

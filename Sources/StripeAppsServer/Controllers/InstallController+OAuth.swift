@@ -15,13 +15,6 @@ extension InstallController {
         _ context: AppRequestContext,
         _ clearCookie: HTTPFields
     ) async throws -> Response {
-        guard let oauthTokens else {
-            context.logger.error("OAuth callback, but no secret key or ENCRYPTION_KEYS is configured")
-            return page(
-                .serviceUnavailable, "oauth_not_configured", "OAuth installs are not set up",
-                "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS.",
-                clearCookie)
-        }
         guard let state else {
             return page(
                 .badRequest, "missing_parameters", "This install link is incomplete",
@@ -33,6 +26,15 @@ extension InstallController {
                 "The authorization code in the redirect is malformed.", clearCookie)
         }
         if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
+        // Only a callback that came back to the browser that started it learns that the backend is not set up
+        // (and its state stays unused, so it can be retried once it is): anonymous junk gets the 400s above.
+        guard let oauthTokens else {
+            context.logger.error("OAuth callback, but no secret key or ENCRYPTION_KEYS is configured")
+            return page(
+                .serviceUnavailable, "oauth_not_configured", "OAuth installs are not set up",
+                "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS.",
+                clearCookie)
+        }
         guard
             let installState = try await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
         else { return stateExpiredOrUsed(clearCookie) }
