@@ -34,8 +34,10 @@ import Testing
 
     static let healthRequest = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
-    /// Sends `start`, then a piece from `piece` every 200 ms for up to 10 s; returns whether the server closed the
-    /// connection, and when.
+    /// Sends `start`, then a piece from `piece` every 200 ms for up to 30 s; returns whether the server closed the
+    /// connection, and when. Without the deadlines nothing closes it that soon (Hummingbird's idle timeout, 60 s
+    /// here, restarts with every decoded part and never fires before it); a loaded machine may accept and read the
+    /// connection late, so the bound is the window, not the 1 s deadline.
     static func trickle(to port: Int, start: String, piece: @escaping @Sendable (Int) -> String) async throws
         -> (closed: Bool, after: Duration)
     {
@@ -44,7 +46,7 @@ import Testing
             defer { connection.close() }
             let began = ContinuousClock.now
             try connection.send(start)
-            for index in 0..<50 {
+            for index in 0..<150 {
                 if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
                 try? connection.send(piece(index))
             }
@@ -60,8 +62,7 @@ import Testing
             let outcome = try await Self.trickle(to: port, start: "GET /healthz HTTP/1.1\r\nHost: localhost\r\n") {
                 "X-Slow-\($0): 1\r\n"
             }
-            #expect(outcome.closed, "the server kept a trickling head open")
-            #expect(outcome.after < .seconds(5), "closed after \(outcome.after), the head timeout is 1 s")
+            #expect(outcome.closed, "the server kept a trickling head open for \(outcome.after)")
         }
     }
 
@@ -73,8 +74,7 @@ import Testing
                 "POST /webhooks/test HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: 1000\r\n\r\n"
             let outcome = try await Self.trickle(to: port, start: head) { _ in "{" }
-            #expect(outcome.closed, "the server kept a trickling body open")
-            #expect(outcome.after < .seconds(5), "closed after \(outcome.after), the body timeout is 1 s")
+            #expect(outcome.closed, "the server kept a trickling body open for \(outcome.after)")
         }
     }
 
@@ -91,13 +91,13 @@ import Testing
                 try connection.send(Self.healthRequest)
                 let second = try connection.readResponseHead()
                 let start = ContinuousClock.now
-                let closed = connection.isClosedByPeer(waiting: .seconds(10))
+                let closed = connection.isClosedByPeer(waiting: .seconds(30))
                 return (first, second, closed, ContinuousClock.now - start)
             }
             #expect(outcome.0.hasPrefix("HTTP/1.1 200"), "\(outcome.0)")
             #expect(outcome.1.hasPrefix("HTTP/1.1 200"), "\(outcome.1)")
             #expect(outcome.2, "an idle connection stayed open")
-            #expect(outcome.3 < .seconds(5))
+            #expect(outcome.3 < .seconds(30), "an idle connection is closed after 1 s; 60 s without the setting")
         }
     }
 
@@ -180,12 +180,13 @@ final class RawConnection: @unchecked Sendable {
         return false
     }
 
-    /// The status line and headers of the next response, waiting up to 10 s; its body is read and dropped.
+    /// The status line and headers of the next response, waiting up to 30 s (a loaded machine may accept late);
+    /// its body is read and dropped.
     func readResponseHead() throws -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            guard hasData(waiting: .seconds(10)) else { throw POSIXError(.ETIMEDOUT) }
+            guard hasData(waiting: .seconds(30)) else { throw POSIXError(.ETIMEDOUT) }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             guard count > 0 else { throw POSIXError(.ECONNRESET) }
             received += buffer[0..<count]
@@ -197,7 +198,7 @@ final class RawConnection: @unchecked Sendable {
                 .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
             var body = received.count - text[..<end.upperBound].utf8.count
             while body < length {
-                guard hasData(waiting: .seconds(10)) else { throw POSIXError(.ETIMEDOUT) }
+                guard hasData(waiting: .seconds(30)) else { throw POSIXError(.ETIMEDOUT) }
                 let count = recv(descriptor, &buffer, buffer.count, 0)
                 guard count > 0 else { throw POSIXError(.ECONNRESET) }
                 body += count
