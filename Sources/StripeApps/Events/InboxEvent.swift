@@ -66,6 +66,10 @@ public struct InboxEvent: Sendable, Hashable {
     /// When the lease of a running event ends, unless its worker extends it.
     public var leaseExpiresAt: Date?
 
+    /// Whether the event is finished (succeeded or dead): nothing will run it again unless it is replayed, so its
+    /// payload may be pruned.
+    public var isFinished: Bool { status == .succeeded || status == .dead }
+
     /// Whether the payload was deleted (``EventInbox/prune(receivedIn:limit:)``, or the uninstall purge of its
     /// tenant): the id is kept so that a redelivery is still a duplicate, and the event can no longer be replayed.
     public var isPruned: Bool { payload.isEmpty }

@@ -103,7 +103,7 @@ extension InMemoryStorage: EventInbox {
     public func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
         state.withLock { state in
             let due = state.inbox.values
-                .filter { [.succeeded, .dead].contains($0.status) && !$0.isPruned && range.contains($0.receivedAt) }
+                .filter { $0.isFinished && !$0.isPruned && range.contains($0.receivedAt) }
                 .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
                 .prefix(limit)
             for event in due { state.inbox[event.id] = event.pruned }

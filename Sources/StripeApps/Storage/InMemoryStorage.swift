@@ -91,8 +91,7 @@ extension InMemoryStorage: InstallationStore {
                 state.settings[tenant] = nil
                 state.credentials = state.credentials.filter { $0.key.tenant != tenant }
                 for (id, event) in state.inbox
-                where event.accountID == tenant.accountID && event.isLiveMode == tenant.mode.isLive
-                    && [.succeeded, .dead].contains(event.status)
+                where event.accountID == tenant.accountID && event.isLiveMode == tenant.mode.isLive && event.isFinished
                 {
                     state.inbox[id] = event.pruned
                 }

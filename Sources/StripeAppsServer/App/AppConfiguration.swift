@@ -1,5 +1,6 @@
 public import Configuration
 import Foundation
+import HTTPTypes
 public import Logging
 public import StripeApps
 public import StripeAppsAPI
@@ -332,9 +333,7 @@ public struct AppConfiguration: Sendable {
         if let header = reader.string(forKey: "client.address.header")?.trimmingCharacters(in: .whitespaces),
             !header.isEmpty
         {
-            // RFC 9110 token characters: what HTTPField.Name accepts.
-            let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-            guard header.allSatisfy(token.contains) else {
+            guard HTTPField.Name(header) != nil else {
                 throw ConfigurationError(variable: "CLIENT_ADDRESS_HEADER", problem: "is not a header name")
             }
             clientAddressHeader = header

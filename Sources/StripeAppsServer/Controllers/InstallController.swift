@@ -286,8 +286,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     func rateLimited(_ request: Request, _ context: AppRequestContext) -> Response? {
         let client = configuration.clientAddress(of: request, peer: context.remoteAddress)
         guard let wait = limiter.take(client) else { return nil }
-        let seconds = max(
-            1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+        let seconds = max(1, Int(wait.timeInterval.rounded(.up)))
         rejections.log(context.logger, .warning, "install request rate limited", code: "rate_limited")
         return page(
             .tooManyRequests, "rate_limited", "Too many requests",

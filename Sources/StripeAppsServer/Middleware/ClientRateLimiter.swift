@@ -1,3 +1,4 @@
+import StripeApps
 import Synchronization
 
 /// A token bucket per client address: `perMinute` requests a minute, refilled evenly, with bursts up to the same
@@ -35,9 +36,7 @@ public final class ClientRateLimiter: Sendable {
         let perSecond = capacity / 60
         return buckets.withLock { buckets -> Duration? in
             var bucket = buckets[client] ?? Bucket(tokens: capacity, updated: instant)
-            let elapsed = instant - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(capacity, bucket.tokens + seconds * perSecond)
+            bucket.tokens = min(capacity, bucket.tokens + (instant - bucket.updated).timeInterval * perSecond)
             bucket.updated = instant
             defer {
                 if buckets[client] == nil, buckets.count >= maximumClients { Self.evict(from: &buckets) }
