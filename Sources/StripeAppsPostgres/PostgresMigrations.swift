@@ -84,7 +84,20 @@ package enum PostgresMigrations {
                 PRIMARY KEY (account_id, livemode, name)
             );
             """
-        )
+        ),
+        (
+            // Install tickets and link codes live beside the CSRF states; an unsigned `ref` kept by an older
+            // version is dropped, since only a ticket may say whose install it is.
+            "0002_install_tickets_and_link_codes",
+            """
+            ALTER TABLE install_states ADD COLUMN kind TEXT NOT NULL DEFAULT 'state'
+                CHECK (kind IN ('state', 'ticket', 'link'));
+            ALTER TABLE install_states ADD COLUMN account_id TEXT;
+            ALTER TABLE install_states ADD COLUMN livemode BOOLEAN;
+            ALTER TABLE install_states ADD COLUMN user_id TEXT;
+            UPDATE install_states SET app_value = NULL;
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

@@ -59,12 +59,7 @@ extension PostgresStorage {
                     """, logger: logger)
             }
             for state in rows.installStates {
-                try await connection.query(
-                    """
-                    INSERT INTO install_states (state_hash, app_value, mode, created_at, expires_at)
-                    VALUES (\(state.stateHash), \(state.appValue), \(state.mode?.description),
-                        \(state.createdAt.timeIntervalSince1970), \(state.expiresAt.timeIntervalSince1970))
-                    """, logger: logger)
+                try await connection.query(PostgresInstallStateStore.insertQuery(state), logger: logger)
             }
             for (event, token) in rows.inbox {
                 try await connection.query(

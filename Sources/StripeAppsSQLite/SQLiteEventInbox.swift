@@ -66,13 +66,7 @@ public struct SQLiteEventInbox: EventInbox {
     /// Writes a batch in one transaction, in order (a claim sees the deliveries before it in the batch).
     static func write(_ writes: [Write], into writer: any DatabaseWriter) async throws -> [Outcome] {
         try await writer.write { db in
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload,
-                        lease_owner, lease_expires_at, lease_token)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
-                    """
-            )
+            let insert = try db.cachedStatement(sql: insertSQL)
             let settle = try db.cachedStatement(
                 sql: """
                     UPDATE inbox_events SET status = ?, next_attempt_at = ?, last_error = ?, lease_owner = NULL,
@@ -100,6 +94,20 @@ public struct SQLiteEventInbox: EventInbox {
             }
         }
     }
+
+    /// Stores `event` unless one with its id is there, in a transaction another store opened (the install
+    /// callback stores its follow-up with the state it consumes); returns whether it was new.
+    @discardableResult
+    static func insert(_ event: InboxEvent, in db: Database) throws -> Bool {
+        try db.cachedStatement(sql: insertSQL).execute(arguments: arguments(event, token: 0))
+        return db.changesCount > 0
+    }
+
+    private static let insertSQL = """
+        INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload,
+            lease_owner, lease_expires_at, lease_token)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+        """
 
     /// The insert's arguments for `event` with its lease, if any.
     private static func arguments(_ event: InboxEvent, token: Int64) -> StatementArguments {

@@ -116,6 +116,19 @@ package enum SQLiteMigrations {
                 WHERE last_event_created IS NOT NULL;
             """
         ),
+        (
+            // Install tickets and link codes live beside the CSRF states. States stored before carry an unsigned
+            // `ref` from the URL in `app_value`: it is dropped, since only a ticket may say whose install it is.
+            "0008_install_tickets_and_link_codes",
+            """
+            ALTER TABLE install_states ADD COLUMN kind TEXT NOT NULL DEFAULT 'state'
+                CHECK (kind IN ('state', 'ticket', 'link'));
+            ALTER TABLE install_states ADD COLUMN account_id TEXT;
+            ALTER TABLE install_states ADD COLUMN livemode INTEGER CHECK (livemode IN (0, 1));
+            ALTER TABLE install_states ADD COLUMN user_id TEXT;
+            UPDATE install_states SET app_value = NULL;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -37,13 +37,12 @@ extension SQLiteStorage {
                 )
             }
             rows.installStates = try Row.fetchAll(
-                db, sql: "SELECT state_hash, app_value, mode, created_at, expires_at FROM install_states"
-            ).map { row in
-                InstallState(
-                    stateHash: row["state_hash"], appValue: row["app_value"],
-                    mode: (row["mode"] as String?).flatMap(Tenant.Mode.init),
-                    createdAt: Date(unixSeconds: row["created_at"]), expiresAt: Date(unixSeconds: row["expires_at"]))
-            }
+                db,
+                sql: """
+                    SELECT state_hash, kind, app_value, mode, account_id, livemode, user_id, created_at, expires_at
+                    FROM install_states
+                    """
+            ).map(SQLiteInstallStateStore.installState)
             rows.inbox = try Row.fetchAll(
                 db, sql: "SELECT \(SQLiteEventInbox.columns) FROM inbox_events ORDER BY created, received_at, id"
             ).map { (event: try SQLiteEventInbox.event($0), token: $0["lease_token"]) }

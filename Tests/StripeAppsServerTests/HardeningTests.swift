@@ -346,20 +346,4 @@ import Testing
         }
         #expect(try await store.installStates.deleteExpired(now: .distantFuture) == 1, "only the fresh one was left")
     }
-
-    /// Item 7: `ref` is limited in bytes, not characters.
-    @Test func theInstallRefIsLimitedInBytes() async throws {
-        try await withTestApp(configuration: try InstallRouteTests.configuration()) { client in
-            let fits = String(repeating: "é", count: 128)
-            let tooLong = String(repeating: "é", count: 129)
-            func start(_ ref: String) async throws -> HTTPResponse.Status {
-                let query = ref.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-                return try await client.execute(uri: "/install?ref=" + query, method: .get).status
-            }
-            let accepted = try await start(fits)
-            let refused = try await start(tooLong)
-            #expect(accepted == .found)
-            #expect(refused == .badRequest)
-        }
-    }
 }

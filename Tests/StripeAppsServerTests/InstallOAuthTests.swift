@@ -42,7 +42,7 @@ import Testing
     }
 
     func start(_ client: some TestClientProtocol, mode: String?) async throws -> InstallRouteTests.Started {
-        try await InstallRouteTests().start(client, query: mode.map { "?mode=\($0)&ref=crm-7" } ?? "")
+        try await InstallRouteTests().start(client, query: mode.map { "?mode=\($0)" } ?? "")
     }
 
     func callback(
@@ -68,7 +68,9 @@ import Testing
             let tenant = Tenant(accountID: Self.account, mode: .test)
             #expect(try await store.installations.installation(for: tenant)?.status == .active)
             #expect(try await store.credentials.credential(named: OAuthTokens.credentialName, for: tenant) != nil)
-            #expect(completions.all == [InstallCompletion(tenant: tenant, userID: nil, appValue: "crm-7")])
+            #expect(
+                try await completions.awaitCount(1)
+                    == [InstallCompletion(tenant: tenant, userID: nil, source: .oauthCallback)])
             let exchange = try #require(fake.requests.last { $0.path.hasSuffix("/oauth/token") })
             #expect(exchange.credential == .platform)
             #expect(exchange.mode == .test)
@@ -133,9 +135,56 @@ import Testing
     }
 }
 
-/// The completions the `onInstall` hook saw.
+/// The completions the `onInstall` hook saw. The hook runs from the inbox after the callback answered, so tests
+/// wait for it.
 final class Completions: Sendable {
-    private let list = Mutex<[InstallCompletion]>([])
-    func append(_ completion: InstallCompletion) { list.withLock { $0.append(completion) } }
-    var all: [InstallCompletion] { list.withLock { $0 } }
+    private struct State {
+        var list: [InstallCompletion] = []
+        var waiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var nextWaiter = 0
+    }
+    private let state = Mutex(State())
+
+    func append(_ completion: InstallCompletion) {
+        let ready = state.withLock { state in
+            state.list.append(completion)
+            let ready = state.waiters.filter { $0.value.count <= state.list.count }
+            for key in ready.keys { state.waiters[key] = nil }
+            return ready.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    var all: [InstallCompletion] { state.withLock { $0.list } }
+
+    /// The completions once there are at least `count` of them, or those there are after `limit`.
+    func awaitCount(_ count: Int, within limit: Duration = .seconds(30)) async throws -> [InstallCompletion] {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitFor(count) }
+            group.addTask { try await Task.sleep(for: limit) }
+            try await group.next()
+            group.cancelAll()
+        }
+        return all
+    }
+
+    /// Returns once there are `count` completions, or when the task is cancelled.
+    private func waitFor(_ count: Int) async {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state in
+                    if state.list.count >= count || Task.isCancelled { return true }
+                    state.waiters[id] = (count, continuation)
+                    return false
+                }
+                if done { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+        }
+    }
 }

@@ -58,7 +58,7 @@ import Testing
             try await Self.deliver(
                 Self.event("evt_uninstall", "account.application.deauthorized", created: 1_699_999_500), client)
 
-            let started = try await routes.start(client)
+            let started = try await routes.start(client, query: "?mode=live")
             let callback = try await client.execute(
                 uri: try routes.callbackURI(state: started.state, account: Self.account), method: .get,
                 headers: [.cookie: started.cookie])
@@ -69,12 +69,13 @@ import Testing
             #expect(installed.lastChangedAt == Date(timeIntervalSince1970: 1_700_000_000), "Stripe's signing time")
             _ = try await store.settings.updateSettings(for: Self.tenant, expectedVersion: 0) { $0["a"] = .number(1) }
 
-            #expect(try await worker.processDueEvents() == 1)
+            // The late uninstall event, and the install's own follow-up (which records the same install again).
+            #expect(try await worker.processDueEvents() == 2)
             #expect(try await store.installations.installation(for: Self.tenant)?.status == .active)
             #expect(try await store.settings.settings(for: Self.tenant).version == 1, "the new install's data stays")
             #expect(try await store.credentials.auditRecords(for: Self.tenant).isEmpty)
             #expect(purged.withLock { $0 }.isEmpty, "the app's purge hook did not run")
-            #expect(try await store.inbox.events(status: .succeeded, limit: 10).count == 2)
+            #expect(try await store.inbox.events(status: .succeeded, limit: 10).count == 3)
 
             // A later uninstall still works.
             try await Self.deliver(
@@ -94,12 +95,15 @@ import Testing
             try await Self.deliver(
                 Self.event("evt_uninstall", "account.application.deauthorized", created: 1_700_000_050), client)
             #expect(try await worker.processDueEvents() == 1)
-            let started = try await routes.start(client)
+            let started = try await routes.start(client, query: "?mode=live")
             let callback = try await client.execute(
                 uri: try routes.callbackURI(state: started.state, account: Self.account), method: .get,
                 headers: [.cookie: started.cookie])
             #expect(callback.status == .conflict)
             #expect(routes.code(of: callback) == "install_superseded")
+            #expect(try await store.installations.installation(for: Self.tenant)?.status == .inactive)
+            // Its follow-up finds the install superseded too: no hook, nothing recorded.
+            #expect(try await worker.processDueEvents() == 1)
             #expect(try await store.installations.installation(for: Self.tenant)?.status == .inactive)
         }
     }

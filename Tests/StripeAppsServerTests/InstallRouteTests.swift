@@ -133,16 +133,14 @@ import Testing
 
     @Test func aSignedCallbackRecordsTheInstallationAndOpensOnboarding() async throws {
         let store = InMemoryStorage()
-        let completions = Mutex<[InstallCompletion]>([])
+        let completions = Completions()
         let app = try buildApplication(
             configuration: Self.configuration(),
             storage: store,
-            hooks: ApplicationHooks(
-                now: { testNow }, onInstall: { completion in completions.withLock { $0.append(completion) } })
+            hooks: ApplicationHooks(now: { testNow }, onInstall: { completions.append($0) })
         )
         try await app.test(.router) { client in
-            let started = try await start(client, query: "?ref=customer-42")
-            #expect(!started.location.contains("customer-42"), "the app's value stays server side")
+            let started = try await start(client, query: "?mode=live")
             let response = try await client.execute(
                 uri: try callbackURI(state: started.state), method: .get, headers: [.cookie: started.cookie])
             #expect(response.status == .found)
@@ -154,9 +152,8 @@ import Testing
             let tenant = Tenant(accountID: "acct_1JSkf6FRwUQjTSJE", mode: .live)
             #expect(try await store.installations.installation(for: tenant)?.status == .active)
             #expect(
-                completions.withLock { $0 } == [
-                    InstallCompletion(tenant: tenant, userID: "usr_K6yd2CbXLO9A5G", appValue: "customer-42")
-                ])
+                try await completions.awaitCount(1) == [InstallCompletion(tenant: tenant, userID: "usr_K6yd2CbXLO9A5G")]
+            )
 
             // The same redirect again: the state was consumed.
             let replay = try await client.execute(

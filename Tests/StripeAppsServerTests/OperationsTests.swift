@@ -38,7 +38,11 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument { throw fail() }
     func save(_ state: InstallState) async throws { throw fail() }
-    func consume(hash: String, now: Date) async throws -> InstallState? { throw fail() }
+    func consume(_ kind: InstallState.Kind, hash: String, now: Date) async throws -> InstallState? { throw fail() }
+    func state(hash: String, now: Date) async throws -> InstallState? { throw fail() }
+    func complete(hash: String, now: Date, _ followUp: @Sendable (InstallState) -> InstallFollowUp) async throws
+        -> InstallState?
+    { throw fail() }
     func deleteExpired(now: Date) async throws -> Int { throw fail() }
     func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? { throw fail() }
     func saveCredential(

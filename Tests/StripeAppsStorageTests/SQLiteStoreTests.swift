@@ -20,6 +20,10 @@ import Testing
             "0007_inbox_leases_and_installation_changes",
             "7c5975035d485568aed92a3f7979307a45fb2654eb77e3b7af7dcfbfa5d0b3fc"
         ),
+        (
+            "0008_install_tickets_and_link_codes",
+            "881109327b3a7d69c5ac1a5e4b2fe8c786f157778c1c234d7461a1fffaf54622"
+        ),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -35,6 +35,10 @@ struct SQLiteToPostgresCopyTests {
             InstallState(
                 stateHash: InstallState.hash(of: "s"), appValue: "u1", mode: .test, createdAt: now,
                 expiresAt: now.addingTimeInterval(600)))
+        try await storage.installStates.save(
+            InstallState(
+                stateHash: InstallState.hash(of: "l"), kind: .linkCode, appValue: "u1", tenant: a, userID: "usr_1",
+                createdAt: now, expiresAt: now.addingTimeInterval(600)))
         _ = try await storage.credentials.saveCredential(
             [0, 1, 255], named: "oauth", for: a, expectedVersion: 0, at: now)
         _ = try await storage.credentials.saveCredential([2], named: "oauth", for: a, expectedVersion: 1, at: now)
@@ -87,6 +91,14 @@ struct SQLiteToPostgresCopyTests {
         #expect(try await postgres.credentials.auditRecords(for: c) == sqlite.credentials.auditRecords(for: c))
         #expect(try await postgres.credentials.auditRecords(for: c).count == 1)
         #expect(try await postgres.inbox.events(status: nil, limit: 10) == sqlite.inbox.events(status: nil, limit: 10))
+        let state = InstallState.hash(of: "s")
+        #expect(
+            try await postgres.installStates.state(hash: state, now: now)
+                == sqlite.installStates.state(hash: state, now: now))
+        #expect(try await postgres.installStates.state(hash: state, now: now)?.appValue == "u1")
+        // The link code arrives whole (consumed here; the next copy brings it back).
+        let link = try await postgres.installStates.consume(.linkCode, hash: InstallState.hash(of: "l"), now: now)
+        #expect(link?.tenant == a && link?.userID == "usr_1" && link?.appValue == "u1")
         #expect(
             try await postgres.metadata.value(forKey: "development_app_secret", insertingIfMissing: "new")
                 == "absec_dev_copy")

@@ -132,12 +132,43 @@ extension InMemoryStorage: InstallStateStore {
         state.withLock { $0.installStates[installState.stateHash] = installState }
     }
 
-    public func consume(hash: String, now: Date) async throws -> InstallState? {
+    public func consume(_ kind: InstallState.Kind, hash: String, now: Date) async throws -> InstallState? {
+        state.withLock { Self.consume(kind, hash: hash, now: now, in: &$0) }
+    }
+
+    public func state(hash: String, now: Date) async throws -> InstallState? {
         state.withLock { state in
-            state.installStates = state.installStates.filter { $0.value.expiresAt > now || $0.key == hash }
-            guard let found = state.installStates.removeValue(forKey: hash), found.expiresAt > now else { return nil }
-            return found
+            state.installStates[hash].flatMap { $0.kind == .state && $0.expiresAt > now ? $0 : nil }
         }
+    }
+
+    public func complete(hash: String, now: Date, _ followUp: @Sendable (InstallState) -> InstallFollowUp)
+        async throws -> InstallState?
+    {
+        try state.withLock { state in
+            // All or nothing, like a transaction: the changes are made on a copy, kept only if every one succeeds.
+            var changed = state
+            guard let consumed = Self.consume(.state, hash: hash, now: now, in: &changed) else { return nil }
+            let work = followUp(consumed)
+            if changed.inbox[work.event.id] == nil { changed.inbox[work.event.id] = work.event }
+            if let linkCode = work.linkCode {
+                guard changed.installStates[linkCode.stateHash] == nil else {
+                    throw StoreError(.unavailable, message: "An install value with this hash exists already.")
+                }
+                changed.installStates[linkCode.stateHash] = linkCode
+            }
+            state = changed
+            return consumed
+        }
+    }
+
+    private static func consume(_ kind: InstallState.Kind, hash: String, now: Date, in state: inout State)
+        -> InstallState?
+    {
+        state.installStates = state.installStates.filter { $0.value.expiresAt > now || $0.key == hash }
+        guard let found = state.installStates[hash], found.kind == kind else { return nil }
+        state.installStates[hash] = nil
+        return found.expiresAt > now ? found : nil
     }
 
     public func deleteExpired(now: Date) async throws -> Int {

@@ -38,6 +38,7 @@ public import StripeAppsAPI
 /// | `INSTALL_RATE_LIMIT_PER_MINUTE` | `30` | `/install` and `/install/callback` requests per client address and minute |
 /// | `CLIENT_ADDRESS_HEADER` | none | behind a reverse proxy: the header carrying the client address (`X-Forwarded-For`: its last entry) |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
+/// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
@@ -128,6 +129,9 @@ public struct AppConfiguration: Sendable {
     public var stripeAPIVersion = StripeAPIConfiguration.defaultAPIVersion
     /// The cipher sealing tenant credentials, when `ENCRYPTION_KEYS` is set.
     public var credentialCipher: CredentialCipher?
+    /// The bearer token the app's own server authenticates with on the server-to-server routes
+    /// (`POST /install/tickets`, `POST /install/links`), when `APP_SERVER_TOKEN` is set.
+    public var appServerToken: String?
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -239,6 +243,18 @@ public struct AppConfiguration: Sendable {
         host = reader.string(forKey: "host", default: host)
         port = try Self.integer(reader, "port", "PORT", default: port, in: 0...65535)
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
+        if let token = reader.string(forKey: "app.server.token", isSecret: true)?.trimmingCharacters(in: .whitespaces),
+            !token.isEmpty
+        {
+            guard token.utf8.count >= 32, token.utf8.count <= 256,
+                token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+            else {
+                throw ConfigurationError(
+                    variable: "APP_SERVER_TOKEN",
+                    problem: "must be 32 to 256 printable ASCII characters without spaces (openssl rand -hex 32)")
+            }
+            appServerToken = token
+        }
         databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
         _ = try database()
         databasePoolSize = try Self.integer(

@@ -18,7 +18,9 @@ public struct ApplicationHooks: Sendable {
     /// Adds the app's own signed UI routes under `/api`; handlers get a ``VerifiedRequestContext``. Outside
     /// development mode they answer only while the tenant has the app installed (403 `not_installed`).
     public var configureAPI: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void
-    /// Runs after an install callback recorded the installation (create the user's account on your side…).
+    /// Runs after an install callback recorded the installation (create the account on your side…): from the
+    /// inbox, retried with the event retry policy until it succeeds, so it must be idempotent. A live install
+    /// started without a mode runs it once the signed `account.application.authorized` event confirmed it.
     public var onInstall: @Sendable (InstallCompletion) async throws -> Void
     /// The app's handlers of stored webhook events, by type.
     public var eventHandlers: EventHandlers
@@ -160,7 +162,15 @@ func buildRouter<Storage: StorageBackend>(
         hooks: hooks,
         oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now),
         rejections: rejections,
-        limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute)
+        limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute),
+        worker: worker
+    ).register(on: router)
+    InstallTicketController(
+        tickets: InstallTickets(
+            states: storage.installStates, installations: storage.installations, configuration: configuration,
+            now: hooks.now),
+        token: configuration.appServerToken,
+        rejections: rejections
     ).register(on: router)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
@@ -204,6 +214,8 @@ public func inboxWorker<Storage: StorageBackend>(
     // The lifecycle runs first, so the app's handlers of an install see the installation recorded.
     var handlers = EventHandlers()
     hooks.lifecycle.register(in: &handlers, installations: storage.installations, now: hooks.now)
+    InstallFollowUps.register(
+        in: &handlers, installations: storage.installations, onInstall: hooks.onInstall, now: hooks.now)
     handlers.add(hooks.eventHandlers)
     return InboxWorker(
         inbox: storage.inbox,

@@ -13,6 +13,8 @@ public import StripeApps
 /// | `INSTALL_SIGNATURE_TOLERANCE_SECONDS` | `300` | the time window of `install_signature` |
 /// | `INSTALL_SIGNATURE_LEGACY_HMAC` | `false` | also accept the blog's bare hex HMAC of the account id |
 /// | `INSTALL_SUCCESS_URL` | none | where to send the user after an install instead of the onboarding deep link |
+/// | `INSTALL_CONFIRM_URL` | none | the app's page an install started with a ticket returns to, with `?link_code=…` |
+/// | `INSTALL_TICKET_LIFETIME_SECONDS` | `3600` | how long an install ticket may wait before `/install?ticket=…` |
 /// | `ONBOARDING_PAGE` | `dashboard` | the Dashboard page of the onboarding deep link |
 /// | `ONBOARDING_TARGET` | `drawer` | `drawer` or `modal` |
 /// | `ONBOARDING_VIEWPORT` | `onboarding` | the viewport the deep link opens |
@@ -32,6 +34,12 @@ public struct InstallConfiguration: Sendable {
     public var acceptsLegacySignatures: Bool
     /// A fixed page to send the user to after an install.
     public var successURL: String?
+    /// The app's page an install started with a ticket returns to, with `link_code` added to its query.
+    public var confirmURL: String?
+    /// How long an install ticket is accepted.
+    public var ticketLifetime: TimeInterval = 3600
+    /// How long a link code is accepted.
+    public var linkCodeLifetime: TimeInterval = 600
     /// The onboarding page.
     public var onboardingPage: String
     /// Drawer or modal.
@@ -103,6 +111,17 @@ public struct InstallConfiguration: Sendable {
         successURL = text("install.success.url")
         if let successURL, !(successURL.hasPrefix("https://") || successURL.hasPrefix("http://")) {
             throw ConfigurationError(variable: "INSTALL_SUCCESS_URL", problem: "must be an absolute http(s) URL")
+        }
+        confirmURL = text("install.confirm.url")
+        if let confirmURL, !(confirmURL.hasPrefix("https://") || confirmURL.hasPrefix("http://")) {
+            throw ConfigurationError(variable: "INSTALL_CONFIRM_URL", problem: "must be an absolute http(s) URL")
+        }
+        if let seconds = text("install.ticket.lifetime.seconds") {
+            guard let value = Int(seconds), value >= 60, value <= 604_800 else {
+                throw ConfigurationError(
+                    variable: "INSTALL_TICKET_LIFETIME_SECONDS", problem: "must be a whole number from 60 to 604800")
+            }
+            ticketLifetime = TimeInterval(value)
         }
         onboardingPage = text("onboarding.page") ?? onboardingPage
         if let target = text("onboarding.target") {

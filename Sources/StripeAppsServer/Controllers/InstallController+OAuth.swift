@@ -6,8 +6,9 @@ import StripeAppsAPI
 
 extension InstallController {
     /// The callback of an OAuth app (`stripe_api_access_type: oauth`): Stripe sends `code` and `state` instead of
-    /// an install signature. The state is checked and consumed exactly as for install links, then the code is
-    /// exchanged with the secret key of the mode the install was started for, and the tokens are stored sealed.
+    /// an install signature. The state and the cookie are checked as for install links, then the code is
+    /// exchanged with the secret key of the mode the install was started for, the tokens are stored sealed, and
+    /// the state is consumed with the install's follow-up event in one transaction.
     func completeOAuth(
         code: String,
         state: String?,
@@ -35,9 +36,12 @@ extension InstallController {
                 "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS.",
                 clearCookie)
         }
-        guard
-            let installState = try await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
-        else { return stateExpiredOrUsed(clearCookie) }
+        // Checked, not consumed: the state is consumed with the follow-up once the tokens are in hand, in one
+        // transaction, so no failure in between leaves a consumed state whose install is forgotten.
+        let stateHash = InstallState.hash(of: state)
+        guard let installState = try await states.state(hash: stateHash, now: hooks.now()) else {
+            return stateExpiredOrUsed(clearCookie)
+        }
         let configuredModes = configuration.stripeSecretKeys.map(\.mode)
         guard let mode = installState.mode ?? (configuredModes.count == 1 ? configuredModes.first : nil) else {
             return page(
@@ -65,17 +69,21 @@ extension InstallController {
                     clearCookie)
             }
         }
+        // The tenant comes from Stripe's token response (over TLS, to our secret key): its mode is trusted.
         let tenant = grant.tenant
-        if let superseded = try await recordInstall(
-            tenant, source: .oauthCallback, occurredAt: hooks.now(), context, clearCookie)
-        {
-            return superseded
+        guard
+            let outcome = try await completeInstall(
+                stateHash: stateHash, tenant: tenant, userID: nil, source: .oauthCallback, confirmed: true,
+                occurredAt: hooks.now(), context, clearCookie)
+        else {
+            // Only a second callback racing this one gets here: the tokens are stored, and the signed
+            // `account.application.authorized` event records the installation.
+            return stateExpiredOrUsed(clearCookie)
         }
         context.logger.info(
             "OAuth install completed",
             metadata: ["stripe.account": .string(tenant.accountID), "stripe.mode": .string(tenant.mode.description)]
         )
-        try await hooks.onInstall(InstallCompletion(tenant: tenant, userID: nil, appValue: installState.appValue))
-        return finish(tenant, clearCookie)
+        return outcome
     }
 }

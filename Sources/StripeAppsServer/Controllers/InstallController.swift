@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-public import StripeApps
+import StripeApps
 import StripeAppsAPI
 
 /// `GET /install` starts an install through the marketplace with a one-time CSRF state bound to the browser;
@@ -20,16 +20,20 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     let rejections: LogSampler
     /// Limits `/install` and `/install/callback` per client address.
     let limiter: ClientRateLimiter
+    /// Woken when a callback stored its follow-up event, so the install hook runs at once.
+    let worker: InboxWorker?
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
     var isSecure: Bool { (configuration.publicURL ?? configuration.install.redirectURI ?? "").hasPrefix("https://") }
 
-    static var maximumAppValueLength: Int { 256 }
-
     func register(on router: Router<AppRequestContext>) {
-        router.get("install") { request, context in try await begin(request, context) }
-        router.get("install/callback") { request, context in try await complete(request, context) }
+        router.get("install") { request, context in
+            await answeringFailuresWithAPage(context) { try await begin(request, context) }
+        }
+        router.get("install/callback") { request, context in
+            await answeringFailuresWithAPage(context) { try await complete(request, context) }
+        }
         router.methodNotAllowed("install", allowed: [.get])
         router.methodNotAllowed("install/callback", allowed: [.get])
     }
@@ -55,16 +59,13 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 "The callback URL of this backend is not in the app's allowed_redirect_uris, so Stripe would refuse the install. Run `stripe-apps-backend doctor`."
             )
         }
-        let appValue = request.uri.queryParameters.get("ref")
-        if let appValue,
-            appValue.isEmpty || appValue.utf8.count > Self.maximumAppValueLength
-                || appValue.unicodeScalars.contains(where: { $0.value < 0x20 })
-        {
+        if request.uri.queryParameters.get("ref") != nil {
             return page(
-                .badRequest, "invalid_reference", "This install link is not valid",
-                "The ref parameter must be 1 to \(Self.maximumAppValueLength) bytes of printable characters.")
+                .badRequest, "unsigned_reference", "This install link is not valid",
+                "An install link cannot say whose install it is: anyone could send it to someone else. The app links installs to its users with install tickets (/install?ticket=…)."
+            )
         }
-        let mode: Tenant.Mode?
+        var mode: Tenant.Mode?
         switch request.uri.queryParameters.get("mode") {
         case nil: mode = nil
         case let text?:
@@ -75,12 +76,31 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
             }
             mode = parsed
         }
+        var appUser: String?
+        if let ticket = request.uri.queryParameters.get("ticket") {
+            guard InstallState.isWellFormed(ticket),
+                let issued = try await states.consume(.ticket, hash: InstallState.hash(of: ticket), now: hooks.now())
+            else {
+                rejections.log(context.logger, .warning, "install ticket refused", code: "ticket_expired_or_used")
+                return page(
+                    .badRequest, "ticket_expired_or_used", "This install link was already used or has expired",
+                    "Each install link of the app works once. Open the app again and start the installation from there."
+                )
+            }
+            if let wanted = issued.mode, let asked = mode, wanted != asked {
+                return page(
+                    .badRequest, "mode_mismatch", "This install link is not valid",
+                    "The install ticket is for \(wanted) mode, the link asks for \(asked) mode.")
+            }
+            appUser = issued.appValue
+            mode = issued.mode ?? mode
+        }
         let state = InstallState.newStateValue()
         let now = hooks.now()
         try await states.save(
             InstallState(
                 stateHash: InstallState.hash(of: state),
-                appValue: appValue,
+                appValue: appUser,
                 mode: mode,
                 createdAt: now,
                 expiresAt: now.addingTimeInterval(configuration.install.stateLifetime)
@@ -198,10 +218,11 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 .badRequest, "invalid_parameters", "This install link is not valid",
                 "The account or user id in the redirect is malformed.", clearCookie)
         }
-        let mode: Tenant.Mode
+        // `livemode` is not signed: it is only believed where it agrees with something that is (below).
+        let claimedMode: Tenant.Mode
         switch parameter("livemode") {
-        case nil, "true": mode = .live
-        case "false": mode = .test
+        case nil, "true": claimedMode = .live
+        case "false": claimedMode = .test
         default:
             return page(
                 .badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.",
@@ -231,26 +252,120 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 "The install signature does not match: the redirect did not come from Stripe for this app, or it was changed.",
                 clearCookie)
         }
-        guard
-            let installState = try await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
-        else { return stateExpiredOrUsed(clearCookie) }
-        let tenant = Tenant(accountID: accountID, mode: mode)
-        let signedAt = verified.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? hooks.now()
-        if let superseded = try await recordInstall(
-            tenant, source: .installCallback, occurredAt: signedAt, context, clearCookie)
-        {
-            return superseded
+        let stateHash = InstallState.hash(of: state)
+        guard let started = try await states.state(hash: stateHash, now: hooks.now()) else {
+            return stateExpiredOrUsed(clearCookie)
         }
+        if let startedFor = started.mode, startedFor != claimedMode {
+            rejections.log(
+                context.logger, .warning, "install redirect in another mode than started", code: "mode_mismatch")
+            return page(
+                .badRequest, "mode_mismatch", "This install could not be verified",
+                "The installation was started for \(startedFor) mode, but the redirect says \(claimedMode) mode. Start again from the install link.",
+                clearCookie)
+        }
+        let tenant = Tenant(accountID: accountID, mode: claimedMode)
+        // Believed: the mode the install was started for, or test mode. A live install started without a mode is
+        // recorded only once Stripe's signed `account.application.authorized` event for live mode says so.
+        let confirmed = started.mode != nil || claimedMode == .test
+        let signedAt = verified.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? hooks.now()
+        guard
+            let outcome = try await completeInstall(
+                stateHash: stateHash, tenant: tenant, userID: userID, source: .installCallback, confirmed: confirmed,
+                occurredAt: signedAt, context, clearCookie)
+        else { return stateExpiredOrUsed(clearCookie) }
         context.logger.info(
             "install completed",
             metadata: [
-                "stripe.account": .string(accountID), "stripe.mode": .string(mode.description),
+                "stripe.account": .string(accountID), "stripe.mode": .string(claimedMode.description),
                 "stripe.secret": .string(verified.secretLabel),
                 "install.legacy_signature": "\(verified.isLegacyScheme)",
+                "install.mode_confirmed": "\(confirmed)",
             ]
         )
-        try await hooks.onInstall(InstallCompletion(tenant: tenant, userID: userID, appValue: installState.appValue))
+        return outcome
+    }
+
+    /// Consumes the state and, in the same transaction, queues the install's follow-up event (which records the
+    /// installation and runs `onInstall`, retried until it succeeds) and, for an install started with a ticket,
+    /// a link code; then records a confirmed installation at once, so the app works as soon as the user lands.
+    ///
+    /// - Returns: The answer (the onboarding link, the app's confirm page with the link code, or a page when a
+    ///   newer uninstall superseded this install), or `nil` when the state was used or expired meanwhile.
+    func completeInstall(
+        stateHash: String,
+        tenant: Tenant,
+        userID: String?,
+        source: InstallationChange.Source,
+        confirmed: Bool,
+        occurredAt: Date,
+        _ context: AppRequestContext,
+        _ clearCookie: HTTPFields
+    ) async throws -> Response? {
+        let now = hooks.now()
+        let linkCode = InstallState.newStateValue()
+        let install = configuration.install
+        let followUp = InstallFollowUps.event(
+            tenant: tenant, userID: userID, source: source, confirmed: confirmed, occurredAt: occurredAt,
+            stateHash: stateHash, receivedAt: now)
+        guard
+            let consumed = try await states.complete(
+                hash: stateHash, now: now,
+                { consumed in
+                    InstallFollowUp(
+                        event: followUp,
+                        linkCode: consumed.appValue.flatMap { appUser in
+                            install.confirmURL == nil
+                                ? nil
+                                : InstallState(
+                                    stateHash: InstallState.hash(of: linkCode), kind: .linkCode, appValue: appUser,
+                                    tenant: tenant, userID: userID, createdAt: now,
+                                    expiresAt: now.addingTimeInterval(install.linkCodeLifetime))
+                        })
+                })
+        else { return nil }
+        worker?.notify()
+        if confirmed {
+            // The follow-up records it too (the same change again changes nothing): a failure here loses nothing.
+            do {
+                if let superseded = try await recordInstall(
+                    tenant, source: source, occurredAt: occurredAt, context, clearCookie)
+                {
+                    return superseded
+                }
+            } catch {
+                context.logger.warning(
+                    "install not recorded yet; its follow-up event will record it",
+                    metadata: ["error": "\(LogRedaction.redact(String(describing: error)))"])
+            }
+        }
+        if consumed.appValue != nil, let confirmURL = install.confirmURL {
+            let separator = confirmURL.contains("?") ? "&" : "?"
+            return Response(
+                status: .found,
+                headers: [
+                    .location: confirmURL + separator + "link_code=" + linkCode, .cacheControl: "no-store",
+                    .setCookie: clearCookie[.setCookie] ?? "",
+                ])
+        }
         return finish(tenant, clearCookie)
+    }
+
+    /// Runs `body`; a failure it throws (storage unreachable, …) is answered with an HTML page, never JSON: a
+    /// person's browser is on these routes. Nothing was consumed when storage failed, so reloading retries.
+    func answeringFailuresWithAPage(_ context: AppRequestContext, _ body: () async throws -> Response) async
+        -> Response
+    {
+        do {
+            return try await body()
+        } catch {
+            context.logger.error(
+                "install request failed", metadata: ["error": "\(LogRedaction.redact(String(describing: error)))"])
+            return page(
+                .serviceUnavailable, "install_unavailable", "The installation could not be completed right now",
+                "The app's server could not record the installation. Nothing was lost: reload this page in a minute, or start again from the install link.",
+                [.retryAfter: "30"])
+        }
     }
 
     /// The answer once installed: `INSTALL_SUCCESS_URL`, else the onboarding deep link, else a plain page.
@@ -305,22 +420,5 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         let b = Array(rhs.utf8)
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}
-
-/// What an install hook learns: who installed the app where, and the app's own value from `/install?ref=…`.
-public struct InstallCompletion: Sendable, Hashable {
-    /// The tenant (account and mode) where the app was installed.
-    public let tenant: Tenant
-    /// The installing user; `nil` for OAuth apps, whose redirect names no user.
-    public let userID: String?
-    /// The `ref` given to `/install`, kept server side with the state.
-    public let appValue: String?
-
-    /// Creates a completion.
-    public init(tenant: Tenant, userID: String?, appValue: String?) {
-        self.tenant = tenant
-        self.userID = userID
-        self.appValue = appValue
     }
 }

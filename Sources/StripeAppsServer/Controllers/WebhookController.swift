@@ -70,6 +70,10 @@ struct WebhookController<Inbox: EventInbox> {
             rejections.log(context.logger, .info, "rejected webhook", code: "\(error.code)")
             throw APIError(error)
         }
+        guard !event.type.hasPrefix(InstallFollowUps.reservedTypePrefix) else {
+            throw APIError.badRequest(
+                "reserved_event_type", "Event types starting with stripe_apps_backend. are the backend's own.")
+        }
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }

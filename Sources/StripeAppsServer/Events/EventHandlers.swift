@@ -34,7 +34,8 @@ public struct EventHandlers: Sendable {
         handlers[type, default: []].append(handler)
     }
 
-    /// Runs `handler` for every event type.
+    /// Runs `handler` for every event type from Stripe (not for the backend's own follow-up events, whose type
+    /// starts with `stripe_apps_backend.`).
     public mutating func onEvery(_ handler: @escaping Handler) {
         fallback.append(handler)
     }
@@ -47,11 +48,12 @@ public struct EventHandlers: Sendable {
 
     /// Whether any handler runs for events of `type`.
     func handles(_ type: String) -> Bool {
-        !fallback.isEmpty || handlers[type] != nil
+        !handlers(for: type).isEmpty
     }
 
-    /// The handlers of a type, type-specific ones first.
+    /// The handlers of a type, type-specific ones first. The backend's own event types
+    /// (``InstallFollowUps/reservedTypePrefix``) go to their own handlers only.
     func handlers(for type: String) -> [Handler] {
-        (handlers[type] ?? []) + fallback
+        (handlers[type] ?? []) + (type.hasPrefix(InstallFollowUps.reservedTypePrefix) ? [] : fallback)
     }
 }

@@ -13,7 +13,7 @@ struct SimulateInstall: AsyncParsableCommand {
         commandName: "install",
         abstract: "Play the marketplace: follow /install, then send a correctly signed redirect to the callback.",
         discussion: """
-            Opens BASE/install, keeps its state cookie, signs {"state","user_id","account_id"} with the app secret \
+            Opens BASE/install?mode=live (or test; with --app-user, with a ticket from POST /install/tickets), keeps its state cookie, signs {"state","user_id","account_id"} with the app secret \
             (--secret, else STRIPE_APP_SECRETS, else the development secret in DATABASE_URL) and calls the \
             redirect URI on BASE, as a browser coming back from Stripe would. Exits 1 unless the backend answers as \
             expected (an install completed, or with --cancel the cancelled page).
@@ -35,8 +35,22 @@ struct SimulateInstall: AsyncParsableCommand {
     @Flag(help: "Simulate the user cancelling (error=access_denied).")
     var cancel = false
 
-    @Option(help: "A value for /install?ref=… that the backend keeps with the state.")
-    var ref: String?
+    @Flag(
+        help: ArgumentHelp(
+            "Start from /install without a mode, as a plain install link does.",
+            discussion:
+                "By default the install starts with /install?mode=live (or test), so the backend records it at once; without a mode, a live install is recorded only when the signed account.application.authorized event arrives."
+        ))
+    var noMode = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Start with an install ticket for this user of your app, and redeem the link code at the end.",
+            discussion: "Needs APP_SERVER_TOKEN (or --app-server-token) and INSTALL_CONFIRM_URL on the backend."))
+    var appUser: String?
+
+    @Option(help: "The backend's APP_SERVER_TOKEN, for --app-user; else APP_SERVER_TOKEN of this environment.")
+    var appServerToken: String?
 
     @Option(name: .customLong("secret"), help: "An app signing secret.")
     var secrets: [String] = []
@@ -47,9 +61,15 @@ struct SimulateInstall: AsyncParsableCommand {
             eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { _ = client.shutdown() }
 
-        var start = HTTPClientRequest(
-            url: base + "/install"
-                + (ref.map { "?ref=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
+        var startQuery = [URLQueryItem]()
+        if !noMode { startQuery.append(.init(name: "mode", value: test ? "test" : "live")) }
+        if let appUser {
+            startQuery.append(.init(name: "ticket", value: try await issueTicket(base: base, appUser: appUser, client)))
+        }
+        var startURL = URLComponents()
+        startURL.path = "/install"
+        startURL.queryItems = startQuery.isEmpty ? nil : startQuery
+        var start = HTTPClientRequest(url: base + (startURL.string ?? "/install"))
         start.method = .GET
         let started = try await client.execute(start, timeout: .seconds(30))
         guard started.status == .found, let location = started.headers.first(name: "Location"),
@@ -102,6 +122,54 @@ struct SimulateInstall: AsyncParsableCommand {
         // A cancelled install must end on the backend's "cancelled" page; any other install on a redirect or a page.
         let succeeded = cancel ? code == "install_cancelled" : (answered.status == .found || answered.status == .ok)
         guard succeeded else { throw ExitCode(1) }
+        if let appUser, !cancel {
+            guard let location = answered.headers.first(name: "Location"),
+                let linkCode = URLComponents(string: location)?.queryItems?.first(where: { $0.name == "link_code" })?
+                    .value
+            else {
+                print("The callback did not send the browser to INSTALL_CONFIRM_URL with a link_code.")
+                throw ExitCode(1)
+            }
+            let (status, body) = try await post(
+                base + "/install/links", ["link_code": linkCode, "app_user": appUser], client)
+            print("POST /install/links -> \(status) \(body)")
+            guard status == 200 else { throw ExitCode(1) }
+        }
+    }
+
+    /// Asks the backend for an install ticket for `appUser`, as the app's own server would.
+    private func issueTicket(base: String, appUser: String, _ client: HTTPClient) async throws -> String {
+        let (status, body) = try await post(
+            base + "/install/tickets", ["app_user": appUser, "mode": test ? "test" : "live"], client)
+        print("POST /install/tickets -> \(status)")
+        guard status == 201, let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let ticket = object["ticket"] as? String
+        else {
+            print(body)
+            throw ExitCode(1)
+        }
+        return ticket
+    }
+
+    /// POSTs a JSON object with the app server token; returns the status and the body.
+    private func post(_ url: String, _ fields: [String: String], _ client: HTTPClient) async throws -> (Int, String) {
+        guard let token = try await resolvedAppServerToken() else {
+            print("--app-user needs the backend's APP_SERVER_TOKEN: pass --app-server-token or set APP_SERVER_TOKEN.")
+            throw ExitCode(1)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer " + token)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(
+            ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+    }
+
+    private func resolvedAppServerToken() async throws -> String? {
+        if let appServerToken { return appServerToken }
+        return try await readConfiguration(configFile: nil).appServerToken
     }
 }
 
