@@ -78,7 +78,9 @@ struct SimulateInstall: AsyncParsableCommand {
             print("GET /install answered \(started.status.code); expected a 302 to the marketplace.")
             throw ExitCode(1)
         }
-        print("GET /install -> 302 \(location)")
+        let shownStart = (startURL.string ?? "/install").replacingOccurrences(
+            of: startQuery.first { $0.name == "ticket" }?.value ?? "\u{0}", with: "…")
+        print("GET \(shownStart) -> 302 \(location)")
         let query = marketplace.queryItems ?? []
         guard let state = query.first(where: { $0.name == "state" })?.value,
             let redirectURI = query.first(where: { $0.name == "redirect_uri" })?.value,
