@@ -60,6 +60,8 @@ import Testing
         #expect(throws: ConfigurationError.self) { try configuration.database() }
     }
 
+    static let appServerToken = "cli-app-server-token-" + String(repeating: "7", count: 24)
+
     @Test func simulateInstallPlaysTheMarketplaceAgainstARunningServer() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("install-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -72,10 +74,36 @@ import Testing
                 "STRIPE_APP_ID": "com.example.app", "PUBLIC_URL": "http://127.0.0.1:\(port)",
                 "STRIPE_INSTALL_LINK": "https://marketplace.stripe.com/apps/install/link/test",
                 "ALLOWED_REDIRECT_URIS": "http://127.0.0.1:\(port)/install/callback",
+                "APP_SERVER_TOKEN": Self.appServerToken, "INSTALL_CONFIRM_URL": "https://app.example.com/linked",
             ]
         )
         defer { server.stop() }
         _ = try #require(await server.announcedCommand(), "serve did not start")
+        // The app's server asks for a ticket, the install returns with a link code, the same user redeems it.
+        let linked = try await runProcessAsync(
+            ExternalTool.backend,
+            [
+                "simulate", "install", "--to", "http://127.0.0.1:\(port)", "--app-user", "user-42", "--account",
+                "acct_linked", "--app-server-token", Self.appServerToken,
+            ],
+            currentDirectory: directory)
+        #expect(linked.status == 0, "\(linked.standardOutput)")
+        #expect(linked.standardOutput.contains("POST /install/tickets -> 201"))
+        #expect(linked.standardOutput.contains("-> 302 https://app.example.com/linked?link_code="))
+        #expect(
+            linked.standardOutput.contains(
+                #"POST /install/links -> 200 {"account_id":"acct_linked","livemode":true,"user_id":"usr_simulated","app_user":"user-42","installed":true}"#
+            ))
+        #expect(!linked.standardOutput.contains(Self.appServerToken))
+        let wrongToken = try await runProcessAsync(
+            ExternalTool.backend,
+            [
+                "simulate", "install", "--to", "http://127.0.0.1:\(port)", "--app-user", "user-42",
+                "--app-server-token", "not-the-token",
+            ],
+            currentDirectory: directory)
+        #expect(wrongToken.status != 0)
+        #expect(wrongToken.standardOutput.contains("POST /install/tickets -> 401"))
         let installed = try await runProcessAsync(
             ExternalTool.backend, ["simulate", "install", "--to", "http://127.0.0.1:\(port)", "--test"],
             currentDirectory: directory)

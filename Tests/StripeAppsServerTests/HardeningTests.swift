@@ -187,9 +187,12 @@ import Testing
         let store = InMemoryStorage()
         var configuration = try InstallRouteTests.configuration()
         configuration.webhookSecretsTest = try SigningKeyring(secrets: [WebhookRouteTests.testSecret])
+        configuration.appServerToken = InstallTicketTests.token
+        configuration.install.confirmURL = InstallTicketTests.confirmURL
         let app = try buildApplication(
             configuration: configuration, storage: store, logger: logger,
             hooks: ApplicationHooks(now: { testNow }, eventHandlers: handlers))
+        let oneTimeValues = Mutex<[String]>([])
         let code = "ac_SecretAuthorizationCode0123"
         let state = "StateValueThatMustNotBeLogged0123"
         let installSignature = "t=1700000000,v1=" + String(repeating: "ab", count: 32)
@@ -212,6 +215,12 @@ import Testing
             _ = try await client.execute(
                 uri: "/install/callback?" + query, method: .get, headers: [.cookie: "stripe_apps_install=\(state)"])
             _ = try await client.execute(uri: "/install?" + query, method: .get)
+            // An install with a ticket: the app server's token, the ticket and the link code stay out of the log.
+            let tickets = InstallTicketTests()
+            let ticket = try await tickets.ticket(client, for: "user-logged")
+            let code = try tickets.linkCode(of: try await tickets.install(client, ticket: ticket))
+            _ = try await tickets.post(client, "/install/links", #"{"link_code":"\#(code)","app_user":"user-logged"}"#)
+            oneTimeValues.withLock { $0 += [ticket, code] }
         }
         let stored = try #require(try await store.inbox.events(status: .failed, limit: 1).first)
         let lastError = try #require(stored.lastError)
@@ -219,11 +228,12 @@ import Testing
         let logs = sink.all
         #expect(logs.contains("/install/callback"), "the path is logged")
         #expect(logs.contains("event handler failed"))
+        #expect(logs.contains("install linked to an app user"))
         for text in [logs, lastError] {
             for secret in [
                 appSecret, WebhookRouteTests.testSecret, secretKey, refreshToken, "whsec_leaked", code, state,
-                String(repeating: "ab", count: 32),
-            ] + macs.withLock({ $0 }) {
+                String(repeating: "ab", count: 32), InstallTicketTests.token,
+            ] + macs.withLock({ $0 }) + oneTimeValues.withLock({ $0 }) {
                 #expect(!text.contains(secret), "\(secret.prefix(12))… leaked")
             }
         }

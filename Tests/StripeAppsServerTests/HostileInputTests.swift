@@ -44,7 +44,7 @@ import Testing
         "/", "/api/whoami", "/api/settings", "/api/../api/whoami", "/api/settings/", "/api/%2e%2e/settings",
         "/install", "/install/callback", "/webhooks/test", "/webhooks/live", "/webhooks/test/", "/healthz", "/readyz",
         "/api/whoami%00", "/%ff%fe", "/api/" + String(repeating: "a", count: 4000),
-        "/install/callback/../../etc/passwd",
+        "/install/callback/../../etc/passwd", "/install/tickets", "/install/links", "/install/tickets/",
         "/api/whoami?x=1", "//api//whoami", "/api/SETTINGS", "/webhooks/%74est",
     ]
 
@@ -71,6 +71,10 @@ import Testing
                 .utf8),
         Array(repeating: 0x41, count: 70_000), Array("\u{0}\u{1}\u{2}".utf8), Array(#"{"a":"\ud800"}"#.utf8),
         Array(#"{"a":1e999999}"#.utf8), Array("user_id=usr_1&account_id=acct_1".utf8),
+        Array(#"{"app_user":"\u0000"}"#.utf8), Array(#"{"app_user":["u"],"mode":{}}"#.utf8),
+        Array(#"{"app_user":"u","mode":"live"}"#.utf8),
+        Array(#"{"link_code":"\#(String(repeating: "a", count: 64))","app_user":"u"}"#.utf8),
+        Array(#"{"link_code":null,"app_user":"<script>"}"#.utf8),
     ]
 
     static let queries = [
@@ -78,7 +82,8 @@ import Testing
         "?error=x&state=abc", "?user_id=usr_1&account_id=acct_1&state=s&install_signature=t%3D1%2Cv1%3D00",
         "?ref=%00%01", "?ref=" + String(repeating: "%C3%A9", count: 300), "?mode=production", "?mode=live&mode=test",
         "?livemode=maybe&user_id=usr_1&account_id=acct_1&state=s&install_signature=x", "?&&&==&",
-        "?state=" + String(repeating: "s", count: 5000),
+        "?state=" + String(repeating: "s", count: 5000), "?ticket=", "?ticket=" + String(repeating: "f", count: 64),
+        "?ticket=%00", "?ticket=" + String(repeating: "f", count: 64) + "&mode=test&ref=x",
     ]
 
     static func inputs(count: Int, seed: UInt64) throws -> [Input] {
@@ -103,6 +108,13 @@ import Testing
             }
             if random.next() % 5 == 0 { headers[.origin] = random.pick(["null", "https://evil.example", ""]) }
             if random.next() % 5 == 0 { headers[.cookie] = random.pick(["stripe_apps_install=x", "a=b; ;;=", ""]) }
+            if random.next() % 3 == 0 {
+                headers[.authorization] = random.pick([
+                    "Bearer " + InstallTicketTests.token, "Bearer", "Basic eDp5",
+                    "Bearer " + InstallTicketTests.token + " ",
+                    "bearer " + InstallTicketTests.token, "",
+                ])
+            }
             var body = random.pick(bodies)
             // Every fourth input is correctly signed, with hostile content: it reaches what runs after verification.
             if index % 4 == 0, !body.isEmpty {
@@ -142,6 +154,8 @@ import Testing
         configuration.webhookSecretsTest = try SigningKeyring(secrets: [WebhookRouteTests.testSecret])
         configuration.webhookSecretsLive = try SigningKeyring(secrets: [WebhookRouteTests.liveSecret])
         configuration.maximumBodyBytes = 64 * 1024
+        configuration.appServerToken = InstallTicketTests.token
+        configuration.install.confirmURL = InstallTicketTests.confirmURL
         // Thousands of requests from one test client: the install rate limit would answer most of them 429.
         configuration.installRateLimitPerMinute = 1_000_000
         let store = InMemoryStorage()

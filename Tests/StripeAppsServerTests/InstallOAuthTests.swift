@@ -29,6 +29,8 @@ import Testing
                 if encryption {
                     configuration.credentialCipher = try? CredentialCipher(keys: [SymmetricKey(size: .bits256)])
                 }
+                configuration.appServerToken = InstallTicketTests.token
+                configuration.install.confirmURL = InstallTicketTests.confirmURL
             }
             let store = InMemoryStorage()
             let completions = Completions()
@@ -119,6 +121,28 @@ import Testing
                 client, code: fake.issueAuthorizationCode(account: Self.account), started: started)
             #expect(response.status == .serviceUnavailable)
             #expect(response.text.contains("oauth_not_configured"))
+        }
+    }
+
+    @Test("an OAuth install started with a ticket returns with a link code the ticket's user redeems")
+    func ticketsWorkForOAuthApps() async throws {
+        try await Self.withOAuthApp { fake, store, completions, client in
+            let tickets = InstallTicketTests()
+            let ticket = try await tickets.ticket(client, for: "crm-7", mode: "test")
+            let started = try await InstallRouteTests().start(client, query: "?ticket=\(ticket)")
+            let response = try await callback(
+                client, code: fake.issueAuthorizationCode(account: Self.account, mode: .test), started: started)
+            let code = try tickets.linkCode(of: response)
+            let redeemed = try await tickets.post(
+                client, "/install/links", #"{"link_code":"\#(code)","app_user":"crm-7"}"#)
+            #expect(
+                redeemed.text
+                    == #"{"account_id":"acct_1OAuthInstaller00","livemode":false,"user_id":null,"app_user":"crm-7","installed":true}"#
+            )
+            #expect(try await completions.awaitCount(1).count == 1)
+            #expect(
+                try await store.credentials.credential(
+                    named: OAuthTokens.credentialName, for: Tenant(accountID: Self.account, mode: .test)) != nil)
         }
     }
 

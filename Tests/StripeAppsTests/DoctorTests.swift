@@ -66,6 +66,27 @@ import Testing
         #expect(problems(try Self.input()).isEmpty)
     }
 
+    /// Install tickets need the token and the confirm page together; the link code must not cross in clear.
+    @Test func installTicketsNeedBothHalves() throws {
+        let tokenOnly = problems(try Self.input { $0.hasAppServerToken = true })
+        #expect(tokenOnly.contains { $0.contains("INSTALL_CONFIRM_URL is not") })
+        let pageOnly = Doctor.diagnose(try Self.input { $0.installConfirmURL = "https://app.example.com/linked" })
+        #expect(pageOnly.contains { $0.severity == .warning && $0.message.contains("APP_SERVER_TOKEN is not") })
+        let clear = Doctor.diagnose(
+            try Self.input {
+                $0.hasAppServerToken = true
+                $0.installConfirmURL = "http://app.example.com/linked"
+            })
+        #expect(clear.contains { $0.severity == .warning && $0.message.contains("in clear") })
+        let both = Doctor.diagnose(
+            try Self.input {
+                $0.hasAppServerToken = true
+                $0.installConfirmURL = "https://app.example.com/linked"
+            })
+        #expect(both.contains { $0.severity == .ok && $0.message.contains("Install tickets") })
+        #expect(!both.contains { $0.severity != .ok && $0.message.contains("INSTALL_CONFIRM_URL") })
+    }
+
     @Test func redirectURIMustMatchExactly() throws {
         let found = problems(try Self.input { $0.redirectURI = "https://backend.example.com/install/callback/" })
         #expect(found.contains { $0.contains("not in allowed_redirect_uris") && $0.contains("exact") })

@@ -29,6 +29,10 @@ public enum Doctor: Sendable {
         /// Whether install redirects may also carry the legacy bare HMAC of the account id
         /// (`INSTALL_SIGNATURE_LEGACY_HMAC`).
         public var acceptsLegacyInstallHMAC: Bool
+        /// Whether `APP_SERVER_TOKEN` is set (install tickets).
+        public var hasAppServerToken: Bool = false
+        /// `INSTALL_CONFIRM_URL`, the page an install started with a ticket returns to.
+        public var installConfirmURL: String?
 
         /// Creates an input; everything is optional.
         public init(
@@ -101,7 +105,42 @@ public enum Doctor: Sendable {
         if input.acceptsLegacyInstallHMAC {
             findings.append(Finding(severity: .warning, message: legacyInstallHMACWarning))
         }
+        checkInstallTickets(input, into: &findings)
         return findings
+    }
+
+    /// Install tickets need both halves: the token the app's server authenticates with, and the page the link
+    /// code is sent to.
+    private static func checkInstallTickets(_ input: Input, into findings: inout [Finding]) {
+        switch (input.hasAppServerToken, input.installConfirmURL) {
+        case (true, nil):
+            findings.append(
+                Finding(
+                    severity: .problem,
+                    message:
+                        "APP_SERVER_TOKEN is set but INSTALL_CONFIRM_URL is not: POST /install/tickets refuses to issue tickets (503), since the link code would have nowhere to go."
+                ))
+        case (false, .some):
+            findings.append(
+                Finding(
+                    severity: .warning,
+                    message:
+                        "INSTALL_CONFIRM_URL is set but APP_SERVER_TOKEN is not: your server cannot ask for install tickets or redeem link codes."
+                ))
+        case (true, let url?):
+            if url.hasPrefix("http://"), !(input.publicURL ?? "").hasPrefix("http://") {
+                findings.append(
+                    Finding(
+                        severity: .warning,
+                        message: "INSTALL_CONFIRM_URL is http: the one-time link code would cross the network in clear."
+                    ))
+            } else {
+                findings.append(
+                    Finding(severity: .ok, message: "Install tickets: the link code goes to INSTALL_CONFIRM_URL."))
+            }
+        case (false, nil):
+            break
+        }
     }
 
     /// What `doctor` and the server's start-up say while the legacy install HMAC is accepted.

@@ -26,7 +26,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
 /// The doctor's input from the configuration, raw secret values included (they are inspected, never printed).
 func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Doctor.Input {
-    Doctor.Input(
+    var input = Doctor.Input(
         manifest: configuration.manifest,
         manifestPath: configuration.install.manifestPath,
         appID: configuration.appID,
@@ -41,4 +41,7 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
             || reader.string(forKey: "stripe.secret.key.test", isSecret: true) != nil,
         acceptsLegacyInstallHMAC: configuration.install.acceptsLegacySignatures
     )
+    input.hasAppServerToken = configuration.appServerToken != nil
+    input.installConfirmURL = configuration.install.confirmURL
+    return input
 }
