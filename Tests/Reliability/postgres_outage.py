@@ -12,9 +12,11 @@ Usage: postgres_outage.py --binary PATH [--down-seconds 4]
 """
 
 import argparse
+import ctypes
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 POSTGRES = os.path.join(ROOT, "scripts", "postgres.sh")
 
 
+
+
+def die_with_parent():
+    """Run in the child before exec: the kernel kills it when this script dies, even by SIGKILL (a test's
+    deadline), so no server outlives the test and keeps a core busy."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def request(port, method, path, body=None, headers=None, timeout=15):
@@ -60,7 +68,7 @@ def main():
                       DATABASE_URL=url, LOG_LEVEL="warning", DATABASE_TIMEOUT_SECONDS="2",
                       DATABASE_CONNECT_TIMEOUT_SECONDS="1", EVENT_LEASE_SECONDS="3")
     log = open(os.path.join(workdir, "server.log"), "ab")
-    server = subprocess.Popen([args.binary, "serve", "--port", str(port)], cwd=workdir, env=server_env,
+    server = subprocess.Popen([args.binary, "serve", "--port", str(port)], preexec_fn=die_with_parent, cwd=workdir, env=server_env,
                               stdout=subprocess.DEVNULL, stderr=log)
     checks = []
 

@@ -18,6 +18,7 @@ Usage: two_instances.py --binary PATH --database-url postgres://… [--events 20
 
 import argparse
 import collections
+import ctypes
 import http.client
 import json
 import os
@@ -37,6 +38,12 @@ TEST_SECRET = "whsec_multi_test"
 
 
 
+def die_with_parent():
+    """Run in the child before exec: the kernel kills it when this script dies, even by SIGKILL (a test's
+    deadline), so no server outlives the test and keeps a core busy."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Instance:
     def __init__(self, name, binary, workdir, database_url, lease, record_file):
         self.name, self.port = name, free_port()
@@ -45,7 +52,7 @@ class Instance:
                         INSTANCE_ID=name, EVENT_LEASE_SECONDS=str(lease), RECORD_FILE=record_file, PORT=str(self.port),
                         DATABASE_POOL_SIZE="8", SLOW_SECONDS="1")
         self.log = open(os.path.join(workdir, f"{name}.log"), "ab")
-        self.process = subprocess.Popen([binary], cwd=workdir, env=self.env, stdout=self.log, stderr=self.log)
+        self.process = subprocess.Popen([binary], preexec_fn=die_with_parent, cwd=workdir, env=self.env, stdout=self.log, stderr=self.log)
         self.alive = True
         for _ in range(600):  # up to 60 s
             if self.process.poll() is not None:
