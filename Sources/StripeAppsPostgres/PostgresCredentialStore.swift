@@ -55,6 +55,29 @@ public struct PostgresCredentialStore: CredentialStore {
         return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
     }
 
+    public func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
+        // The row comparison and ORDER BY use the same (the database's) collation: the pages follow the primary key.
+        let query: PostgresQuery
+        if let position {
+            query = """
+                SELECT account_id, livemode, name, sealed, version, updated_at FROM tenant_credentials
+                WHERE (account_id, livemode, name)
+                    > (\(position.tenant.accountID), \(position.tenant.mode.isLive), \(position.name))
+                ORDER BY account_id, livemode, name LIMIT \(max(0, limit))
+                """
+        } else {
+            query = """
+                SELECT account_id, livemode, name, sealed, version, updated_at FROM tenant_credentials
+                ORDER BY account_id, livemode, name LIMIT \(max(0, limit))
+                """
+        }
+        return try await database.rows(query, as: (String, Bool, String, ByteBuffer, Int, Double).self).map { row in
+            StoredCredential(
+                tenant: Tenant(accountID: row.0, mode: row.1 ? .live : .test), name: row.2,
+                sealed: Array(row.3.readableBytesView), version: row.4, updatedAt: Date(unixSeconds: row.5))
+        }
+    }
+
     public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
         try await !database.rows(
             """

@@ -55,6 +55,33 @@ public struct SQLiteCredentialStore: CredentialStore {
         return StoredCredential(tenant: tenant, name: name, sealed: sealed, version: version, updatedAt: date)
     }
 
+    public func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
+        try await database.writer.read { db in
+            let columns = "SELECT account_id, livemode, name, sealed, version, updated_at FROM tenant_credentials "
+            let order = "ORDER BY account_id, livemode, name LIMIT ?"
+            let rows: [Row]
+            if let position {
+                rows = try Row.fetchAll(
+                    db,
+                    sql: columns + "WHERE (account_id, livemode, name) > (?, ?, ?) " + order,
+                    arguments: [position.tenant.accountID, position.tenant.mode.isLive, position.name, max(0, limit)]
+                )
+            } else {
+                rows = try Row.fetchAll(db, sql: columns + order, arguments: [max(0, limit)])
+            }
+            return rows.map { row in
+                let isLive: Bool = row["livemode"]
+                return StoredCredential(
+                    tenant: Tenant(accountID: row["account_id"], mode: isLive ? .live : .test),
+                    name: row["name"],
+                    sealed: [UInt8](row["sealed"] as Data),
+                    version: row["version"],
+                    updatedAt: Date(unixSeconds: row["updated_at"])
+                )
+            }
+        }
+    }
+
     public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
         try await database.writer.write { db in
             try db.execute(

@@ -5,6 +5,7 @@ import NIOHTTP1
 import StripeApps
 import StripeAppsAPI
 import StripeAppsTesting
+import Synchronization
 import Testing
 
 @Suite("OAuth tokens, Secret Store, tenant credentials and missed events, against the fake Stripe")
@@ -101,6 +102,37 @@ struct OAuthAndSecretsTests {
             // Whatever the interleaving, the stored tokens work.
             #expect(try await instance1.client(for: H.tenantA).account.retrieve().id == H.accountA)
             #expect(try await instance2.client(for: H.tenantA).account.retrieve().id == H.accountA)
+        }
+    }
+
+    @Test("a reseal between reading the tokens and storing the refreshed ones does not drop the refreshed ones")
+    func resealDuringRefresh() async throws {
+        try await H.run { h in
+            let store = InMemoryStorage()
+            let oldKey = SymmetricKey(size: .bits256)
+            let old = TenantCredentials(
+                store: store.credentials, cipher: try CredentialCipher(keys: [oldKey]), now: h.clock.provider)
+            _ = try await OAuthTokens(api: h.api, credentials: old, now: h.clock.provider).exchange(
+                code: h.fake.issueAuthorizationCode(account: H.accountA, mode: .test), mode: .test)
+            let rotated = TenantCredentials(
+                store: store.credentials, cipher: try CredentialCipher(keys: [SymmetricKey(size: .bits256), oldKey]),
+                now: h.clock.provider)
+            let resealing = ResealingBeforeWriteStore(inner: store.credentials, resealer: rotated)
+            let tokens = OAuthTokens(
+                api: h.api,
+                credentials: TenantCredentials(store: resealing, cipher: rotated.cipher, now: h.clock.provider),
+                now: h.clock.provider)
+            h.clock.advance(by: .seconds(3600))
+
+            let refreshed = try await tokens.refresh(H.tenantA)
+            #expect(resealing.reseals.map(\.resealed) == [1])
+            #expect(try await tokens.grant(for: H.tenantA) == refreshed)
+            let stored = try #require(
+                try await store.credentials.credential(named: OAuthTokens.credentialName, for: H.tenantA))
+            #expect(stored.version == 3)
+            // The stored refresh token is the rolled one: refreshing again works (the old one is invalid_grant).
+            try await tokens.refresh(H.tenantA)
+            #expect(h.fake.refreshCount(account: H.accountA) == 2)
         }
     }
 
@@ -220,5 +252,53 @@ struct OAuthAndSecretsTests {
             #expect(second.alreadyInInbox == 3)
             #expect(try await store.inbox.events(status: nil, limit: 10).count == 3)
         }
+    }
+}
+
+/// A credential store that reseals everything (`credentials reseal` running elsewhere) right before the first
+/// compare-and-swap write it forwards.
+private final class ResealingBeforeWriteStore: CredentialStore {
+    private let inner: any CredentialStore
+    private let resealer: TenantCredentials
+    private let state = Mutex((fired: false, reports: [CredentialResealReport]()))
+
+    init(inner: any CredentialStore, resealer: TenantCredentials) {
+        self.inner = inner
+        self.resealer = resealer
+    }
+
+    /// What each reseal it ran did.
+    var reseals: [CredentialResealReport] { state.withLock { $0.reports } }
+
+    func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
+        try await inner.credential(named: name, for: tenant)
+    }
+
+    func saveCredential(
+        _ sealed: [UInt8], named name: String, for tenant: Tenant, expectedVersion: Int?, at date: Date
+    ) async throws -> StoredCredential {
+        let fire = state.withLock { state in
+            guard !state.fired, expectedVersion != nil else { return false }
+            state.fired = true
+            return true
+        }
+        if fire {
+            let report = try await resealer.resealAll()
+            state.withLock { $0.reports.append(report) }
+        }
+        return try await inner.saveCredential(
+            sealed, named: name, for: tenant, expectedVersion: expectedVersion, at: date)
+    }
+
+    func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
+        try await inner.credentials(after: position, limit: limit)
+    }
+
+    func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
+        try await inner.deleteCredential(named: name, for: tenant)
+    }
+
+    func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
+        try await inner.auditRecords(for: tenant)
     }
 }

@@ -52,6 +52,9 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
         expectedVersion: Int?,
         at date: Date
     ) async throws -> StoredCredential { throw fail() }
+    func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
+        throw fail()
+    }
     func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool { throw fail() }
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] { throw fail() }
     func value(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }

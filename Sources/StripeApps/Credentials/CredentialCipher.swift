@@ -6,15 +6,24 @@ public import Crypto
     import Foundation
 #endif
 
-/// Encrypts tenant credentials at rest with AES-256-GCM, bound to their tenant and name.
+/// Encrypts tenant credentials at rest with AES-256-GCM, bound to their tenant, name and version.
 ///
 /// Keys come from configuration (`ENCRYPTION_KEYS`: comma-separated, base64 of 32 random bytes each, e.g.
 /// `openssl rand -base64 32`). The first key seals; every key opens, so a key can be rotated: put the new key
-/// first, keep the old one until everything was rewritten, then drop it.
+/// first, run `stripe-apps-backend credentials reseal` (``TenantCredentials/resealAll(dryRun:pageSize:)``),
+/// then drop the old key.
 ///
-/// The sealed format is `0x01 ‖ key id (8 bytes: SHA-256 of the key, truncated) ‖ nonce ‖ ciphertext ‖ tag`.
-/// The tenant and the credential's name are authenticated as associated data, so sealed bytes copied to another
-/// tenant's row, or under another name, do not open.
+/// The sealed format is `0x02 ‖ key id (8 bytes: SHA-256 of the key, truncated) ‖ nonce (12) ‖ ciphertext ‖
+/// tag (16)`. The associated data is the UTF-8 of
+/// `"stripe-apps-credential.v2" NUL account NUL mode NUL version NUL name` (mode `live` or `test`, version in
+/// decimal): the tenant, the version the store keeps for the credential, and its name are authenticated, so
+/// sealed bytes copied to another tenant's row, under another name, or over the same row at another version
+/// (an older value put back: a rollback) do not open.
+///
+/// Values sealed by earlier releases (`0x01`, associated data `"stripe-apps-credential" NUL account NUL mode
+/// NUL name`, no version) still open, so existing databases keep working; ``needsResealing(_:)`` reports them
+/// and a reseal rewrites them in the current format. Nothing seals `0x01` any more, so after one key rotation
+/// (new key first, reseal, old key dropped) no `0x01` value opens.
 public struct CredentialCipher: Sendable {
     private struct Key: Sendable {
         let id: [UInt8]
@@ -22,7 +31,13 @@ public struct CredentialCipher: Sendable {
     }
 
     private let keys: [Key]
-    private static let formatVersion: UInt8 = 1
+
+    /// The format byte of values that bind the version (what ``seal(_:for:name:version:)`` writes).
+    static let versionBoundFormat: UInt8 = 2
+    /// The format byte of values sealed before versions were bound; opened, never written.
+    static let legacyFormat: UInt8 = 1
+    private static let headerLength = 1 + 8
+    private static let minimumLength = headerLength + 12 + 16 + 1
 
     /// A cipher with these keys; the first seals.
     public init(keys: [SymmetricKey]) throws(CredentialError) {
@@ -54,39 +69,71 @@ public struct CredentialCipher: Sendable {
         try self.init(keys: keys)
     }
 
-    /// Seals `plaintext` for `tenant`'s credential `name`.
-    public func seal(_ plaintext: [UInt8], for tenant: Tenant, name: String) throws -> [UInt8] {
-        let key = keys[0]
-        let box = try AES.GCM.seal(plaintext, using: key.key, authenticating: Self.context(tenant, name))
-        guard let combined = box.combined else {
-            throw CredentialError(.invalidKey, message: "AES-GCM produced no combined form.")
-        }
-        return [Self.formatVersion] + key.id + Array(combined)
+    /// Seals `plaintext` for `tenant`'s credential `name` as it will be stored at `version`.
+    ///
+    /// `version` is the version the store gives the write (``StoredCredential/version``): the current version
+    /// plus one, which is why ``TenantCredentials`` always writes with a compare-and-swap.
+    public func seal(_ plaintext: [UInt8], for tenant: Tenant, name: String, version: Int) throws -> [UInt8] {
+        try seal(plaintext, format: Self.versionBoundFormat, context: Self.context(tenant, name, version: version))
     }
 
-    /// Opens what ``seal(_:for:name:)`` produced for the same tenant and name.
-    public func open(_ sealed: [UInt8], for tenant: Tenant, name: String) throws(CredentialError) -> [UInt8] {
-        guard sealed.count > 1 + 8 + 12 + 16, sealed[0] == Self.formatVersion else {
+    /// Seals in the format of earlier releases (`0x01`, no version bound): only for tests of reading old data.
+    package func sealLegacy(_ plaintext: [UInt8], for tenant: Tenant, name: String) throws -> [UInt8] {
+        try seal(plaintext, format: Self.legacyFormat, context: Self.legacyContext(tenant, name))
+    }
+
+    /// Opens what ``seal(_:for:name:version:)`` produced for the same tenant, name and version (or a value of
+    /// the earlier, version-less format for the same tenant and name).
+    ///
+    /// - Throws: ``CredentialError/Code/unknownKey`` when the sealing key is not configured;
+    ///   ``CredentialError/Code/tampered`` when the bytes were altered or belong to another tenant, name or
+    ///   version.
+    public func open(_ sealed: [UInt8], for tenant: Tenant, name: String, version: Int) throws(CredentialError)
+        -> [UInt8]
+    {
+        guard sealed.count >= Self.minimumLength else {
             throw CredentialError(.tampered, message: "The sealed credential is malformed.")
         }
-        let keyID = Array(sealed[1..<9])
+        let context: [UInt8]
+        switch sealed[0] {
+        case Self.versionBoundFormat: context = Self.context(tenant, name, version: version)
+        case Self.legacyFormat: context = Self.legacyContext(tenant, name)
+        default: throw CredentialError(.tampered, message: "The sealed credential is malformed.")
+        }
+        let keyID = Array(sealed[1..<Self.headerLength])
         guard let key = keys.first(where: { $0.id == keyID }) else {
             throw CredentialError(.unknownKey, message: "The credential was sealed with a key that is not configured.")
         }
         do {
-            let box = try AES.GCM.SealedBox(combined: sealed[9...])
-            return Array(try AES.GCM.open(box, using: key.key, authenticating: Self.context(tenant, name)))
+            let box = try AES.GCM.SealedBox(combined: sealed[Self.headerLength...])
+            return Array(try AES.GCM.open(box, using: key.key, authenticating: context))
         } catch {
-            throw CredentialError(.tampered, message: "The sealed credential does not open for this tenant and name.")
+            throw CredentialError(
+                .tampered, message: "The sealed credential does not open for this tenant, name and version.")
         }
     }
 
-    /// Whether `sealed` was sealed with another key than the current one (rewrite it after a rotation).
+    /// Whether `sealed` should be rewritten: it was sealed with another key than the first one, or in the
+    /// earlier format that does not bind the version.
     public func needsResealing(_ sealed: [UInt8]) -> Bool {
-        sealed.count < 9 || Array(sealed[1..<9]) != keys[0].id
+        sealed.count < Self.headerLength || sealed[0] != Self.versionBoundFormat
+            || Array(sealed[1..<Self.headerLength]) != keys[0].id
     }
 
-    private static func context(_ tenant: Tenant, _ name: String) -> [UInt8] {
+    private func seal(_ plaintext: [UInt8], format: UInt8, context: [UInt8]) throws -> [UInt8] {
+        let key = keys[0]
+        let box = try AES.GCM.seal(plaintext, using: key.key, authenticating: context)
+        guard let combined = box.combined else {
+            throw CredentialError(.invalidKey, message: "AES-GCM produced no combined form.")
+        }
+        return [format] + key.id + Array(combined)
+    }
+
+    private static func context(_ tenant: Tenant, _ name: String, version: Int) -> [UInt8] {
+        Array("stripe-apps-credential.v2\u{0}\(tenant.accountID)\u{0}\(tenant.mode)\u{0}\(version)\u{0}\(name)".utf8)
+    }
+
+    private static func legacyContext(_ tenant: Tenant, _ name: String) -> [UInt8] {
         Array("stripe-apps-credential\u{0}\(tenant.accountID)\u{0}\(tenant.mode)\u{0}\(name)".utf8)
     }
 }

@@ -202,6 +202,23 @@ extension InMemoryStorage: CredentialStore {
         }
     }
 
+    public func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
+        // Account, then test before live, then name: the order of the SQL backends' primary keys.
+        func precedes(_ lhs: StoredCredential.ID, _ rhs: StoredCredential.ID) -> Bool {
+            if lhs.tenant.accountID != rhs.tenant.accountID { return lhs.tenant.accountID < rhs.tenant.accountID }
+            if lhs.tenant.mode != rhs.tenant.mode { return !lhs.tenant.mode.isLive }
+            return lhs.name < rhs.name
+        }
+        return state.withLock { state in
+            Array(
+                state.credentials.values
+                    .filter { credential in position.map { precedes($0, credential.id) } ?? true }
+                    .sorted { precedes($0.id, $1.id) }
+                    .prefix(max(0, limit))
+            )
+        }
+    }
+
     public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
         state.withLock { $0.credentials.removeValue(forKey: CredentialKey(tenant: tenant, name: name)) != nil }
     }

@@ -121,26 +121,38 @@ public final class OAuthTokens: Sendable {
             )
         } catch let error as StripeAPIError where error.code == .oauth {
             // Another instance rolled the refresh token first and stored the new one: use its tokens.
-            if let newer = try await stored(tenant), newer.version != current.version { return newer.grant }
+            // (A newer version with the same tokens is only a rewrite, such as a reseal, not a refresh.)
+            if let newer = try await stored(tenant), newer.grant != current.grant { return newer.grant }
             throw error
         }
         guard grant.tenant == tenant else {
             throw StripeAPIError(.tenantMismatch, message: "The refreshed tokens are for another account or mode.")
         }
-        do {
-            _ = try await credentials.save(
-                try encode(grant),
-                named: Self.credentialName,
-                for: tenant,
-                expectedVersion: current.version
-            )
-            return grant
-        } catch let error as StoreError where error.code == .versionConflict {
-            // Another instance refreshed and stored first; its refresh token is the live one.
-            guard let winner = try await stored(tenant) else { throw error }
-            return winner.grant
+        var expectedVersion = current.version
+        for attempt in 1...Self.storeAttempts {
+            do {
+                _ = try await credentials.save(
+                    try encode(grant),
+                    named: Self.credentialName,
+                    for: tenant,
+                    expectedVersion: expectedVersion
+                )
+                return grant
+            } catch let error as StoreError where error.code == .versionConflict {
+                guard let winner = try await stored(tenant) else { throw error }
+                // Another instance refreshed and stored first: its refresh token is the live one.
+                guard winner.grant == current.grant else { return winner.grant }
+                // The same tokens were only rewritten (`credentials reseal` after a key rotation): ours are newer,
+                // and the refresh token that was stored no longer works, so they must not be dropped.
+                guard attempt < Self.storeAttempts else { throw error }
+                expectedVersion = winner.version
+            }
         }
+        preconditionFailure("The loop returns or throws.")
     }
+
+    /// How many times refreshed tokens are written when the stored ones were only rewritten meanwhile.
+    private static let storeAttempts = 4
 
     private func requestToken(_ parameters: FormParameters, mode: Tenant.Mode) async throws -> OAuthGrant {
         let key = try api.secretKey(for: mode)
