@@ -8,7 +8,7 @@ struct StripeAppsBackend: AsyncParsableCommand {
         abstract: "A self-hosted backend and toolkit for Stripe Apps.",
         subcommands: [
             Serve.self, Migrate.self, Sign.self, Verify.self, Simulate.self, Links.self, DoctorCommand.self,
-            Installations.self, Events.self, Credentials.self,
+            Installations.self, Events.self, Jobs.self, Credentials.self,
         ],
         defaultSubcommand: Serve.self
     )

@@ -14,7 +14,6 @@ Usage: crash_burst.py --binary PATH [--events 20000] [--kills 5] [--workdir DIR]
 """
 
 import argparse
-import ctypes
 import http.client
 import json
 import os
@@ -35,12 +34,6 @@ TEST_SECRET = "whsec_crash_test"
 
 
 
-def die_with_parent():
-    """Run in the child before exec: the kernel kills it when this script dies, even by SIGKILL (a test's
-    deadline), so no server outlives the test and keeps a core busy."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 class Server:
     def __init__(self, binary, workdir, port):
         self.binary, self.workdir, self.port = binary, workdir, port
@@ -51,7 +44,7 @@ class Server:
         self.log = open(os.path.join(workdir, "server.log"), "ab")
 
     def start(self):
-        self.process = subprocess.Popen([self.binary, "serve", "--port", str(self.port)], preexec_fn=die_with_parent, cwd=self.workdir,
+        self.process = subprocess.Popen([self.binary, "serve", "--port", str(self.port)], cwd=self.workdir,
                                         env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
         for _ in range(600):  # up to 60 s: a cold start applies migrations
             if self.process.poll() is not None:

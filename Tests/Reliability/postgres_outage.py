@@ -34,7 +34,9 @@ POSTGRES = os.path.join(ROOT, "scripts", "postgres.sh")
 
 def die_with_parent():
     """Run in the child before exec: the kernel kills it when this script dies, even by SIGKILL (a test's
-    deadline), so no server outlives the test and keeps a core busy."""
+    deadline), so no server outlives the test and keeps a core busy. The signal follows the *thread* that started
+    the child: start servers from the main thread only (crash_burst.py restarts its server from sender threads,
+    so it cannot use this)."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
