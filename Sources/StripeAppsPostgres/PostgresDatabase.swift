@@ -17,6 +17,8 @@ final class PostgresDatabase: Sendable {
     let settleBatcher: GroupCommit<InboxSettlement, Bool>
     /// The channel `NOTIFY` wakes other instances' workers on.
     static let inboxChannel = "stripe_apps_inbox"
+    /// The channel `NOTIFY` wakes other instances' job workers on.
+    static let jobsChannel = "stripe_apps_jobs"
 
     init(client: PostgresClient, logger: Logger, timeout: Duration) {
         self.client = client

@@ -65,12 +65,13 @@ public struct PostgresInstallationStore: InstallationStore {
         }
     }
 
-    /// Deletes the tenant's settings, credentials and the payloads of its finished events, and appends the audit
-    /// record, once per source.
+    /// Cancels the tenant's jobs (running ones are asked to stop), deletes its settings, credentials and the
+    /// payloads of its finished events, and appends the audit record, once per source.
     private static func purge(_ change: InstallationChange, _ connection: PostgresConnection, _ logger: Logger)
         async throws
     {
         let tenant = change.tenant
+        try await connection.query(PostgresJobQueue.cancelJobs(of: tenant, at: change.recordedAt), logger: logger)
         try await connection.query(
             "DELETE FROM settings WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)",
             logger: logger)

@@ -98,6 +98,40 @@ package enum PostgresMigrations {
             UPDATE install_states SET app_value = NULL;
             """
         ),
+        (
+            // The job queue: the inbox's lease machinery (owner, expiry, fencing token), plus priorities, delayed
+            // and retried runs (`run_at`), cancellation, progress, and a unique key per schedule slot's run.
+            "0003_jobs",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                account_id TEXT,
+                livemode BOOLEAN,
+                parameters TEXT NOT NULL,
+                priority INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL
+                    CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'dead', 'cancelled')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+                run_at DOUBLE PRECISION NOT NULL,
+                queued_at DOUBLE PRECISION NOT NULL,
+                finished_at DOUBLE PRECISION,
+                last_error TEXT,
+                lease_owner TEXT,
+                lease_expires_at DOUBLE PRECISION,
+                lease_token BIGINT NOT NULL DEFAULT 0,
+                cancel_requested BOOLEAN NOT NULL DEFAULT false,
+                progress DOUBLE PRECISION,
+                progress_message TEXT,
+                slot_key TEXT UNIQUE
+            );
+            CREATE INDEX jobs_claimable ON jobs (priority DESC, run_at, id)
+                WHERE status IN ('pending', 'failed', 'running');
+            CREATE INDEX jobs_tenant ON jobs (account_id, livemode) WHERE status IN ('pending', 'failed', 'running');
+            CREATE INDEX jobs_queued_at ON jobs (queued_at);
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

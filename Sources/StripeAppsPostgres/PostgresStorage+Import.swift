@@ -7,7 +7,7 @@ extension PostgresStorage {
     /// The tables a copy fills, in an order that satisfies every reference.
     static let copiedTables = [
         "app_metadata", "installations", "settings", "install_states", "inbox_events", "audit_log",
-        "tenant_credentials",
+        "tenant_credentials", "jobs",
     ]
 
     /// Writes `rows` into this (migrated) database in one transaction: all of it or, on any error, nothing.
@@ -60,6 +60,20 @@ extension PostgresStorage {
             }
             for state in rows.installStates {
                 try await connection.query(PostgresInstallStateStore.insertQuery(state), logger: logger)
+            }
+            for (job, token) in rows.jobs {
+                try await connection.query(
+                    """
+                    INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts,
+                        max_attempts, run_at, queued_at, finished_at, last_error, lease_owner, lease_expires_at,
+                        lease_token, cancel_requested, progress, progress_message, slot_key)
+                    VALUES (\(job.id), \(job.name), \(job.tenant?.accountID), \(job.tenant.map { $0.mode.isLive }),
+                        \(job.parameters), \(job.priority), \(job.status.description), \(job.attempts),
+                        \(job.maxAttempts), \(job.runAt.timeIntervalSince1970), \(job.queuedAt.timeIntervalSince1970),
+                        \(job.finishedAt?.timeIntervalSince1970), \(job.lastError), \(job.leaseOwner),
+                        \(job.leaseExpiresAt?.timeIntervalSince1970), \(token), \(job.cancelRequested), \(job.progress),
+                        \(job.progressMessage), \(job.slotKey))
+                    """, logger: logger)
             }
             for (event, token) in rows.inbox {
                 try await connection.query(

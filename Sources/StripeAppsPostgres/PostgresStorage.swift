@@ -105,6 +105,7 @@ public final class PostgresStorage: StorageBackend, Service {
     public var credentials: PostgresCredentialStore { PostgresCredentialStore(database: database) }
     public var metadata: PostgresMetadataStore { PostgresMetadataStore(database: database) }
     public var inbox: PostgresEventInbox { PostgresEventInbox(database: database) }
+    public var jobs: PostgresJobQueue { PostgresJobQueue(database: database) }
 
     /// Runs the connection pool and the wake-up listener until cancelled or shut down.
     public func run() async throws {

@@ -39,11 +39,12 @@ public struct SQLiteInstallationStore: InstallationStore {
         return outcome
     }
 
-    /// Deletes the tenant's settings, credentials and the payloads of its finished events, and appends the audit
-    /// record, once per source.
+    /// Cancels the tenant's jobs (running ones are asked to stop), deletes its settings, credentials and the
+    /// payloads of its finished events, and appends the audit record, once per source.
     private static func purge(_ change: InstallationChange, in db: Database) throws {
         let tenant = change.tenant
         let arguments: StatementArguments = [tenant.accountID, tenant.mode.isLive]
+        try SQLiteJobQueue.cancelJobs(of: tenant, at: change.recordedAt.timeIntervalSince1970, in: db)
         try db.execute(sql: "DELETE FROM settings WHERE account_id = ? AND livemode = ?", arguments: arguments)
         try db.execute(
             sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ?", arguments: arguments)

@@ -129,6 +129,40 @@ package enum SQLiteMigrations {
             UPDATE install_states SET app_value = NULL;
             """
         ),
+        (
+            // The job queue: the inbox's lease machinery (owner, expiry, fencing token), plus priorities, delayed
+            // and retried runs (`run_at`), cancellation, progress, and a unique key per schedule slot's run.
+            "0009_jobs",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY NOT NULL,
+                name TEXT NOT NULL,
+                account_id TEXT,
+                livemode INTEGER CHECK (livemode IN (0, 1)),
+                parameters TEXT NOT NULL,
+                priority INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL
+                    CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'dead', 'cancelled')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+                run_at REAL NOT NULL,
+                queued_at REAL NOT NULL,
+                finished_at REAL,
+                last_error TEXT,
+                lease_owner TEXT,
+                lease_expires_at REAL,
+                lease_token INTEGER NOT NULL DEFAULT 0,
+                cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+                progress REAL,
+                progress_message TEXT,
+                slot_key TEXT UNIQUE
+            ) STRICT;
+            CREATE INDEX jobs_claimable ON jobs (priority DESC, run_at, id)
+                WHERE status IN ('pending', 'failed', 'running');
+            CREATE INDEX jobs_tenant ON jobs (account_id, livemode) WHERE status IN ('pending', 'failed', 'running');
+            CREATE INDEX jobs_queued_at ON jobs (queued_at);
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -43,6 +43,9 @@ extension SQLiteStorage {
                     FROM install_states
                     """
             ).map(SQLiteInstallStateStore.installState)
+            rows.jobs = try Row.fetchAll(
+                db, sql: "SELECT \(SQLiteJobQueue.columns) FROM jobs ORDER BY queued_at, id"
+            ).map { (job: try SQLiteJobQueue.job($0), token: $0["lease_token"]) }
             rows.inbox = try Row.fetchAll(
                 db, sql: "SELECT \(SQLiteEventInbox.columns) FROM inbox_events ORDER BY created, received_at, id"
             ).map { (event: try SQLiteEventInbox.event($0), token: $0["lease_token"]) }

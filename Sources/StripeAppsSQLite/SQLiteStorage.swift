@@ -36,6 +36,7 @@ public final class SQLiteStorage: StorageBackend, Service {
     public var credentials: SQLiteCredentialStore { SQLiteCredentialStore(database: database) }
     public var metadata: SQLiteMetadataStore { SQLiteMetadataStore(database: database) }
     public var inbox: SQLiteEventInbox { SQLiteEventInbox(database: database) }
+    public var jobs: SQLiteJobQueue { SQLiteJobQueue(database: database) }
 
     /// Keeps the file open until the task is cancelled or the application shuts down.
     public func run() async throws {

@@ -384,6 +384,7 @@ final class FlakyCompletionStorage: StorageBackend, InstallStateStore {
     var credentials: InMemoryStorage { base }
     var metadata: InMemoryStorage { base }
     var inbox: InMemoryStorage { base }
+    var jobs: InMemoryJobQueue { base.jobs }
     func run() async throws { try await base.run() }
     func migrate() async throws { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }

@@ -19,6 +19,7 @@ final class UnavailableStorage: StorageBackend {
     var credentials: UnavailableStorage { self }
     var metadata: UnavailableStorage { self }
     var inbox: UnavailableStorage { self }
+    var jobs: UnavailableStorage { self }
     func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
     func appliedMigrations() async throws -> [String] { [] }
@@ -26,8 +27,21 @@ final class UnavailableStorage: StorageBackend {
 }
 
 extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
-    EventInbox
+    EventInbox, JobQueue
 {
+    func push(_ job: NewJob, now: Date) async throws -> JobRecord? { throw fail() }
+    func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] { throw fail() }
+    func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool { throw fail() }
+    func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool { throw fail() }
+    func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool { throw fail() }
+    func heartbeat(_ claims: [ClaimedJob], now: Date, lease: Duration) async throws -> [String: Bool] { throw fail() }
+    func recordProgress(_ claim: ClaimedJob, fraction: Double?, message: String?) async throws -> Bool {
+        throw fail()
+    }
+    func cancel(id: String, now: Date) async throws -> JobRecord? { throw fail() }
+    func replay(id: String, now: Date) async throws -> Bool { throw fail() }
+    func job(id: String) async throws -> JobRecord? { throw fail() }
+    func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] { throw fail() }
     func installation(for tenant: Tenant) async throws -> Installation? { throw fail() }
     func installations() async throws -> [Installation] { throw fail() }
     func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome { throw fail() }

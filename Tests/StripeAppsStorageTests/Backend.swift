@@ -58,6 +58,7 @@ struct TestStorage: Sendable {
     let credentials: any CredentialStore
     let metadata: any MetadataStore
     let inbox: any EventInbox
+    let jobs: any JobQueue
     let checkHealth: @Sendable () async throws -> Void
 
     init<Storage: StorageBackend>(_ storage: Storage) {
@@ -67,6 +68,7 @@ struct TestStorage: Sendable {
         credentials = storage.credentials
         metadata = storage.metadata
         inbox = storage.inbox
+        jobs = storage.jobs
         checkHealth = { try await storage.checkHealth() }
     }
 }

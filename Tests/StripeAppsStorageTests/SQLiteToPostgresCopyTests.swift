@@ -48,6 +48,13 @@ struct SQLiteToPostgresCopyTests {
                     id: "evt_\(index)", type: "invoice.paid", isLiveMode: false, accountID: index == 4 ? nil : "acct_a",
                     created: Int64(index), receivedAt: now, payload: #"{"id":"evt_\#(index)"}"#))
         }
+        let job = try await storage.jobs.push(
+            NewJob(name: "sync", tenant: a, parameters: #"{"n":1}"#, priority: 3, maxAttempts: 4, slotKey: "sync:a:1"),
+            now: now)
+        if let claimed = try await storage.jobs.claim(now: now, limit: 1, lease: .seconds(600), owner: "j1").first {
+            _ = try await storage.jobs.fail(claimed, error: "later", retryAt: now.addingTimeInterval(60), now: now)
+        }
+        #expect(job != nil)
         let claims = try await storage.inbox.claim(now: now, limit: 4, lease: .seconds(600), owner: "w1")
         _ = try await storage.inbox.complete(claims[0])
         _ = try await storage.inbox.fail(claims[1], error: "boom", retryAt: now.addingTimeInterval(60))
@@ -91,6 +98,10 @@ struct SQLiteToPostgresCopyTests {
         #expect(try await postgres.credentials.auditRecords(for: c) == sqlite.credentials.auditRecords(for: c))
         #expect(try await postgres.credentials.auditRecords(for: c).count == 1)
         #expect(try await postgres.inbox.events(status: nil, limit: 10) == sqlite.inbox.events(status: nil, limit: 10))
+        #expect(try await postgres.jobs.jobs(status: nil, limit: 10) == sqlite.jobs.jobs(status: nil, limit: 10))
+        #expect(try await postgres.jobs.jobs(status: .failed, limit: 10).first?.lastError == "later")
+        // The slot key came along: the same slot's run is not pushed twice on the copy.
+        #expect(try await postgres.jobs.push(NewJob(name: "sync", slotKey: "sync:a:1"), now: now) == nil)
         let state = InstallState.hash(of: "s")
         #expect(
             try await postgres.installStates.state(hash: state, now: now)

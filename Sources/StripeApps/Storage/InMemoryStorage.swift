@@ -21,6 +21,8 @@ public final class InMemoryStorage: StorageBackend {
         var tokens: [String: Int64] = [:]
         var audit: [AuditRecord] = []
         var credentials: [CredentialKey: StoredCredential] = [:]
+        var jobs: [String: JobRecord] = [:]
+        var jobTokens: [String: Int64] = [:]
     }
 
     struct CredentialKey: Hashable {
@@ -43,6 +45,7 @@ public final class InMemoryStorage: StorageBackend {
     public var installStates: InMemoryStorage { self }
     public var credentials: InMemoryStorage { self }
     public var metadata: InMemoryStorage { self }
+    public var jobs: InMemoryJobQueue { InMemoryJobQueue(storage: self) }
     public var inbox: InMemoryStorage { self }
 
     /// Waits until the task is cancelled: there are no connections to keep.
@@ -88,6 +91,7 @@ extension InMemoryStorage: InstallationStore {
             guard outcome == .applied else { return outcome }
             state.installations[tenant] = change.applied(to: current)
             if change.action == .deactivate {
+                state.cancelJobs(of: tenant, at: change.recordedAt)
                 state.settings[tenant] = nil
                 state.credentials = state.credentials.filter { $0.key.tenant != tenant }
                 for (id, event) in state.inbox

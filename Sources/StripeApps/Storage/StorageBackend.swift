@@ -23,6 +23,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Metadata: MetadataStore
     /// The durable webhook inbox with leased claiming.
     associatedtype Inbox: EventInbox
+    /// The durable job queue, on the same lease machinery.
+    associatedtype Jobs: JobQueue
 
     /// The installation records.
     var installations: Installations { get }
@@ -36,6 +38,8 @@ public protocol StorageBackend: Sendable {
     var metadata: Metadata { get }
     /// The durable webhook inbox.
     var inbox: Inbox { get }
+    /// The durable job queue.
+    var jobs: Jobs { get }
 
     /// Keeps the backend's connections for as long as the task runs; returns when it is cancelled or the
     /// application shuts down. Stores may be used only while this runs (for backends without connections it

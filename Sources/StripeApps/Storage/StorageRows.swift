@@ -10,6 +10,7 @@ package struct StorageRows: Sendable {
     package var inbox: [(event: InboxEvent, token: Int64)] = []
     package var audit: [AuditRecord] = []
     package var credentials: [StoredCredential] = []
+    package var jobs: [(job: JobRecord, token: Int64)] = []
 
     package init() {}
 
@@ -18,7 +19,7 @@ package struct StorageRows: Sendable {
         [
             ("app_metadata", metadata.count), ("installations", installations.count), ("settings", settings.count),
             ("install_states", installStates.count), ("inbox_events", inbox.count), ("audit_log", audit.count),
-            ("tenant_credentials", credentials.count),
+            ("tenant_credentials", credentials.count), ("jobs", jobs.count),
         ]
     }
 }

@@ -1,0 +1,214 @@
+public import Foundation
+import PostgresNIO
+public import StripeApps
+
+/// The job queue in the `jobs` table, shared by every instance. A claim is one statement: a `MATERIALIZED` CTE
+/// picks due rows in claim order `FOR NO KEY UPDATE SKIP LOCKED`, and an `UPDATE … RETURNING` bumps attempts and
+/// the fencing token and sets the lease end from the database clock, so instances with skewed clocks agree on
+/// when a lease ends (run times, `runAt`, are compared with the `now` given, as the inbox's retry times are).
+public struct PostgresJobQueue: JobQueue {
+    let database: PostgresDatabase
+
+    typealias Row = (
+        String, String, String?, Bool?, String, Int, String, Int, Int, Double, Double, Double?, String?, String?,
+        Double?, Bool, Double?, String?, String?, Int64
+    )
+
+    static let columns = """
+        id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts, run_at, queued_at, \
+        finished_at, last_error, lease_owner, lease_expires_at, cancel_requested, progress, progress_message, \
+        slot_key, lease_token
+        """
+
+    public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
+        let record = JobRecord(job, queuedAt: now)
+        let inserted = try await database.rows(
+            """
+            INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts,
+                run_at, queued_at, slot_key)
+            VALUES (\(record.id), \(record.name), \(record.tenant?.accountID), \(record.tenant.map { $0.mode.isLive }),
+                \(record.parameters), \(record.priority), 'pending', 0, \(record.maxAttempts),
+                \(record.runAt.timeIntervalSince1970), \(record.queuedAt.timeIntervalSince1970), \(record.slotKey))
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            as: String.self)
+        guard !inserted.isEmpty else { return nil }
+        try await database.execute("SELECT pg_notify(\(PostgresDatabase.jobsChannel), '')")
+        return record
+    }
+
+    public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
+        guard limit > 0 else { return [] }
+        let logger = database.logger
+        let prefixed = Self.columns.split(separator: ",").map { "j." + $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: ", ")
+        let rows = try await database.transaction { connection in
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'cancelled', finished_at = EXTRACT(EPOCH FROM now())::float8,
+                    lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'running' AND cancel_requested
+                    AND (lease_expires_at IS NULL OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)
+                """, logger: logger)
+            return try await connection.rows(
+                """
+                WITH due AS MATERIALIZED (
+                    SELECT id FROM jobs
+                    WHERE status IN ('pending', 'failed', 'running')
+                        AND ((status IN ('pending', 'failed') AND run_at <= \(now.timeIntervalSince1970))
+                            OR (status = 'running' AND NOT cancel_requested
+                                AND (lease_expires_at IS NULL
+                                    OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)))
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT \(limit)
+                    FOR NO KEY UPDATE SKIP LOCKED
+                )
+                UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, lease_owner = \(owner),
+                    lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
+                    lease_token = j.lease_token + 1
+                FROM due WHERE j.id = due.id
+                RETURNING \(unescaped: prefixed)
+                """,
+                as: Row.self, logger: logger)
+        }
+        return try rows.map { row in
+            let (job, token) = try Self.job(row)
+            return ClaimedJob(job: job, token: token, owner: owner)
+        }.sorted { JobRecord.claimOrder($0.job, $1.job) }
+    }
+
+    public func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool {
+        try await settle(claim, status: .succeeded, runAt: nil, finishedAt: now, error: nil)
+    }
+
+    public func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool {
+        try await settle(
+            claim, status: retryAt == nil ? .dead : .failed, runAt: retryAt, finishedAt: retryAt == nil ? now : nil,
+            error: InboxEvent.storedError(error))
+    }
+
+    public func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool {
+        try await settle(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
+    }
+
+    private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
+        async throws -> Bool
+    {
+        try await !database.rows(
+            """
+            UPDATE jobs SET status = \(status.description), run_at = COALESCE(\(runAt?.timeIntervalSince1970), run_at),
+                finished_at = \(finishedAt?.timeIntervalSince1970), last_error = COALESCE(\(error), last_error),
+                lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false
+            WHERE id = \(claim.id) AND lease_token = \(claim.token) AND status = 'running'
+            RETURNING id
+            """,
+            as: String.self
+        ).isEmpty
+    }
+
+    public func heartbeat(_ claims: [ClaimedJob], now: Date, lease: Duration) async throws -> [String: Bool] {
+        guard !claims.isEmpty else { return [:] }
+        // SKIP LOCKED, as the inbox's heartbeat: a row being settled needs no longer lease, and waiting for it
+        // could deadlock with the settlement.
+        let rows = try await database.rows(
+            """
+            WITH held AS MATERIALIZED (
+                SELECT j.id FROM jobs AS j
+                JOIN unnest(\(claims.map(\.id)), \(claims.map(\.token))) AS c (id, token)
+                    ON j.id = c.id AND j.lease_token = c.token
+                WHERE j.status = 'running'
+                FOR NO KEY UPDATE OF j SKIP LOCKED
+            )
+            UPDATE jobs AS j SET lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval)
+            FROM held WHERE j.id = held.id
+            RETURNING j.id, j.cancel_requested
+            """,
+            as: (String, Bool).self)
+        return Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { $1 })
+    }
+
+    public func recordProgress(_ claim: ClaimedJob, fraction: Double?, message: String?) async throws -> Bool {
+        try await !database.rows(
+            """
+            UPDATE jobs SET progress = \(JobRecord.storedProgress(fraction)),
+                progress_message = \(JobRecord.storedProgressMessage(message))
+            WHERE id = \(claim.id) AND lease_token = \(claim.token) AND status = 'running'
+            RETURNING id
+            """,
+            as: String.self
+        ).isEmpty
+    }
+
+    public func cancel(id: String, now: Date) async throws -> JobRecord? {
+        let rows = try await database.rows(
+            """
+            WITH changed AS (
+                UPDATE jobs SET
+                    status = CASE WHEN status IN ('pending', 'failed') THEN 'cancelled' ELSE status END,
+                    finished_at = CASE WHEN status IN ('pending', 'failed') THEN \(now.timeIntervalSince1970)
+                        ELSE finished_at END,
+                    cancel_requested = CASE WHEN status = 'running' THEN true ELSE cancel_requested END
+                WHERE id = \(id)
+                RETURNING \(unescaped: Self.columns)
+            )
+            SELECT \(unescaped: Self.columns) FROM changed
+            """,
+            as: Row.self)
+        return try rows.first.map { try Self.job($0).0 }
+    }
+
+    public func replay(id: String, now: Date) async throws -> Bool {
+        try await !database.rows(
+            """
+            UPDATE jobs SET status = 'pending', attempts = 0, run_at = \(now.timeIntervalSince1970),
+                finished_at = NULL, cancel_requested = false, lease_owner = NULL, lease_expires_at = NULL,
+                lease_token = lease_token + 1
+            WHERE id = \(id) AND status IN ('dead', 'cancelled')
+            RETURNING id
+            """,
+            as: String.self
+        ).isEmpty
+    }
+
+    public func job(id: String) async throws -> JobRecord? {
+        try await database.rows("SELECT \(unescaped: Self.columns) FROM jobs WHERE id = \(id)", as: Row.self)
+            .first.map { try Self.job($0).0 }
+    }
+
+    public func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] {
+        try await database.rows(
+            """
+            SELECT \(unescaped: Self.columns) FROM jobs
+            WHERE \(status?.description)::text IS NULL OR status = \(status?.description)
+            ORDER BY queued_at DESC, id DESC LIMIT \(max(0, limit))
+            """,
+            as: Row.self
+        ).map { try Self.job($0).0 }
+    }
+
+    /// The uninstall of a tenant, inside the transaction that deactivates it: pending and failed jobs are
+    /// cancelled, running ones asked to stop.
+    static func cancelJobs(of tenant: Tenant, at date: Date) -> PostgresQuery {
+        """
+        UPDATE jobs SET
+            status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END,
+            finished_at = CASE WHEN status = 'running' THEN finished_at ELSE \(date.timeIntervalSince1970) END,
+            cancel_requested = CASE WHEN status = 'running' THEN true ELSE cancel_requested END
+        WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
+            AND status IN ('pending', 'failed', 'running')
+        """
+    }
+
+    static func job(_ row: Row) throws -> (JobRecord, Int64) {
+        guard let status = JobRecord.Status(name: row.6) else { throw StoreError.corruptRow("jobs") }
+        let tenant = row.2.flatMap { account in row.3.map { Tenant(accountID: account, mode: $0 ? .live : .test) } }
+        let job = JobRecord(
+            id: row.0, name: row.1, tenant: tenant, parameters: row.4, priority: row.5, status: status,
+            attempts: row.7, maxAttempts: row.8, runAt: Date(unixSeconds: row.9), queuedAt: Date(unixSeconds: row.10),
+            finishedAt: row.11.map(Date.init(unixSeconds:)), lastError: row.12, leaseOwner: row.13,
+            leaseExpiresAt: row.14.map(Date.init(unixSeconds:)), cancelRequested: row.15, progress: row.16,
+            progressMessage: row.17, slotKey: row.18)
+        return (job, row.19)
+    }
+}

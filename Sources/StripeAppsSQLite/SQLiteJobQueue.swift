@@ -1,0 +1,218 @@
+public import Foundation
+import GRDB
+public import StripeApps
+
+/// The job queue in the `jobs` table. Every write is one transaction of the file's single writer; claims walk the
+/// partial index `jobs_claimable` in claim order.
+public struct SQLiteJobQueue: JobQueue {
+    let database: SQLiteDatabase
+
+    static let columns = """
+        id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts, run_at, queued_at,
+        finished_at, last_error, lease_owner, lease_expires_at, cancel_requested, progress, progress_message,
+        slot_key, lease_token
+        """
+
+    public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
+        let record = JobRecord(job, queuedAt: now)
+        return try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts,
+                        max_attempts, run_at, queued_at, slot_key)
+                    VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                arguments: [
+                    record.id, record.name, record.tenant?.accountID, record.tenant?.mode.isLive, record.parameters,
+                    record.priority, record.maxAttempts, record.runAt.timeIntervalSince1970,
+                    record.queuedAt.timeIntervalSince1970, record.slotKey,
+                ])
+            return db.changesCount > 0 ? record : nil
+        }
+    }
+
+    public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
+        let seconds = now.timeIntervalSince1970
+        return try await database.writer.write { db in
+            try Self.cancelAbandonedStops(at: seconds, in: db)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
+                        lease_expires_at = ?2, lease_token = lease_token + 1
+                    WHERE id IN (
+                        SELECT id FROM jobs INDEXED BY jobs_claimable
+                        WHERE status IN ('pending', 'failed', 'running')
+                            AND ((status IN ('pending', 'failed') AND run_at <= ?3)
+                                OR (status = 'running' AND cancel_requested = 0
+                                    AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
+                        ORDER BY priority DESC, run_at, id LIMIT ?4)
+                    RETURNING \(Self.columns)
+                    """,
+                arguments: [owner, seconds + lease.timeInterval, seconds, max(0, limit)])
+            return try rows.map { ClaimedJob(job: try Self.job($0), token: $0["lease_token"], owner: owner) }
+                .sorted { JobRecord.claimOrder($0.job, $1.job) }
+        }
+    }
+
+    public func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool {
+        try await settle(claim, status: .succeeded, runAt: nil, finishedAt: now, error: nil)
+    }
+
+    public func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool {
+        try await settle(
+            claim, status: retryAt == nil ? .dead : .failed, runAt: retryAt, finishedAt: retryAt == nil ? now : nil,
+            error: InboxEvent.storedError(error))
+    }
+
+    public func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool {
+        try await settle(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
+    }
+
+    private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
+        async throws -> Bool
+    {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = ?, run_at = COALESCE(?, run_at), finished_at = ?,
+                        last_error = COALESCE(?, last_error), lease_owner = NULL, lease_expires_at = NULL,
+                        cancel_requested = 0
+                    WHERE id = ? AND lease_token = ? AND status = 'running'
+                    """,
+                arguments: [
+                    status.description, runAt?.timeIntervalSince1970, finishedAt?.timeIntervalSince1970, error,
+                    claim.id, claim.token,
+                ])
+            return db.changesCount > 0
+        }
+    }
+
+    public func heartbeat(_ claims: [ClaimedJob], now: Date, lease: Duration) async throws -> [String: Bool] {
+        guard !claims.isEmpty else { return [:] }
+        let expiry = now.timeIntervalSince1970 + lease.timeInterval
+        return try await database.writer.write { db in
+            var held: [String: Bool] = [:]
+            for claim in claims {
+                if let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'
+                        RETURNING cancel_requested
+                        """,
+                    arguments: [expiry, claim.id, claim.token])
+                {
+                    held[claim.id] = row["cancel_requested"] as Bool
+                }
+            }
+            return held
+        }
+    }
+
+    public func recordProgress(_ claim: ClaimedJob, fraction: Double?, message: String?) async throws -> Bool {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET progress = ?, progress_message = ?
+                    WHERE id = ? AND lease_token = ? AND status = 'running'
+                    """,
+                arguments: [
+                    JobRecord.storedProgress(fraction), JobRecord.storedProgressMessage(message), claim.id,
+                    claim.token,
+                ])
+            return db.changesCount > 0
+        }
+    }
+
+    public func cancel(id: String, now: Date) async throws -> JobRecord? {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET
+                        status = CASE WHEN status IN ('pending', 'failed') THEN 'cancelled' ELSE status END,
+                        finished_at = CASE WHEN status IN ('pending', 'failed') THEN ? ELSE finished_at END,
+                        cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END
+                    WHERE id = ?
+                    """,
+                arguments: [now.timeIntervalSince1970, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id])
+                .map(Self.job)
+        }
+    }
+
+    public func replay(id: String, now: Date) async throws -> Bool {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL,
+                        cancel_requested = 0, lease_owner = NULL, lease_expires_at = NULL,
+                        lease_token = lease_token + 1
+                    WHERE id = ? AND status IN ('dead', 'cancelled')
+                    """,
+                arguments: [now.timeIntervalSince1970, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func job(id: String) async throws -> JobRecord? {
+        try await database.writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
+        }
+    }
+
+    public func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM jobs WHERE ?1 IS NULL OR status = ?1
+                    ORDER BY queued_at DESC, id DESC LIMIT ?2
+                    """,
+                arguments: [status?.description, max(0, limit)]
+            ).map(Self.job)
+        }
+    }
+
+    /// Running jobs asked to stop whose worker's lease ran out are cancelled: nobody will report them.
+    static func cancelAbandonedStops(at seconds: Double, in db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET status = 'cancelled', finished_at = ?1, lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'running' AND cancel_requested = 1
+                    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1)
+                """,
+            arguments: [seconds])
+    }
+
+    /// The uninstall of a tenant, inside the transaction that deactivates it: pending and failed jobs are
+    /// cancelled, running ones asked to stop.
+    static func cancelJobs(of tenant: Tenant, at seconds: Double, in db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET
+                    status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END,
+                    finished_at = CASE WHEN status = 'running' THEN finished_at ELSE ?3 END,
+                    cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END
+                WHERE account_id = ?1 AND livemode = ?2 AND status IN ('pending', 'failed', 'running')
+                """,
+            arguments: [tenant.accountID, tenant.mode.isLive, seconds])
+    }
+
+    static func job(_ row: Row) throws -> JobRecord {
+        guard let status = JobRecord.Status(name: row["status"]) else { throw StoreError.corruptRow("jobs") }
+        let accountID: String? = row["account_id"]
+        let livemode: Bool? = row["livemode"]
+        return JobRecord(
+            id: row["id"], name: row["name"],
+            tenant: accountID.flatMap { account in livemode.map { Tenant(accountID: account, mode: $0 ? .live : .test) }
+            },
+            parameters: row["parameters"], priority: row["priority"], status: status, attempts: row["attempts"],
+            maxAttempts: row["max_attempts"], runAt: Date(unixSeconds: row["run_at"]),
+            queuedAt: Date(unixSeconds: row["queued_at"]),
+            finishedAt: (row["finished_at"] as Double?).map(Date.init(unixSeconds:)), lastError: row["last_error"],
+            leaseOwner: row["lease_owner"],
+            leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(unixSeconds:)),
+            cancelRequested: row["cancel_requested"], progress: row["progress"],
+            progressMessage: row["progress_message"], slotKey: row["slot_key"])
+    }
+}
