@@ -39,6 +39,8 @@ public import StripeAppsAPI
 /// | `CLIENT_ADDRESS_HEADER` | none | behind a reverse proxy: the header carrying the client address (`X-Forwarded-For`: its last entry) |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
+/// | `JOB_CONCURRENCY` | `8` | jobs one instance runs at once |
+/// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
@@ -103,6 +105,10 @@ public struct AppConfiguration: Sendable {
     /// The request header a trusted reverse proxy puts the client address in (`CLIENT_ADDRESS_HEADER`); `nil`: the
     /// connection's peer is the client.
     public var clientAddressHeader: String?
+    /// How many jobs one instance runs at once (`JOB_CONCURRENCY`).
+    public var jobConcurrency = 8
+    /// How long a claimed job's lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`).
+    public var jobLeaseSeconds = 60
     /// How long finished events keep their payload, in days (`EVENT_RETENTION_DAYS`).
     public var eventRetentionDays = 30
     /// The name the worker claims under; `nil` for host, process id and a random part.
@@ -354,6 +360,10 @@ public struct AppConfiguration: Sendable {
             }
             clientAddressHeader = header
         }
+        jobConcurrency = try Self.integer(
+            reader, "job.concurrency", "JOB_CONCURRENCY", default: jobConcurrency, in: 1...256)
+        jobLeaseSeconds = try Self.integer(
+            reader, "job.lease.seconds", "JOB_LEASE_SECONDS", default: jobLeaseSeconds, in: 3...3600)
         eventRetentionDays = try Self.integer(
             reader, "event.retention.days", "EVENT_RETENTION_DAYS", default: eventRetentionDays, in: 1...36_500)
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }

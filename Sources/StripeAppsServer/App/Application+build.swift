@@ -26,6 +26,9 @@ public struct ApplicationHooks: Sendable {
     public var eventHandlers: EventHandlers
     /// Install and uninstall hooks run by the built-in `account.application.*` handlers.
     public var lifecycle: InstallLifecycle
+    /// The job worker (``jobWorker(configuration:storage:registry:now:logger:)``): the application runs it and
+    /// starts it once storage is migrated; push jobs with it.
+    public var jobWorker: JobWorker?
 
     /// Creates hooks; every one is optional.
     public init(
@@ -35,7 +38,8 @@ public struct ApplicationHooks: Sendable {
         configureAPI: @escaping @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { _ in },
         onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in },
         eventHandlers: EventHandlers = EventHandlers(),
-        lifecycle: InstallLifecycle = InstallLifecycle()
+        lifecycle: InstallLifecycle = InstallLifecycle(),
+        jobWorker: JobWorker? = nil
     ) {
         self.now = now
         self.services = services
@@ -44,6 +48,7 @@ public struct ApplicationHooks: Sendable {
         self.onInstall = onInstall
         self.eventHandlers = eventHandlers
         self.lifecycle = lifecycle
+        self.jobWorker = jobWorker
     }
 }
 
@@ -95,7 +100,7 @@ public func buildApplication<Storage: StorageBackend>(
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [StorageService(storage)] + hooks.services + [worker, pruner],
+        services: [StorageService(storage)] + hooks.services + [worker, pruner] + (hooks.jobWorker.map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -105,6 +110,7 @@ public func buildApplication<Storage: StorageBackend>(
         signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
         worker.start()
         pruner.start()
+        hooks.jobWorker?.start()
     }
     return app
 }

@@ -1,0 +1,141 @@
+public import Foundation
+public import Logging
+public import StripeApps
+
+/// The parameters of a job type, stored as JSON with each job; `jobName` names the type (as in swift-jobs).
+///
+/// ```swift
+/// struct SyncCustomers: JobParameters {
+///     static let jobName = "sync-customers"
+///     let since: Date
+/// }
+/// ```
+public protocol JobParameters: Codable, Sendable {
+    /// The job type's name, stored with every job: keep it stable across releases.
+    static var jobName: String { get }
+}
+
+/// How a failed job is retried.
+public struct JobRetryStrategy: Sendable {
+    /// The most runs, the first included.
+    public let maxAttempts: Int
+    private let delay: @Sendable (_ attempts: Int) -> Duration
+
+    /// Exponential backoff with full jitter: before run `n + 1`, a random delay up to
+    /// `min(maxBackoff, minBackoff × 2^(n−1))`, at least `minBackoff` (as swift-jobs' `exponentialJitter`).
+    public static func exponentialJitter(
+        maxAttempts: Int = 4,
+        minBackoff: Duration = .seconds(1),
+        maxBackoff: Duration = .seconds(3600)
+    ) -> JobRetryStrategy {
+        JobRetryStrategy(maxAttempts: max(1, maxAttempts)) { attempts in
+            let minimum = minBackoff.timeInterval
+            let cap = min(maxBackoff.timeInterval, minimum * pow(2, Double(min(62, max(0, attempts - 1)))))
+            return .milliseconds(Int64(Double.random(in: minimum...max(minimum, cap)) * 1000))
+        }
+    }
+
+    /// One run only: a failure is final.
+    public static let dontRetry = JobRetryStrategy(maxAttempts: 1) { _ in .zero }
+
+    /// The delay before the next run after `attempts` runs, or `nil` when the job has no run left.
+    public func delay(afterAttempts attempts: Int, maxAttempts: Int? = nil) -> Duration? {
+        attempts < (maxAttempts ?? self.maxAttempts) ? delay(attempts) : nil
+    }
+
+    init(maxAttempts: Int, delay: @escaping @Sendable (Int) -> Duration) {
+        self.maxAttempts = maxAttempts
+        self.delay = delay
+    }
+}
+
+/// Where, when and how urgently a pushed job runs.
+public struct JobOptions: Sendable {
+    /// The tenant the job works for; `nil` for a global job. An uninstall cancels the tenant's jobs.
+    public var tenant: Tenant?
+    /// When it may start; `nil`: at once.
+    public var runAt: Date?
+    /// Higher runs first.
+    public var priority: Int
+    /// A unique key: a second push with the same key stores nothing (one run per schedule slot).
+    public var slotKey: String?
+
+    /// Creates options.
+    public init(tenant: Tenant? = nil, runAt: Date? = nil, priority: Int = 0, slotKey: String? = nil) {
+        self.tenant = tenant
+        self.runAt = runAt
+        self.priority = priority
+        self.slotKey = slotKey
+    }
+}
+
+/// What a running job gets besides its parameters.
+public struct JobExecutionContext: Sendable {
+    /// The job's id.
+    public let jobID: String
+    /// This run's number, from 1.
+    public let attempt: Int
+    /// When the job was pushed.
+    public let queuedAt: Date
+    /// The tenant it works for, or `nil`.
+    public let tenant: Tenant?
+    /// A logger with the job's id, name and tenant as metadata.
+    public var logger: Logger
+    let reportProgress: @Sendable (Double?, String?) async throws -> Void
+
+    /// Records progress on the job (`fraction` from 0 to 1), shown by `jobs list`.
+    public func progress(_ fraction: Double?, message: String? = nil) async throws {
+        try await reportProgress(fraction, message)
+    }
+
+    /// A key derived from the job id and a step name, the same on every retry: use it for every POST to Stripe
+    /// a job makes, so a retried run cannot create anything twice.
+    public func idempotencyKey(step: String) -> String { "\(jobID):\(step)" }
+}
+
+/// The job types an application runs, by name.
+public struct JobRegistry: Sendable {
+    struct Registration: Sendable {
+        let retryStrategy: JobRetryStrategy
+        let timeout: Duration
+        let run: @Sendable (_ parameters: String, _ context: JobExecutionContext) async throws -> Void
+    }
+
+    var registrations: [String: Registration] = [:]
+
+    /// No job types.
+    public init() {}
+
+    /// Registers a job type: `execute` runs each job of it, with its decoded parameters.
+    ///
+    /// - Parameters:
+    ///   - retryStrategy: How failures are retried; four runs with exponential backoff by default.
+    ///   - timeout: The longest one run may take; past it the run is cancelled and fails (5 minutes by default).
+    public mutating func registerJob<Parameters: JobParameters>(
+        parameters: Parameters.Type,
+        retryStrategy: JobRetryStrategy = .exponentialJitter(),
+        timeout: Duration = .seconds(300),
+        execute: @escaping @Sendable (Parameters, JobExecutionContext) async throws -> Void
+    ) {
+        registrations[Parameters.jobName] = Registration(retryStrategy: retryStrategy, timeout: timeout) {
+            json, context in
+            let parameters: Parameters
+            do {
+                parameters = try JSONDecoder().decode(Parameters.self, from: Data(json.utf8))
+            } catch {
+                throw UndecodableParameters(name: Parameters.jobName, reason: "\(error)")
+            }
+            try await execute(parameters, context)
+        }
+    }
+
+    /// Whether any job type is registered.
+    public var isEmpty: Bool { registrations.isEmpty }
+}
+
+/// Parameters stored with a job that its type cannot read: no run can succeed, so the job is dead at once.
+struct UndecodableParameters: Error, CustomStringConvertible {
+    let name: String
+    let reason: String
+    var description: String { "the parameters of this \(name) job cannot be decoded: \(reason.prefix(300))" }
+}

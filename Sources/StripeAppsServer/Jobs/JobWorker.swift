@@ -1,0 +1,308 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import StripeApps
+import Synchronization
+
+/// Runs the jobs of a ``StripeApps/JobQueue`` under a lease, on any number of instances: registered types only,
+/// several at once, with heartbeats, time limits, retries and cooperative cancellation.
+///
+/// The worker claims due jobs (up to ``Options/concurrency`` running), extends their leases every third of the
+/// lease, and cancels a job's task when the heartbeat says someone asked it to stop (`jobs cancel`, an uninstall),
+/// when it lost its lease (another instance took the job over), or when it ran past its type's timeout. A job
+/// that throws is retried after its type's ``JobRetryStrategy`` delay until its attempts are used up, then dead;
+/// one whose parameters cannot be decoded, or whose type is not registered here on its last attempt, is dead.
+/// Push jobs with ``push(_:options:)``: the worker starts them at once when it has room. Build it with
+/// ``jobWorker(configuration:storage:registry:now:logger:)`` and give it to ``ApplicationHooks/jobWorker``; the
+/// application runs it as a service and starts it once storage is migrated.
+public final class JobWorker: Service, Sendable {
+    /// How the worker claims and runs jobs.
+    public struct Options: Sendable {
+        /// How long a claim holds a job before another worker may take it; heartbeats extend it.
+        public var lease: Duration
+        /// The most jobs running at once on this instance.
+        public var concurrency: Int
+        /// The name this worker claims under, unique per instance.
+        public var owner: String
+        /// How often the worker looks for due jobs when nothing wakes it.
+        public var pollInterval: Duration
+
+        /// Creates options.
+        public init(
+            lease: Duration = .seconds(60), concurrency: Int = 8, owner: String = InboxWorker.defaultOwner(),
+            pollInterval: Duration = .seconds(1)
+        ) {
+            self.lease = lease
+            self.concurrency = max(1, concurrency)
+            self.owner = owner
+            self.pollInterval = pollInterval
+        }
+    }
+
+    /// Why a running job's task was cancelled.
+    enum StopReason: Sendable {
+        case requested, leaseLost, timedOut, shutdown
+    }
+
+    /// A job running here: its claim, its task, and why it was stopped, if it was.
+    final class Running: Sendable {
+        let claim: ClaimedJob
+        let reason = Mutex<StopReason?>(nil)
+        let task = Mutex<Task<Void, any Error>?>(nil)
+
+        init(_ claim: ClaimedJob) {
+            self.claim = claim
+        }
+
+        func stop(_ why: StopReason) {
+            let task = reason.withLock { reason -> Task<Void, any Error>? in
+                if reason == nil { reason = why }
+                return self.task.withLock { $0 }
+            }
+            task?.cancel()
+        }
+    }
+
+    let queue: any JobQueue
+    let registry: JobRegistry
+    let options: Options
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let running = Mutex<[String: Running]>([:])
+    private let isStarted = Atomic(false)
+    private let wakeUp: AsyncStream<Void>.Continuation
+    private let wakeUps: AsyncStream<Void>
+
+    /// Creates a worker over `queue` for the types in `registry`.
+    public init(
+        queue: some JobQueue,
+        registry: JobRegistry,
+        options: Options = Options(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.queue = queue
+        self.registry = registry
+        self.options = options
+        self.now = now
+        self.logger = logger
+        (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Pushes a job of a registered type; returns its id, or `nil` when `options.slotKey` already has its job.
+    ///
+    /// - Throws: ``JobError`` when the type is not registered here (nothing would run it), or what storage
+    ///   throws.
+    @discardableResult
+    public func push<Parameters: JobParameters>(_ parameters: Parameters, options: JobOptions = JobOptions())
+        async throws -> String?
+    {
+        guard let registration = registry.registrations[Parameters.jobName] else {
+            throw JobError(unregistered: Parameters.jobName)
+        }
+        let json = String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self)
+        let job = NewJob(
+            name: Parameters.jobName, tenant: options.tenant, parameters: json, priority: options.priority,
+            maxAttempts: registration.retryStrategy.maxAttempts, runAt: options.runAt, slotKey: options.slotKey)
+        guard let stored = try await queue.push(job, now: now()) else { return nil }
+        notify()
+        return stored.id
+    }
+
+    /// Wakes the worker to claim at once.
+    public func notify() { wakeUp.yield() }
+
+    /// Lets the running worker claim: call it once storage is migrated (``buildApplication(configuration:storage:logger:hooks:)``
+    /// does, before the server starts). Until then ``run()`` waits, and pushes are stored for later.
+    public func start() {
+        isStarted.store(true, ordering: .releasing)
+        notify()
+    }
+
+    /// Claims and runs jobs until the application shuts down; running jobs are then cancelled and left to their
+    /// leases (another instance runs them again).
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.heartbeatLoop() }
+                // A poll wakes the loop too, for delayed jobs and expired leases nothing else announces.
+                group.addTask {
+                    while (try? await Task.sleep(for: self.options.pollInterval)) != nil { self.notify() }
+                }
+                notify()
+                // Each wake-up (a push, a finished job, the poll) claims as many jobs as there is room for.
+                for await _ in wakeUps {
+                    guard isStarted.load(ordering: .acquiring) else { continue }
+                    let free = options.concurrency - running.withLock(\.count)
+                    guard free > 0 else { continue }
+                    let claims =
+                        (try? await queue.claim(now: now(), limit: free, lease: options.lease, owner: options.owner))
+                        ?? []
+                    for claim in claims {
+                        let job = Running(claim)
+                        running.withLock { $0[claim.id] = job }
+                        group.addTask { await self.execute(job) }
+                    }
+                    if claims.count == free { notify() }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            for job in self.running.withLock({ Array($0.values) }) { job.stop(.shutdown) }
+            self.wakeUp.finish()
+        }
+    }
+
+    /// Claims once and runs what it got to the end: for tools and tests that drive the queue by hand. Returns
+    /// how many jobs it ran.
+    @discardableResult
+    public func processDueJobs() async throws -> Int {
+        let claims = try await queue.claim(
+            now: now(), limit: options.concurrency, lease: options.lease, owner: options.owner)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.heartbeatLoop() }
+            await withDiscardingTaskGroup { runs in
+                for claim in claims {
+                    let job = Running(claim)
+                    running.withLock { $0[claim.id] = job }
+                    runs.addTask { await self.execute(job) }
+                }
+            }
+            group.cancelAll()
+        }
+        return claims.count
+    }
+
+    /// Extends the leases of the running jobs every third of the lease; stops those asked to stop or lost.
+    func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.lease / 3)
+            if Task.isCancelled { return }
+            await heartbeat()
+        }
+    }
+
+    /// One heartbeat of every running job.
+    func heartbeat() async {
+        let jobs = running.withLock { Array($0.values) }
+        guard !jobs.isEmpty else { return }
+        do {
+            let held = try await queue.heartbeat(jobs.map(\.claim), now: now(), lease: options.lease)
+            for job in jobs {
+                switch held[job.claim.id] {
+                case nil: job.stop(.leaseLost)
+                case true?: job.stop(.requested)
+                case false?: break
+                }
+            }
+        } catch {
+            logger.warning("job heartbeat failed; leases may lapse", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs one claimed job to its end and records the outcome.
+    func execute(_ job: Running) async {
+        defer {
+            running.withLock { $0[job.claim.id] = nil }
+            wakeUp.yield()
+        }
+        let claim = job.claim
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = .string(claim.id)
+        logger[metadataKey: "job.name"] = .string(claim.job.name)
+        logger[metadataKey: "job.attempt"] = "\(claim.job.attempts)"
+        if let tenant = claim.job.tenant {
+            logger[metadataKey: "stripe.account"] = .string(tenant.accountID)
+            logger[metadataKey: "stripe.mode"] = .string(tenant.mode.description)
+        }
+        guard let registration = registry.registrations[claim.job.name] else {
+            // Another instance (a newer release, mid-deploy) may know the type: retry like any failure.
+            await record(
+                job, error: JobError(unregistered: claim.job.name), strategy: .exponentialJitter(), logger: logger)
+            return
+        }
+        let queue = self.queue
+        let context = JobExecutionContext(
+            jobID: claim.id, attempt: claim.job.attempts, queuedAt: claim.job.queuedAt, tenant: claim.job.tenant,
+            logger: logger,
+            reportProgress: { fraction, message in
+                _ = try await queue.recordProgress(claim, fraction: fraction, message: message)
+            })
+        let task = Task { try await registration.run(claim.job.parameters, context) }
+        job.task.withLock { $0 = task }
+        if job.reason.withLock({ $0 }) != nil { task.cancel() }
+        let timeout = registration.timeout
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            job.stop(.timedOut)
+        }
+        let result = await task.result
+        timer.cancel()
+        switch (result, job.reason.withLock { $0 }) {
+        case (.success, _):
+            let recorded = (try? await self.queue.complete(claim, now: now())) ?? false
+            if !recorded {
+                logger.warning("job finished after its lease was lost; its outcome is not recorded")
+            }
+        case (.failure, .requested?):
+            _ = try? await self.queue.stopped(claim, now: now())
+            logger.info("job stopped as asked")
+        case (.failure, .leaseLost?), (.failure, .shutdown?):
+            logger.info("job interrupted; it runs again once its lease ends")
+        case (.failure, .timedOut?):
+            await record(
+                job, error: JobError(timedOutAfter: timeout), strategy: registration.retryStrategy, logger: logger)
+        case (.failure(let error), nil):
+            await record(job, error: error, strategy: registration.retryStrategy, logger: logger)
+        }
+    }
+
+    /// Records a failed run: retried after the strategy's delay while attempts remain, else dead.
+    private func record(_ job: Running, error: any Error, strategy: JobRetryStrategy, logger: Logger) async {
+        let claim = job.claim
+        let text = LogRedaction.redact(String(describing: error))
+        let delay =
+            error is UndecodableParameters
+            ? nil : strategy.delay(afterAttempts: claim.job.attempts, maxAttempts: claim.job.maxAttempts)
+        let now = now()
+        let retryAt = delay.map { now.addingTimeInterval($0.timeInterval) }
+        do {
+            _ = try await queue.fail(claim, error: text, retryAt: retryAt, now: now)
+            logger.warning(
+                retryAt == nil ? "job failed for good" : "job failed; will retry",
+                metadata: ["error": .string(text), "job.retry_in_seconds": "\(delay?.timeInterval ?? -1)"])
+        } catch {
+            logger.error("job outcome not recorded; it runs again once its lease ends", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Why a job could not be pushed or run.
+public struct JobError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    init(unregistered name: String) {
+        description = "no job type is registered as \(name.prefix(100)) on this instance"
+    }
+
+    init(timedOutAfter timeout: Duration) {
+        description = "the run took longer than its timeout of \(timeout) and was cancelled"
+    }
+}
+
+/// The worker of the registered job types over the storage's queue, with the configuration's concurrency and
+/// lease (`JOB_CONCURRENCY`, `JOB_LEASE_SECONDS`); give it to ``ApplicationHooks/jobWorker`` and push jobs with it.
+public func jobWorker<Storage: StorageBackend>(
+    configuration: AppConfiguration,
+    storage: Storage,
+    registry: JobRegistry,
+    now: @escaping @Sendable () -> Date = { Date() },
+    logger: Logger
+) -> JobWorker {
+    JobWorker(
+        queue: storage.jobs, registry: registry,
+        options: JobWorker.Options(
+            lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
+            owner: configuration.instanceID ?? InboxWorker.defaultOwner()),
+        now: now, logger: logger)
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StripeApps
+import StripeAppsServer
+import Synchronization
+import Testing
+
+/// The job worker over the in-memory queue (the queue's own contract runs on every backend).
+@Suite struct JobWorkerTests {
+    struct Greet: JobParameters {
+        static let jobName = "greet"
+        let name: String
+    }
+
+    struct Block: JobParameters {
+        static let jobName = "block"
+    }
+
+    /// Signals once, to whoever waits: a job started, a job ended.
+    final class Signal: Sendable {
+        private let stream: AsyncStream<Void>
+        private let continuation: AsyncStream<Void>.Continuation
+
+        init() { (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded) }
+
+        func fire() { continuation.yield() }
+
+        /// Waits for the next signal, or fails the test after `limit`.
+        func wait(within limit: Duration = .seconds(30)) async throws {
+            #expect(try await firstValue(of: stream, within: limit) != nil, "no signal within \(limit)")
+        }
+    }
+
+    static func worker(
+        _ registry: JobRegistry, storage: InMemoryStorage = InMemoryStorage(), clock: TestClock = TestClock(),
+        lease: Duration = .seconds(60), concurrency: Int = 8
+    ) -> (JobWorker, InMemoryStorage) {
+        let worker = JobWorker(
+            queue: storage.jobs, registry: registry,
+            options: .init(lease: lease, concurrency: concurrency, owner: "w", pollInterval: .milliseconds(50)),
+            now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
+        return (worker, storage)
+    }
+
+    @Test func aPushedJobRunsWithItsParametersAndContext() async throws {
+        let seen = Mutex<[String]>([])
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { parameters, context in
+            seen.withLock { $0.append("\(parameters.name) \(context.attempt) \(context.tenant?.accountID ?? "-")") }
+            try await context.progress(0.5, message: "half")
+        }
+        let (worker, storage) = Self.worker(registry)
+        let tenant = Tenant(accountID: "acct_9", mode: .live)
+        let id = try #require(try await worker.push(Greet(name: "Ada"), options: JobOptions(tenant: tenant)))
+        #expect(try await worker.processDueJobs() == 1)
+        #expect(seen.withLock { $0 } == ["Ada 1 acct_9"])
+        let done = try #require(try await storage.jobs.job(id: id))
+        #expect(done.status == .succeeded && done.progress == 0.5 && done.progressMessage == "half")
+        #expect(done.maxAttempts == JobRetryStrategy.exponentialJitter().maxAttempts)
+    }
+
+    @Test func pushesOfUnknownTypesFailAndASlotKeyPushesOnce() async throws {
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { _, _ in }
+        let (worker, _) = Self.worker(registry)
+        await #expect(throws: JobError.self) { try await worker.push(Block()) }
+        let slot = JobOptions(slotKey: "greet:1767225600")
+        #expect(try await worker.push(Greet(name: "a"), options: slot) != nil)
+        #expect(try await worker.push(Greet(name: "a"), options: slot) == nil)
+    }
+
+    /// A failing job is retried after the strategy's delay, then dead once its attempts are used up.
+    @Test func failuresAreRetriedWithBackoffThenDead() async throws {
+        let runs = Mutex(0)
+        var registry = JobRegistry()
+        registry.registerJob(
+            parameters: Greet.self,
+            retryStrategy: .exponentialJitter(maxAttempts: 3, minBackoff: .seconds(10), maxBackoff: .seconds(60))
+        ) { _, _ in
+            runs.withLock { $0 += 1 }
+            throw URLError(.timedOut)
+        }
+        let clock = TestClock()
+        let (worker, storage) = Self.worker(registry, clock: clock)
+        let id = try #require(try await worker.push(Greet(name: "x")))
+        #expect(try await worker.processDueJobs() == 1)
+        let failed = try #require(try await storage.jobs.job(id: id))
+        #expect(failed.status == .failed && failed.runAt == testNow.addingTimeInterval(10))
+        #expect(try await worker.processDueJobs() == 0, "not before its retry time")
+        clock.withLock { $0 = $0.addingTimeInterval(11) }
+        #expect(try await worker.processDueJobs() == 1)
+        let again = try #require(try await storage.jobs.job(id: id))
+        let secondDelay = again.runAt.timeIntervalSince(testNow.addingTimeInterval(11))
+        #expect(again.status == .failed && (10...20).contains(secondDelay))
+        clock.withLock { $0 = $0.addingTimeInterval(21) }
+        #expect(try await worker.processDueJobs() == 1)
+        let dead = try #require(try await storage.jobs.job(id: id))
+        #expect(dead.status == .dead && dead.attempts == 3 && runs.withLock { $0 } == 3)
+        #expect(dead.lastError?.isEmpty == false)
+    }
+
+    /// `jobs cancel` on a running job: the heartbeat says so, the job's task is cancelled, the job is cancelled.
+    @Test func aRunningJobAskedToStopIsCancelled() async throws {
+        let started = Signal()
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Block.self) { _, _ in
+            started.fire()
+            try await Task.sleep(for: .seconds(3600))
+        }
+        let (worker, storage) = Self.worker(registry, lease: .milliseconds(300))
+        let id = try #require(try await worker.push(Block()))
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { try await worker.processDueJobs() }
+            try await started.wait()
+            #expect(try await storage.jobs.cancel(id: id, now: testNow)?.cancelRequested == true)
+            #expect(try await group.next() == 1)
+        }
+        #expect(try await storage.jobs.job(id: id)?.status == .cancelled)
+    }
+
+    /// A run past its type's timeout is cancelled and fails (then retries).
+    @Test func aRunPastItsTimeoutFails() async throws {
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Block.self, timeout: .milliseconds(200)) { _, _ in
+            try await Task.sleep(for: .seconds(3600))
+        }
+        let (worker, storage) = Self.worker(registry)
+        let id = try #require(try await worker.push(Block()))
+        #expect(try await worker.processDueJobs() == 1)
+        let failed = try #require(try await storage.jobs.job(id: id))
+        #expect(failed.status == .failed && failed.lastError?.contains("longer than its timeout") == true)
+    }
+
+    /// Another worker took the job over after the lease ran out: this one's run is cancelled and records nothing.
+    @Test func aWorkerThatLostItsLeaseStopsAndRecordsNothing() async throws {
+        let started = Signal()
+        let finished = Signal()
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Block.self) { _, _ in
+            started.fire()
+            defer { finished.fire() }
+            try await Task.sleep(for: .seconds(3600))
+        }
+        let storage = InMemoryStorage()
+        let (worker, _) = Self.worker(registry, storage: storage, lease: .milliseconds(300))
+        let id = try #require(try await worker.push(Block()))
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { try await worker.processDueJobs() }
+            try await started.wait()
+            // The lease has run out for a worker whose clock is a second later: it takes the job over.
+            let takeover = try #require(
+                try await storage.jobs.claim(
+                    now: testNow.addingTimeInterval(1), limit: 1, lease: .seconds(60), owner: "other"
+                ).first)
+            try await finished.wait()
+            #expect(try await group.next() == 1)
+            let job = try #require(try await storage.jobs.job(id: id))
+            #expect(job.status == .running && job.leaseOwner == "other" && job.attempts == 2)
+            #expect(try await storage.jobs.complete(takeover, now: testNow))
+        }
+    }
+
+    @Test func unknownTypesRetryAndUndecodableParametersAreDead() async throws {
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { _, _ in }
+        let (worker, storage) = Self.worker(registry)
+        let ghost = try #require(try await storage.jobs.push(NewJob(name: "ghost"), now: testNow))
+        let broken = try #require(
+            try await storage.jobs.push(NewJob(name: "greet", parameters: #"{"nom":1}"#), now: testNow))
+        #expect(try await worker.processDueJobs() == 2)
+        let unknown = try #require(try await storage.jobs.job(id: ghost.id))
+        #expect(unknown.status == .failed && unknown.lastError?.contains("no job type is registered as ghost") == true)
+        let undecodable = try #require(try await storage.jobs.job(id: broken.id))
+        #expect(undecodable.status == .dead && undecodable.lastError?.contains("cannot be decoded") == true)
+    }
+
+    /// The running worker starts pushed jobs at once, never more than its concurrency at a time, each once.
+    @Test func theRunningWorkerRunsEveryJobOnceWithinItsConcurrency() async throws {
+        let current = Mutex(0)
+        let peak = Mutex(0)
+        let ran = Mutex<[String]>([])
+        let allDone = Signal()
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { parameters, _ in
+            let now = current.withLock {
+                $0 += 1
+                return $0
+            }
+            peak.withLock { $0 = max($0, now) }
+            try await Task.sleep(for: .milliseconds(20))
+            current.withLock { $0 -= 1 }
+            if ran.withLock({
+                $0.append(parameters.name)
+                return $0.count
+            }) == 30 {
+                allDone.fire()
+            }
+        }
+        let (worker, storage) = Self.worker(registry, concurrency: 3)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            worker.start()
+            for index in 0..<30 { try await worker.push(Greet(name: "j\(index)")) }
+            try await allDone.wait()
+            group.cancelAll()
+        }
+        #expect(Set(ran.withLock { $0 }).count == 30 && ran.withLock { $0 }.count == 30)
+        #expect(peak.withLock { $0 } <= 3 && peak.withLock { $0 } >= 2)
+        #expect(try await storage.jobs.jobs(status: .succeeded, limit: 100).count == 30)
+    }
+
+    /// The application runs the worker given in its hooks, and starts it once storage is migrated.
+    @Test func theApplicationRunsItsJobWorker() async throws {
+        let done = Signal()
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { parameters, _ in
+            if parameters.name == "from the app" { done.fire() }
+        }
+        let storage = InMemoryStorage()
+        var configuration = try AppConfiguration.testing()
+        configuration.jobConcurrency = 2
+        let worker = jobWorker(
+            configuration: configuration, storage: storage, registry: registry, now: { testNow },
+            logger: Logger(label: "test"))
+        let app = try buildApplication(
+            configuration: configuration, storage: storage, hooks: ApplicationHooks(now: { testNow }, jobWorker: worker)
+        )
+        try await app.test(.router) { _ in
+            try await worker.push(Greet(name: "from the app"))
+            try await done.wait()
+        }
+        #expect(try await storage.jobs.jobs(status: nil, limit: 10).count == 1)
+    }
+}
