@@ -22,17 +22,7 @@ public struct PostgresJobQueue: JobQueue {
 
     public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
         let record = JobRecord(job, queuedAt: now)
-        let inserted = try await database.rows(
-            """
-            INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts,
-                run_at, queued_at, slot_key)
-            VALUES (\(record.id), \(record.name), \(record.tenant?.accountID), \(record.tenant.map { $0.mode.isLive }),
-                \(record.parameters), \(record.priority), 'pending', 0, \(record.maxAttempts),
-                \(record.runAt.timeIntervalSince1970), \(record.queuedAt.timeIntervalSince1970), \(record.slotKey))
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            """,
-            as: String.self)
+        let inserted = try await database.rows(Self.insertQuery([record]), as: String.self)
         guard !inserted.isEmpty else { return nil }
         try await database.execute("SELECT pg_notify(\(PostgresDatabase.jobsChannel), '')")
         return record
@@ -187,6 +177,24 @@ public struct PostgresJobQueue: JobQueue {
         ).map { try Self.job($0).0 }
     }
 
+    /// Stores new pending jobs in one statement, skipping those whose slot key is taken; returns the ids stored.
+    /// (Arrays of optionals do not bind: a missing tenant or slot key travels as `''`, a missing mode as -1.)
+    static func insertQuery(_ records: [JobRecord]) -> PostgresQuery {
+        """
+        INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts,
+            run_at, queued_at, slot_key)
+        SELECT id, name, NULLIF(account_id, ''), CASE livemode WHEN 1 THEN true WHEN 0 THEN false END, parameters,
+            priority, 'pending', 0, max_attempts, run_at, queued_at, NULLIF(slot_key, '')
+        FROM unnest(\(records.map(\.id)), \(records.map(\.name)), \(records.map { $0.tenant?.accountID ?? "" }),
+            \(records.map { $0.tenant.map { $0.mode.isLive ? 1 : 0 } ?? -1 }), \(records.map(\.parameters)),
+            \(records.map(\.priority)), \(records.map(\.maxAttempts)), \(records.map(\.runAt.timeIntervalSince1970)),
+            \(records.map(\.queuedAt.timeIntervalSince1970)), \(records.map { $0.slotKey ?? "" }))
+            AS n (id, name, account_id, livemode, parameters, priority, max_attempts, run_at, queued_at, slot_key)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """
+    }
+
     /// The uninstall of a tenant, inside the transaction that deactivates it: pending and failed jobs are
     /// cancelled, running ones asked to stop.
     static func cancelJobs(of tenant: Tenant, at date: Date) -> PostgresQuery {
@@ -210,5 +218,60 @@ public struct PostgresJobQueue: JobQueue {
             leaseExpiresAt: row.14.map(Date.init(unixSeconds:)), cancelRequested: row.15, progress: row.16,
             progressMessage: row.17, slotKey: row.18)
         return (job, row.19)
+    }
+}
+
+extension PostgresJobQueue: ScheduleStore {
+    public func advance(
+        schedule name: String,
+        now: Date,
+        withInstallations: Bool,
+        plan: @Sendable (ScheduleCursor) -> SchedulePlan
+    ) async throws -> (plan: SchedulePlan, pushed: Int)? {
+        let logger = database.logger
+        let result = try await database.transaction { connection -> (SchedulePlan, Int)? in
+            try await connection.query(
+                """
+                INSERT INTO job_schedules (name, last_slot, updated_at)
+                VALUES (\(name), NULL, EXTRACT(EPOCH FROM now())::float8) ON CONFLICT DO NOTHING
+                """, logger: logger)
+            // SKIP LOCKED: an instance advancing the schedule now holds the row; this one leaves it the round.
+            guard
+                let (lastSlot, databaseNow) = try await connection.rows(
+                    """
+                    SELECT last_slot, EXTRACT(EPOCH FROM now())::float8 FROM job_schedules WHERE name = \(name)
+                    FOR UPDATE SKIP LOCKED
+                    """,
+                    as: (Double?, Double).self, logger: logger
+                ).first
+            else { return nil }
+            let tenants =
+                withInstallations
+                ? try await connection.rows(
+                    "SELECT account_id, livemode FROM installations WHERE status = 'active' ORDER BY account_id, livemode",
+                    as: (String, Bool).self, logger: logger
+                ).map { Tenant(accountID: $0.0, mode: $0.1 ? .live : .test) } : []
+            let clock = Date(unixSeconds: databaseNow)
+            let decided = plan(
+                ScheduleCursor(lastSlot: lastSlot.map(Date.init(unixSeconds:)), now: clock, tenants: tenants))
+            var pushed = 0
+            for batch in stride(from: 0, to: decided.jobs.count, by: 1000) {
+                let records = decided.jobs[batch..<min(batch + 1000, decided.jobs.count)].map {
+                    JobRecord($0, queuedAt: clock)
+                }
+                pushed += try await connection.rows(Self.insertQuery(records), as: String.self, logger: logger).count
+            }
+            try await connection.query(
+                """
+                UPDATE job_schedules SET last_slot = \(decided.resumeAfter.timeIntervalSince1970),
+                    updated_at = \(databaseNow)
+                WHERE name = \(name)
+                """, logger: logger)
+            if pushed > 0 {
+                try await connection.query("SELECT pg_notify(\(PostgresDatabase.jobsChannel), '')", logger: logger)
+            }
+            return (decided, pushed)
+        }
+        return result.map { (plan: $0.0, pushed: $0.1) }
     }
 }

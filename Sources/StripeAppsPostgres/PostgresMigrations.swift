@@ -132,6 +132,18 @@ package enum PostgresMigrations {
             CREATE INDEX jobs_queued_at ON jobs (queued_at);
             """
         ),
+        (
+            // Where each schedule is in its slots: the last slot handled, advanced (row locked) in the transaction
+            // that pushes the slots' jobs.
+            "0004_job_schedules",
+            """
+            CREATE TABLE job_schedules (
+                name TEXT PRIMARY KEY,
+                last_slot DOUBLE PRECISION,
+                updated_at DOUBLE PRECISION NOT NULL
+            );
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

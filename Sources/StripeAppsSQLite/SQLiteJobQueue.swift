@@ -15,20 +15,23 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
         let record = JobRecord(job, queuedAt: now)
-        return try await database.writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts,
-                        max_attempts, run_at, queued_at, slot_key)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                arguments: [
-                    record.id, record.name, record.tenant?.accountID, record.tenant?.mode.isLive, record.parameters,
-                    record.priority, record.maxAttempts, record.runAt.timeIntervalSince1970,
-                    record.queuedAt.timeIntervalSince1970, record.slotKey,
-                ])
-            return db.changesCount > 0 ? record : nil
-        }
+        return try await database.writer.write { db in try Self.insert(record, in: db) ? record : nil }
+    }
+
+    /// Stores a new pending job unless its slot key is taken; returns whether it was stored.
+    static func insert(_ record: JobRecord, in db: Database) throws -> Bool {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (id, name, account_id, livemode, parameters, priority, status, attempts,
+                    max_attempts, run_at, queued_at, slot_key)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """
+        ).execute(arguments: [
+            record.id, record.name, record.tenant?.accountID, record.tenant?.mode.isLive, record.parameters,
+            record.priority, record.maxAttempts, record.runAt.timeIntervalSince1970,
+            record.queuedAt.timeIntervalSince1970, record.slotKey,
+        ])
+        return db.changesCount > 0
     }
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
@@ -214,5 +217,41 @@ public struct SQLiteJobQueue: JobQueue {
             leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(unixSeconds:)),
             cancelRequested: row["cancel_requested"], progress: row["progress"],
             progressMessage: row["progress_message"], slotKey: row["slot_key"])
+    }
+}
+
+extension SQLiteJobQueue: ScheduleStore {
+    public func advance(
+        schedule name: String,
+        now: Date,
+        withInstallations: Bool,
+        plan: @Sendable (ScheduleCursor) -> SchedulePlan
+    ) async throws -> (plan: SchedulePlan, pushed: Int)? {
+        // The file's single writer serializes advances: one transaction reads, pushes and moves the slot.
+        try await database.writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO job_schedules (name, last_slot, updated_at) VALUES (?, NULL, ?) ON CONFLICT DO NOTHING",
+                arguments: [name, now.timeIntervalSince1970])
+            let lastSlot = try Double.fetchOne(
+                db, sql: "SELECT last_slot FROM job_schedules WHERE name = ?", arguments: [name])
+            let tenants =
+                withInstallations
+                ? try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT account_id, livemode FROM installations WHERE status = 'active'
+                        ORDER BY account_id, livemode
+                        """
+                ).map { Tenant(accountID: $0["account_id"], mode: ($0["livemode"] as Bool) ? .live : .test) } : []
+            let decided = plan(
+                ScheduleCursor(lastSlot: lastSlot.map(Date.init(unixSeconds:)), now: now, tenants: tenants))
+            var pushed = 0
+            for job in decided.jobs where try Self.insert(JobRecord(job, queuedAt: now), in: db) { pushed += 1 }
+            try db.execute(
+                sql: "UPDATE job_schedules SET last_slot = ?, updated_at = ? WHERE name = ?",
+                arguments: [decided.resumeAfter.timeIntervalSince1970, now.timeIntervalSince1970, name])
+            return (decided, pushed)
+        }
     }
 }

@@ -163,6 +163,18 @@ package enum SQLiteMigrations {
             CREATE INDEX jobs_queued_at ON jobs (queued_at);
             """
         ),
+        (
+            // Where each schedule is in its slots: the last slot handled, advanced in the transaction that pushes
+            // the slots' jobs.
+            "0010_job_schedules",
+            """
+            CREATE TABLE job_schedules (
+                name TEXT PRIMARY KEY NOT NULL,
+                last_slot REAL,
+                updated_at REAL NOT NULL
+            ) STRICT;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -38,7 +38,7 @@ import Testing
         lease: Duration = .seconds(60), concurrency: Int = 8
     ) -> (JobWorker, InMemoryStorage) {
         let worker = JobWorker(
-            queue: storage.jobs, registry: registry,
+            queue: storage.jobs, schedules: storage.schedules, registry: registry,
             options: .init(lease: lease, concurrency: concurrency, owner: "w", pollInterval: .milliseconds(50)),
             now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
         return (worker, storage)
@@ -232,5 +232,51 @@ import Testing
             try await done.wait()
         }
         #expect(try await storage.jobs.jobs(status: nil, limit: 10).count == 1)
+    }
+
+    /// A per-installation schedule: each active tenant gets one run per slot; an uninstalled tenant none; a
+    /// reinstall resumes; a long outage runs the newest missed slot once.
+    @Test func aPerInstallationScheduleRunsEachActiveTenantOncePerSlot() async throws {
+        let ran = Mutex<[String]>([])
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { parameters, context in
+            ran.withLock { $0.append("\(parameters.name) \(context.tenant?.accountID ?? "-")") }
+        }
+        try registry.addSchedule(
+            "greet-all", try JobSchedule.every(.seconds(60)), parameters: Greet(name: "hello"), perInstallation: true)
+        let clock = TestClock()
+        let (worker, storage) = Self.worker(registry, clock: clock)
+        let a = Tenant(accountID: "acct_a", mode: .live)
+        let b = Tenant(accountID: "acct_b", mode: .test)
+        func change(_ tenant: Tenant, _ action: InstallationChange.Action) async throws {
+            let at = clock.withLock { $0 }
+            _ = try await storage.installations.apply(
+                InstallationChange(
+                    tenant: tenant, action: action, source: .installCallback, occurredAt: at, recordedAt: at))
+        }
+        func advance(_ seconds: TimeInterval) { clock.withLock { $0 = $0.addingTimeInterval(seconds) } }
+        try await change(a, .activate)
+        try await change(b, .activate)
+        #expect(await worker.advanceSchedules() == 0, "registered now: no backfill")
+        advance(61)
+        #expect(await worker.advanceSchedules() == 2)
+        #expect(await worker.advanceSchedules() == 0, "the slot is taken")
+        #expect(try await worker.processDueJobs() == 2)
+        #expect(Set(ran.withLock { $0 }) == ["hello acct_a", "hello acct_b"])
+        let keys = try await storage.jobs.jobs(status: .succeeded, limit: 10).compactMap(\.slotKey)
+        #expect(keys.allSatisfy { $0.hasPrefix("greet-all:acct_") } && Set(keys).count == 2)
+
+        advance(1)
+        try await change(b, .deactivate)
+        advance(60)
+        #expect(await worker.advanceSchedules() == 1, "only the tenant still installed")
+        advance(1)
+        try await change(b, .activate)
+        advance(60)
+        #expect(await worker.advanceSchedules() == 2, "the reinstall resumes")
+        // Three days without any instance: the newest missed slot runs once per tenant (`.latest`).
+        advance(3 * 86_400)
+        #expect(await worker.advanceSchedules() == 2)
+        #expect(await worker.advanceSchedules() == 0)
     }
 }

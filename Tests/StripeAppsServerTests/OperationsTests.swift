@@ -20,6 +20,7 @@ final class UnavailableStorage: StorageBackend {
     var metadata: UnavailableStorage { self }
     var inbox: UnavailableStorage { self }
     var jobs: UnavailableStorage { self }
+    var schedules: UnavailableStorage { self }
     func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
     func appliedMigrations() async throws -> [String] { [] }
@@ -27,8 +28,11 @@ final class UnavailableStorage: StorageBackend {
 }
 
 extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
-    EventInbox, JobQueue
+    EventInbox, JobQueue, ScheduleStore
 {
+    func advance(
+        schedule name: String, now: Date, withInstallations: Bool, plan: @Sendable (ScheduleCursor) -> SchedulePlan
+    ) async throws -> (plan: SchedulePlan, pushed: Int)? { throw fail() }
     func push(_ job: NewJob, now: Date) async throws -> JobRecord? { throw fail() }
     func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] { throw fail() }
     func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool { throw fail() }

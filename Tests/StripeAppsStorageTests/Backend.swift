@@ -59,6 +59,7 @@ struct TestStorage: Sendable {
     let metadata: any MetadataStore
     let inbox: any EventInbox
     let jobs: any JobQueue
+    let schedules: any ScheduleStore
     let checkHealth: @Sendable () async throws -> Void
 
     init<Storage: StorageBackend>(_ storage: Storage) {
@@ -69,6 +70,7 @@ struct TestStorage: Sendable {
         metadata = storage.metadata
         inbox = storage.inbox
         jobs = storage.jobs
+        schedules = storage.schedules
         checkHealth = { try await storage.checkHealth() }
     }
 }

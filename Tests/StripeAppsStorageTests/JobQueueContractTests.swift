@@ -217,3 +217,68 @@ import Testing
         }
     }
 }
+
+/// Schedules' progress, on every backend: instances advancing one schedule at once push each slot's jobs once.
+@Suite struct ScheduleStoreContractTests {
+    static let t0 = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
+
+    /// A plan that pushes one job per active tenant for every minute since the last slot, like a per-installation
+    /// schedule of `* * * * *`.
+    static func everyMinute(_ cursor: ScheduleCursor) -> SchedulePlan {
+        guard let last = cursor.lastSlot else { return SchedulePlan(jobs: [], resumeAfter: t0) }
+        var jobs: [NewJob] = []
+        var slot = last.addingTimeInterval(60)
+        while slot <= t0.addingTimeInterval(600) {
+            for tenant in cursor.tenants {
+                jobs.append(
+                    NewJob(
+                        name: "sync", tenant: tenant,
+                        slotKey: "sync:\(tenant.accountID):\(tenant.mode):\(Int(slot.timeIntervalSince1970))"))
+            }
+            slot = slot.addingTimeInterval(60)
+        }
+        return SchedulePlan(jobs: jobs, resumeAfter: t0.addingTimeInterval(600))
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentAdvancesPushEachSlotOnce(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let now = Date()
+            for index in 0..<5 {
+                let tenant = Tenant(accountID: "acct_s\(index)", mode: .test)
+                _ = try await storage.installations.apply(
+                    InstallationChange(
+                        tenant: tenant, action: index == 4 ? .deactivate : .activate, source: .installCallback,
+                        occurredAt: now, recordedAt: now))
+            }
+            // First sight: it starts from now and pushes nothing.
+            let first = try #require(
+                try await storage.schedules.advance(schedule: "sync", now: now, withInstallations: true) { cursor in
+                    #expect(cursor.lastSlot == nil)
+                    return Self.everyMinute(cursor)
+                })
+            #expect(first.pushed == 0)
+            // Now twenty instances advance at once: the ten slots of the four active tenants are pushed once.
+            let pushed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await storage.schedules.advance(schedule: "sync", now: now, withInstallations: true) {
+                            cursor in
+                            #expect(cursor.tenants.count == 4, "the uninstalled tenant is left out")
+                            return Self.everyMinute(cursor)
+                        }?.pushed ?? 0
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(pushed == 40)
+            #expect(try await storage.jobs.jobs(status: .pending, limit: 100).count == 40)
+            let again = try #require(
+                try await storage.schedules.advance(schedule: "sync", now: now, withInstallations: true) { cursor in
+                    #expect(cursor.lastSlot == Self.t0.addingTimeInterval(600))
+                    return SchedulePlan(jobs: [], resumeAfter: cursor.lastSlot ?? now)
+                })
+            #expect(again.pushed == 0)
+        }
+    }
+}

@@ -9,6 +9,7 @@ import Testing
         ("0001_initial_schema", "d4c2705ddf769183d34783ef00c50d6d44327f2b49176fa7533b6918fe27a6c2"),
         ("0002_install_tickets_and_link_codes", "c4f9c4eb4febbb51a0c0b529206367c9c34b86110ab3e0640a50e02911b295b0"),
         ("0003_jobs", "e2a6cf9e82bbe76442865e483acdea8bd627beaf47216d13e53f7311969f0d26"),
+        ("0004_job_schedules", "e1d66d2570076f96e81ac0a9c910f1b6c778b541b0a6f55a4ac6da9b7fd8a493"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

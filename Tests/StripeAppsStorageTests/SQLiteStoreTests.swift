@@ -25,6 +25,7 @@ import Testing
             "881109327b3a7d69c5ac1a5e4b2fe8c786f157778c1c234d7461a1fffaf54622"
         ),
         ("0009_jobs", "ea13cb6b54e66b7d8f3d4dc04359c51f595b18b67356cfcc576a34cbf0663672"),
+        ("0010_job_schedules", "a4485807cbc5a73a013d0c94645723f72c2314dd9710a0121acd42bd6c981306"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

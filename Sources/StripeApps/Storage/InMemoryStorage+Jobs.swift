@@ -139,6 +139,37 @@ public struct InMemoryJobQueue: JobQueue {
     }
 }
 
+extension InMemoryJobQueue: ScheduleStore {
+    public func advance(
+        schedule name: String,
+        now: Date,
+        withInstallations: Bool,
+        plan: @Sendable (ScheduleCursor) -> SchedulePlan
+    ) async throws -> (plan: SchedulePlan, pushed: Int)? {
+        storage.state.withLock { state in
+            let tenants =
+                withInstallations
+                ? state.installations.values.filter { $0.status == .active }.map(\.tenant).sorted {
+                    ($0.accountID, $0.mode) < ($1.accountID, $1.mode)
+                } : []
+            let decided = plan(ScheduleCursor(lastSlot: state.scheduleSlots[name] ?? nil, now: now, tenants: tenants))
+            var pushed = 0
+            var keys = Set(state.jobs.values.compactMap(\.slotKey))
+            for job in decided.jobs {
+                if let key = job.slotKey {
+                    guard keys.insert(key).inserted else { continue }
+                }
+                let record = JobRecord(job, queuedAt: now)
+                state.jobs[record.id] = record
+                state.jobTokens[record.id] = 0
+                pushed += 1
+            }
+            state.scheduleSlots[name] = decided.resumeAfter
+            return (decided, pushed)
+        }
+    }
+}
+
 extension InMemoryStorage.State {
     /// Whether `claim` is the job's newest claim and the job still runs.
     func holds(_ claim: ClaimedJob) -> Bool {

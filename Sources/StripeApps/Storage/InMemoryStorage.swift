@@ -23,6 +23,7 @@ public final class InMemoryStorage: StorageBackend {
         var credentials: [CredentialKey: StoredCredential] = [:]
         var jobs: [String: JobRecord] = [:]
         var jobTokens: [String: Int64] = [:]
+        var scheduleSlots: [String: Date?] = [:]
     }
 
     struct CredentialKey: Hashable {
@@ -46,6 +47,7 @@ public final class InMemoryStorage: StorageBackend {
     public var credentials: InMemoryStorage { self }
     public var metadata: InMemoryStorage { self }
     public var jobs: InMemoryJobQueue { InMemoryJobQueue(storage: self) }
+    public var schedules: InMemoryJobQueue { InMemoryJobQueue(storage: self) }
     public var inbox: InMemoryStorage { self }
 
     /// Waits until the task is cancelled: there are no connections to keep.

@@ -25,6 +25,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Inbox: EventInbox
     /// The durable job queue, on the same lease machinery.
     associatedtype Jobs: JobQueue
+    /// Where each schedule is in its slots.
+    associatedtype Schedules: ScheduleStore
 
     /// The installation records.
     var installations: Installations { get }
@@ -40,6 +42,8 @@ public protocol StorageBackend: Sendable {
     var inbox: Inbox { get }
     /// The durable job queue.
     var jobs: Jobs { get }
+    /// Where each schedule is in its slots.
+    var schedules: Schedules { get }
 
     /// Keeps the backend's connections for as long as the task runs; returns when it is cancelled or the
     /// application shuts down. Stores may be used only while this runs (for backends without connections it

@@ -101,10 +101,50 @@ public struct JobRegistry: Sendable {
         let run: @Sendable (_ parameters: String, _ context: JobExecutionContext) async throws -> Void
     }
 
+    /// A registered schedule: what it pushes, when, for whom.
+    struct Scheduled: Sendable {
+        let name: String
+        let schedule: JobSchedule
+        let jobName: String
+        let parameters: String
+        let perInstallation: Bool
+        let accuracy: JobSchedule.ScheduleAccuracy
+        let grace: Duration
+        let jitter: Duration
+        let priority: Int
+    }
+
     var registrations: [String: Registration] = [:]
+    var schedules: [Scheduled] = []
 
     /// No job types.
     public init() {}
+
+    /// Runs a job of a registered type at every slot of `schedule`: once globally, or once for every tenant whose
+    /// installation is active at that slot (`perInstallation`). Each (schedule, tenant, slot) runs once across all
+    /// instances; an uninstalled tenant gets no more runs, a reinstall resumes them.
+    ///
+    /// - Parameters:
+    ///   - name: The schedule's stable name: its progress is stored under it.
+    ///   - accuracy: What to do with slots missed while no instance ran, beyond `grace`.
+    ///   - grace: How late a slot may still run as itself (60 s by default).
+    ///   - jitter: A per-tenant delay window that spreads one slot's runs over the tenants.
+    public mutating func addSchedule<Parameters: JobParameters>(
+        _ name: String,
+        _ schedule: JobSchedule,
+        parameters: Parameters,
+        perInstallation: Bool = false,
+        accuracy: JobSchedule.ScheduleAccuracy = .latest,
+        grace: Duration = .seconds(60),
+        jitter: Duration = .zero,
+        priority: Int = 0
+    ) throws {
+        let json = String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self)
+        schedules.append(
+            Scheduled(
+                name: name, schedule: schedule, jobName: Parameters.jobName, parameters: json,
+                perInstallation: perInstallation, accuracy: accuracy, grace: grace, jitter: jitter, priority: priority))
+    }
 
     /// Registers a job type: `execute` runs each job of it, with its decoded parameters.
     ///
@@ -138,4 +178,30 @@ struct UndecodableParameters: Error, CustomStringConvertible {
     let name: String
     let reason: String
     var description: String { "the parameters of this \(name) job cannot be decoded: \(reason.prefix(300))" }
+}
+
+extension JobRegistry.Scheduled {
+    /// The slot key of one run: the schedule, the tenant (or `-`) and the slot's Unix second.
+    static func slotKey(_ name: String, _ tenant: Tenant?, _ slot: Date) -> String {
+        let owner = tenant.map { "\($0.accountID):\($0.mode)" } ?? "-"
+        return "\(name):\(owner):\(Int64(slot.timeIntervalSince1970.rounded(.down)))"
+    }
+
+    /// The jobs for the slots due at the cursor, and where to resume; a schedule seen for the first time starts
+    /// from now.
+    func plan(_ cursor: ScheduleCursor, maxAttempts: Int) -> SchedulePlan {
+        guard let lastSlot = cursor.lastSlot else { return SchedulePlan(jobs: [], resumeAfter: cursor.now) }
+        let due = schedule.dueSlots(after: lastSlot, now: cursor.now, grace: grace, accuracy: accuracy, limit: 100)
+        let owners: [Tenant?] = perInstallation ? cursor.tenants : [nil]
+        let jobs = due.slots.flatMap { slot in
+            owners.map { tenant in
+                NewJob(
+                    name: jobName, tenant: tenant, parameters: parameters, priority: priority, maxAttempts: maxAttempts,
+                    runAt: slot.addingTimeInterval(
+                        JobSchedule.jitter(for: tenant, schedule: name, within: jitter).timeInterval),
+                    slotKey: Self.slotKey(name, tenant, slot))
+            }
+        }
+        return SchedulePlan(jobs: jobs, resumeAfter: due.resumeAfter)
+    }
 }

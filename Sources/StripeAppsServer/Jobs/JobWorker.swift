@@ -64,6 +64,7 @@ public final class JobWorker: Service, Sendable {
     }
 
     let queue: any JobQueue
+    let schedules: (any ScheduleStore)?
     let registry: JobRegistry
     let options: Options
     let now: @Sendable () -> Date
@@ -76,12 +77,14 @@ public final class JobWorker: Service, Sendable {
     /// Creates a worker over `queue` for the types in `registry`.
     public init(
         queue: some JobQueue,
+        schedules: (any ScheduleStore)? = nil,
         registry: JobRegistry,
         options: Options = Options(),
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
         self.queue = queue
+        self.schedules = schedules
         self.registry = registry
         self.options = options
         self.now = now
@@ -125,9 +128,13 @@ public final class JobWorker: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.heartbeatLoop() }
-                // A poll wakes the loop too, for delayed jobs and expired leases nothing else announces.
+                // A poll wakes the loop too, for delayed jobs and expired leases nothing else announces, and
+                // advances the schedules (any instance may: the database decides who pushes each slot).
                 group.addTask {
-                    while (try? await Task.sleep(for: self.options.pollInterval)) != nil { self.notify() }
+                    while (try? await Task.sleep(for: self.options.pollInterval)) != nil {
+                        if self.isStarted.load(ordering: .acquiring) { await self.advanceSchedules() }
+                        self.notify()
+                    }
                 }
                 notify()
                 // Each wake-up (a push, a finished job, the poll) claims as many jobs as there is room for.
@@ -151,6 +158,30 @@ public final class JobWorker: Service, Sendable {
             for job in self.running.withLock({ Array($0.values) }) { job.stop(.shutdown) }
             self.wakeUp.finish()
         }
+    }
+
+    /// Advances every registered schedule once: pushes the jobs of the slots now due (each once, whichever
+    /// instance gets there first) and records where each schedule resumes. Returns how many jobs were new. The
+    /// running worker calls it every poll interval; tools and tests may call it themselves.
+    @discardableResult
+    public func advanceSchedules() async -> Int {
+        guard let schedules else { return 0 }
+        var pushed = 0
+        for scheduled in registry.schedules {
+            let maxAttempts = registry.registrations[scheduled.jobName]?.retryStrategy.maxAttempts ?? 1
+            do {
+                let outcome = try await schedules.advance(
+                    schedule: scheduled.name, now: now(), withInstallations: scheduled.perInstallation
+                ) { cursor in scheduled.plan(cursor, maxAttempts: maxAttempts) }
+                pushed += outcome?.pushed ?? 0
+            } catch {
+                logger.warning(
+                    "schedule not advanced; it catches up at the next poll",
+                    metadata: ["job.schedule": .string(scheduled.name), "error": "\(error)"])
+            }
+        }
+        if pushed > 0 { notify() }
+        return pushed
     }
 
     /// Claims once and runs what it got to the end: for tools and tests that drive the queue by hand. Returns
@@ -300,7 +331,7 @@ public func jobWorker<Storage: StorageBackend>(
     logger: Logger
 ) -> JobWorker {
     JobWorker(
-        queue: storage.jobs, registry: registry,
+        queue: storage.jobs, schedules: storage.schedules, registry: registry,
         options: JobWorker.Options(
             lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
             owner: configuration.instanceID ?? InboxWorker.defaultOwner()),
