@@ -6,7 +6,7 @@ import StripeApps
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Scheduled jobs.",
-        subcommands: [JobsNext.self]
+        subcommands: [JobsList.self, JobsRun.self, JobsCancel.self, JobsReplay.self, JobsNext.self]
     )
 }
 
@@ -69,4 +69,140 @@ struct JobsNext: AsyncParsableCommand {
 /// Writes a line to standard error.
 func printToStandardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// `jobs list [--status S] [--format json]`.
+struct JobsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List jobs, newest first, with their status, attempts and progress.")
+
+    @Option(help: "pending, running, succeeded, failed, dead or cancelled.")
+    var status: String?
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "The most jobs to list.")
+    var limit: Int = 100
+
+    func run() async throws {
+        var parsed: JobRecord.Status?
+        if let status {
+            guard let known = JobRecord.Status(name: status) else {
+                throw ValidationError("--status must be one of pending, running, succeeded, failed, dead, cancelled.")
+            }
+            parsed = known
+        }
+        let jobs = try await withConfiguredStorage { try await $0.jobs.jobs(status: parsed, limit: limit) }
+        switch format {
+        case .json:
+            print(PayloadValue.array(jobs.map(Self.json)).jsonString)
+        case .table:
+            print("ID\tNAME\tACCOUNT\tMODE\tSTATUS\tATTEMPTS\tRUN AT\tPROGRESS")
+            for job in jobs {
+                let progress = job.progress.map { "\(Int(($0 * 100).rounded())) %" } ?? "-"
+                print(
+                    "\(job.id)\t\(job.name)\t\(job.tenant?.accountID ?? "-")\t\(job.tenant?.mode.description ?? "-")\t\(job.status)\t\(job.attempts)/\(job.maxAttempts)\t\(iso8601(job.runAt))\t\(progress)"
+                )
+            }
+        }
+    }
+
+    static func json(_ job: JobRecord) -> PayloadValue {
+        func optional(_ text: String?) -> PayloadValue { text.map(PayloadValue.string) ?? .null }
+        return .object([
+            PayloadField("id", .string(job.id)), PayloadField("name", .string(job.name)),
+            PayloadField("account_id", optional(job.tenant?.accountID)),
+            PayloadField("mode", optional(job.tenant?.mode.description)),
+            PayloadField("status", .string(job.status.description)),
+            PayloadField("attempts", .number(Double(job.attempts))),
+            PayloadField("max_attempts", .number(Double(job.maxAttempts))),
+            PayloadField("run_at", .number(job.runAt.timeIntervalSince1970.rounded(.down))),
+            PayloadField("queued_at", .number(job.queuedAt.timeIntervalSince1970.rounded(.down))),
+            PayloadField("lease_owner", optional(job.leaseOwner)),
+            PayloadField("cancel_requested", .bool(job.cancelRequested)),
+            PayloadField("progress", job.progress.map(PayloadValue.number) ?? .null),
+            PayloadField("progress_message", optional(job.progressMessage)),
+            PayloadField("slot_key", optional(job.slotKey)), PayloadField("last_error", optional(job.lastError)),
+        ])
+    }
+}
+
+/// `jobs run NAME [--account A --mode M] [--parameters JSON]`.
+struct JobsRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Push a job now; a running server with that job type registered runs it.",
+        discussion:
+            "The parameters are the job type's JSON (default {}); a scheduled job's parameters are its schedule's."
+    )
+
+    @Argument(help: "The job type's name (its jobName).")
+    var name: String
+
+    @Option(help: "The tenant's account (acct_…), for a job that works for one tenant.")
+    var account: String?
+
+    @Option(help: "The tenant's mode with --account: live or test.")
+    var mode: String?
+
+    @Option(help: "The job's parameters as a JSON object.")
+    var parameters = "{}"
+
+    func run() async throws {
+        var tenant: Tenant?
+        if let account {
+            guard StripeID.isValid(account, prefix: "acct_"), let mode = mode.flatMap(Tenant.Mode.init) else {
+                throw ValidationError("--account must be acct_… and --mode live or test.")
+            }
+            tenant = Tenant(accountID: account, mode: mode)
+        } else if mode != nil {
+            throw ValidationError("--mode goes with --account.")
+        }
+        guard case .object? = try? PayloadValue.parse(parameters) else {
+            throw ValidationError("--parameters must be a JSON object.")
+        }
+        let job = NewJob(name: name, tenant: tenant, parameters: parameters)
+        let pushed = try await withConfiguredStorage { try await $0.jobs.push(job, now: Date()) }
+        print(pushed.map { "\($0.id) pending" } ?? "not pushed")
+    }
+}
+
+/// `jobs cancel ID`.
+struct JobsCancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a job: a pending one at once, a running one at its worker's next heartbeat.")
+
+    @Argument(help: "The job id (job_…).")
+    var id: String
+
+    func run() async throws {
+        guard let job = try await withConfiguredStorage(nil, { try await $0.jobs.cancel(id: id, now: Date()) }) else {
+            printToStandardError("no_such_job: \(id.prefix(60)) is not in the queue")
+            throw ExitCode(1)
+        }
+        switch job.status {
+        case .cancelled: print("\(job.id) cancelled")
+        case .running: print("\(job.id) asked to stop; its worker cancels it at the next heartbeat")
+        default: print("\(job.id) already \(job.status)")
+        }
+    }
+}
+
+/// `jobs replay ID`.
+struct JobsReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Make a dead or cancelled job pending again, its attempts from zero.")
+
+    @Argument(help: "The job id (job_…).")
+    var id: String
+
+    func run() async throws {
+        guard try await withConfiguredStorage(nil, { try await $0.jobs.replay(id: id, now: Date()) }) else {
+            printToStandardError("not_replayable: \(id.prefix(60)) is not a dead or cancelled job")
+            throw ExitCode(1)
+        }
+        print("\(id) is pending again")
+    }
 }

@@ -71,6 +71,7 @@ struct StorageHandles: Sendable {
     let inbox: any EventInbox
     let credentials: any CredentialStore
     let metadata: any MetadataStore
+    let jobs: any JobQueue
     let appliedMigrations: @Sendable () async throws -> [String]
 
     init<Backend: StorageBackend>(_ storage: Backend) {
@@ -78,6 +79,7 @@ struct StorageHandles: Sendable {
         inbox = storage.inbox
         credentials = storage.credentials
         metadata = storage.metadata
+        jobs = storage.jobs
         appliedMigrations = { try await storage.appliedMigrations() }
     }
 }
