@@ -1,9 +1,12 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import StripeApps
+import StripeAppsAPI
 import StripeAppsServer
+import StripeAppsTesting
 import Synchronization
 import Testing
 
@@ -278,5 +281,75 @@ import Testing
         advance(3 * 86_400)
         #expect(await worker.advanceSchedules() == 2)
         #expect(await worker.advanceSchedules() == 0)
+    }
+
+    /// A job for a tenant reaches that tenant's Stripe account (the fake Stripe) and its sealed secrets; a global
+    /// job gets a clear error for either.
+    @Test func aTenantsJobGetsItsStripeClientAndCredentials() async throws {
+        let fake = FakeStripe(now: { testNow })
+        let account = StripeAPIIntegrationTests.account
+        fake.addAccount(account)
+        try await fake.withServer { url in
+            var configuration = try AppConfiguration.testing()
+            configuration.stripeAPIBaseURL = url.absoluteString
+            configuration.stripeSecretKeys = [try APICredential(secretKey: fake.testSecretKey)]
+            configuration.credentialCipher = try CredentialCipher(keys: [SymmetricKey(size: .bits256)])
+            let results = Mutex<[String]>([])
+            var registry = JobRegistry()
+            registry.registerJob(parameters: Greet.self, retryStrategy: .dontRetry) { parameters, context in
+                guard context.tenant != nil else {
+                    await #expect(throws: JobError.self) { try await context.stripe() }
+                    #expect(throws: JobError.self) { try context.credentials() }
+                    results.withLock { $0.append("global") }
+                    return
+                }
+                let client = try await context.stripe()
+                _ = try await client.customers.create(
+                    ["name": .string(parameters.name)],
+                    idempotencyKey: try IdempotencyKey(context.idempotencyKey(step: "create")))
+                var names: [String] = []
+                for try await customer in client.customers.all() { names.append(customer.name ?? "") }
+                try await context.credentials().setSecret("crm-key-1", named: "crm.api_key", for: context.tenant!)
+                results.withLock { $0.append(names.joined(separator: ",")) }
+            }
+            let storage = InMemoryStorage()
+            let worker = jobWorker(
+                configuration: configuration, storage: storage, registry: registry, now: { testNow },
+                logger: Logger(label: "test"))
+            let tenant = Tenant(accountID: account, mode: .test)
+            try await worker.push(Greet(name: "Ada"), options: JobOptions(tenant: tenant))
+            try await worker.push(Greet(name: "nobody"))
+            #expect(try await worker.processDueJobs() == 2)
+            #expect(Set(results.withLock { $0 }) == ["Ada", "global"])
+            #expect(fake.requests.contains { $0.stripeAccount == account && $0.path == "/v1/customers" })
+            let credentials = TenantCredentials(store: storage.credentials, cipher: configuration.credentialCipher!)
+            #expect(try await credentials.secret(named: "crm.api_key", for: tenant) == "crm-key-1")
+            #expect(try await storage.jobs.jobs(status: .succeeded, limit: 5).count == 2)
+        }
+    }
+
+    /// An uninstall during a long job of its tenant stops the job, which ends cancelled.
+    @Test func anUninstallStopsTheTenantsRunningJob() async throws {
+        let started = Signal()
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Block.self) { _, _ in
+            started.fire()
+            try await Task.sleep(for: .seconds(3600))
+        }
+        let (worker, storage) = Self.worker(registry, lease: .milliseconds(300))
+        let tenant = Tenant(accountID: "acct_leaving", mode: .live)
+        let id = try #require(try await worker.push(Block(), options: JobOptions(tenant: tenant)))
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { try await worker.processDueJobs() }
+            try await started.wait()
+            for action in [InstallationChange.Action.activate, .deactivate] {
+                _ = try await storage.installations.apply(
+                    InstallationChange(
+                        tenant: tenant, action: action, source: .installCallback,
+                        occurredAt: testNow.addingTimeInterval(action == .activate ? 0 : 1), recordedAt: testNow))
+            }
+            #expect(try await group.next() == 1)
+        }
+        #expect(try await storage.jobs.job(id: id)?.status == .cancelled)
     }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import StripeApps
+public import StripeAppsAPI
 
 /// The parameters of a job type, stored as JSON with each job; `jobName` names the type (as in swift-jobs).
 ///
@@ -82,6 +83,28 @@ public struct JobExecutionContext: Sendable {
     /// A logger with the job's id, name and tenant as metadata.
     public var logger: Logger
     let reportProgress: @Sendable (Double?, String?) async throws -> Void
+    let access: TenantAccess?
+
+    /// The tenant's Stripe client (the developer's key and `Stripe-Account`, its OAuth token or its restricted key,
+    /// as the app's access type says).
+    ///
+    /// - Throws: ``JobError`` for a global job, or when the configuration gives no way to reach Stripe.
+    public func stripe() async throws -> StripeClient {
+        guard let tenant else { throw JobError("a global job has no tenant to call Stripe for") }
+        guard let clients = access?.clients else {
+            throw JobError("no Stripe access is configured (secret keys, or ENCRYPTION_KEYS for stored tokens)")
+        }
+        return try await clients.client(for: tenant)
+    }
+
+    /// The tenant's sealed secrets, such as a third-party API's key it gave the app.
+    ///
+    /// - Throws: ``JobError`` for a global job, or without `ENCRYPTION_KEYS`.
+    public func credentials() throws -> TenantCredentials {
+        guard tenant != nil else { throw JobError("a global job has no tenant credentials") }
+        guard let credentials = access?.credentials else { throw JobError("ENCRYPTION_KEYS is not set") }
+        return credentials
+    }
 
     /// Records progress on the job (`fraction` from 0 to 1), shown by `jobs list`.
     public func progress(_ fraction: Double?, message: String? = nil) async throws {

@@ -66,6 +66,7 @@ public final class JobWorker: Service, Sendable {
     let queue: any JobQueue
     let schedules: (any ScheduleStore)?
     let registry: JobRegistry
+    let access: TenantAccess?
     let options: Options
     let now: @Sendable () -> Date
     let logger: Logger
@@ -79,6 +80,7 @@ public final class JobWorker: Service, Sendable {
         queue: some JobQueue,
         schedules: (any ScheduleStore)? = nil,
         registry: JobRegistry,
+        access: TenantAccess? = nil,
         options: Options = Options(),
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
@@ -86,6 +88,7 @@ public final class JobWorker: Service, Sendable {
         self.queue = queue
         self.schedules = schedules
         self.registry = registry
+        self.access = access
         self.options = options
         self.now = now
         self.logger = logger
@@ -258,7 +261,7 @@ public final class JobWorker: Service, Sendable {
             logger: logger,
             reportProgress: { fraction, message in
                 _ = try await queue.recordProgress(claim, fraction: fraction, message: message)
-            })
+            }, access: access)
         let task = Task { try await registration.run(claim.job.parameters, context) }
         job.task.withLock { $0 = task }
         if job.reason.withLock({ $0 }) != nil { task.cancel() }
@@ -312,6 +315,10 @@ public final class JobWorker: Service, Sendable {
 public struct JobError: Error, Sendable, CustomStringConvertible {
     public let description: String
 
+    init(_ description: String) {
+        self.description = description
+    }
+
     init(unregistered name: String) {
         description = "no job type is registered as \(name.prefix(100)) on this instance"
     }
@@ -332,6 +339,7 @@ public func jobWorker<Storage: StorageBackend>(
 ) -> JobWorker {
     JobWorker(
         queue: storage.jobs, schedules: storage.schedules, registry: registry,
+        access: TenantAccess(configuration: configuration, credentials: storage.credentials),
         options: JobWorker.Options(
             lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
             owner: configuration.instanceID ?? InboxWorker.defaultOwner()),
