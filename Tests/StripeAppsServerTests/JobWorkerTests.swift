@@ -352,4 +352,48 @@ import Testing
         }
         #expect(try await storage.jobs.job(id: id)?.status == .cancelled)
     }
+
+    /// With Stripe access configured, the worker recovers each installation's undelivered events as a scheduled
+    /// per-installation job (`EVENT_RECOVERY_HOURS`).
+    @Test func undeliveredEventsAreRecoveredByAScheduledJob() async throws {
+        let fake = FakeStripe(now: { testNow })
+        let account = StripeAPIIntegrationTests.account
+        fake.addAccount(account)
+        let missed = fake.addEvent(type: "invoice.paid", account: account, deliverySuccess: false)
+        _ = fake.addEvent(type: "invoice.paid", account: account, deliverySuccess: true)
+        try await fake.withServer { url in
+            var configuration = try AppConfiguration.testing()
+            configuration.stripeAPIBaseURL = url.absoluteString
+            configuration.stripeSecretKeys = [try APICredential(secretKey: fake.testSecretKey)]
+            configuration.eventRecoveryHours = 1
+            let storage = InMemoryStorage()
+            let clock = TestClock()
+            let tenant = Tenant(accountID: account, mode: .test)
+            _ = try await storage.installations.apply(
+                InstallationChange(
+                    tenant: tenant, action: .activate, source: .installCallback, occurredAt: testNow,
+                    recordedAt: testNow))
+            let worker = jobWorker(
+                configuration: configuration, storage: storage, registry: JobRegistry(),
+                now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
+            #expect(await worker.advanceSchedules() == 0, "registered now")
+            clock.withLock { $0 = $0.addingTimeInterval(7200) }
+            #expect(await worker.advanceSchedules() == 1, "one installation, the on-time slot")
+            clock.withLock { $0 = $0.addingTimeInterval(1000) }  // past the tenant's jitter (at most 15 minutes)
+            #expect(try await worker.processDueJobs() == 1)
+            #expect(try await storage.inbox.events(status: nil, limit: 10).map(\.id) == [missed])
+            #expect(
+                try await storage.jobs.jobs(status: .succeeded, limit: 5).first?.name
+                    == "stripe_apps_backend.recover_missed_events")
+        }
+        // Without Stripe access there is nothing to recover with: no schedule.
+        let storage = InMemoryStorage()
+        let clock = TestClock()
+        let worker = jobWorker(
+            configuration: try AppConfiguration.testing(), storage: storage, registry: JobRegistry(),
+            now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
+        _ = await worker.advanceSchedules()
+        clock.withLock { $0 = $0.addingTimeInterval(3 * 86_400) }
+        #expect(await worker.advanceSchedules() == 0)
+    }
 }

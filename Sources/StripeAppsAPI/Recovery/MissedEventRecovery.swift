@@ -67,30 +67,41 @@ public struct MissedEventRecovery: Sendable {
         var report = Report()
         let active = try await installations.installations().filter { $0.status == .active && $0.tenant.mode == mode }
         for installation in active {
-            report.installations += 1
-            let tenant = installation.tenant
-            do {
-                let client = try await clients.client(for: tenant)
-                for try await event in client.events.all(deliverySuccess: false, types: types) {
-                    report.listed += 1
-                    guard event.isLiveMode == mode.isLive, event.accountID == nil || event.accountID == tenant.accountID
-                    else {
-                        report.skipped += 1
-                        continue
-                    }
-                    if try await inbox.enqueue(inboxEvent(event, tenant: tenant)) {
-                        report.enqueued += 1
-                    } else {
-                        report.alreadyInInbox += 1
-                    }
-                }
-            } catch let error as StripeAPIError {
-                report.failures.append(Report.Failure(tenant: tenant, reason: "\(error.code)"))
-            } catch let error as CredentialError {
-                report.failures.append(Report.Failure(tenant: tenant, reason: "\(error.code)"))
-            }
+            try await recover(installation.tenant, types: types, into: &report)
         }
         return report
+    }
+
+    /// Recovers the undelivered events of one installation (a per-installation job does this for each tenant).
+    public func run(for tenant: Tenant, types: [String] = []) async throws -> Report {
+        var report = Report()
+        try await recover(tenant, types: types, into: &report)
+        return report
+    }
+
+    private func recover(_ tenant: Tenant, types: [String], into report: inout Report) async throws {
+        let mode = tenant.mode
+        report.installations += 1
+        do {
+            let client = try await clients.client(for: tenant)
+            for try await event in client.events.all(deliverySuccess: false, types: types) {
+                report.listed += 1
+                guard event.isLiveMode == mode.isLive, event.accountID == nil || event.accountID == tenant.accountID
+                else {
+                    report.skipped += 1
+                    continue
+                }
+                if try await inbox.enqueue(inboxEvent(event, tenant: tenant)) {
+                    report.enqueued += 1
+                } else {
+                    report.alreadyInInbox += 1
+                }
+            }
+        } catch let error as StripeAPIError {
+            report.failures.append(Report.Failure(tenant: tenant, reason: "\(error.code)"))
+        } catch let error as CredentialError {
+            report.failures.append(Report.Failure(tenant: tenant, reason: "\(error.code)"))
+        }
     }
 
     /// The inbox record; events listed with `Stripe-Account` may lack `account`, which is then added.

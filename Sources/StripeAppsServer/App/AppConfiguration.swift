@@ -39,6 +39,7 @@ public import StripeAppsAPI
 /// | `CLIENT_ADDRESS_HEADER` | none | behind a reverse proxy: the header carrying the client address (`X-Forwarded-For`: its last entry) |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
+/// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
 /// | `JOB_CONCURRENCY` | `8` | jobs one instance runs at once |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
@@ -105,6 +106,9 @@ public struct AppConfiguration: Sendable {
     /// The request header a trusted reverse proxy puts the client address in (`CLIENT_ADDRESS_HEADER`); `nil`: the
     /// connection's peer is the client.
     public var clientAddressHeader: String?
+    /// How often each installation's undelivered events are recovered through the Events API, in hours
+    /// (`EVENT_RECOVERY_HOURS`); 0 turns it off. It runs only where Stripe access is configured.
+    public var eventRecoveryHours = 24
     /// How many jobs one instance runs at once (`JOB_CONCURRENCY`).
     public var jobConcurrency = 8
     /// How long a claimed job's lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`).
@@ -360,6 +364,8 @@ public struct AppConfiguration: Sendable {
             }
             clientAddressHeader = header
         }
+        eventRecoveryHours = try Self.integer(
+            reader, "event.recovery.hours", "EVENT_RECOVERY_HOURS", default: eventRecoveryHours, in: 0...720)
         jobConcurrency = try Self.integer(
             reader, "job.concurrency", "JOB_CONCURRENCY", default: jobConcurrency, in: 1...256)
         jobLeaseSeconds = try Self.integer(

@@ -27,7 +27,8 @@ public struct ApplicationHooks: Sendable {
     /// Install and uninstall hooks run by the built-in `account.application.*` handlers.
     public var lifecycle: InstallLifecycle
     /// The job worker (``jobWorker(configuration:storage:registry:now:logger:)``): the application runs it and
-    /// starts it once storage is migrated; push jobs with it.
+    /// starts it once storage is migrated; push jobs with it. Without one the application runs its own, for the
+    /// backend's periodic jobs only.
     public var jobWorker: JobWorker?
 
     /// Creates hooks; every one is optional.
@@ -78,6 +79,11 @@ public func buildApplication<Storage: StorageBackend>(
     let signing = AppSigning()
     let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
     let pruner = InstallStatePruner(states: storage.installStates, now: hooks.now, logger: logger)
+    // The app's worker, or one for the backend's own periodic jobs.
+    let jobs =
+        hooks.jobWorker
+        ?? jobWorker(
+            configuration: configuration, storage: storage, registry: JobRegistry(), now: hooks.now, logger: logger)
     let router = buildRouter(
         configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
     // Events stored by another instance on shared storage start here at once too, not at the next poll.
@@ -100,7 +106,7 @@ public func buildApplication<Storage: StorageBackend>(
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [StorageService(storage)] + hooks.services + [worker, pruner] + (hooks.jobWorker.map { [$0] } ?? []),
+        services: [StorageService(storage)] + hooks.services + [worker, pruner, jobs],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -110,7 +116,7 @@ public func buildApplication<Storage: StorageBackend>(
         signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
         worker.start()
         pruner.start()
-        hooks.jobWorker?.start()
+        jobs.start()
     }
     return app
 }

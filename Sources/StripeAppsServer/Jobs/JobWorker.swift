@@ -330,6 +330,9 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
 
 /// The worker of the registered job types over the storage's queue, with the configuration's concurrency and
 /// lease (`JOB_CONCURRENCY`, `JOB_LEASE_SECONDS`); give it to ``ApplicationHooks/jobWorker`` and push jobs with it.
+///
+/// It adds the backend's own periodic work: with Stripe access configured, every `EVENT_RECOVERY_HOURS` (24)
+/// each active installation's undelivered events are recovered through the Events API into the inbox.
 public func jobWorker<Storage: StorageBackend>(
     configuration: AppConfiguration,
     storage: Storage,
@@ -337,9 +340,15 @@ public func jobWorker<Storage: StorageBackend>(
     now: @escaping @Sendable () -> Date = { Date() },
     logger: Logger
 ) -> JobWorker {
-    JobWorker(
-        queue: storage.jobs, schedules: storage.schedules, registry: registry,
-        access: TenantAccess(configuration: configuration, credentials: storage.credentials),
+    let access = TenantAccess(configuration: configuration, credentials: storage.credentials)
+    var registry = registry
+    if let clients = access.clients, configuration.eventRecoveryHours > 0 {
+        BuiltInJobs.registerRecovery(
+            in: &registry, every: configuration.eventRecoveryHours, installations: storage.installations,
+            inbox: storage.inbox, clients: clients, now: now)
+    }
+    return JobWorker(
+        queue: storage.jobs, schedules: storage.schedules, registry: registry, access: access,
         options: JobWorker.Options(
             lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
             owner: configuration.instanceID ?? InboxWorker.defaultOwner()),
