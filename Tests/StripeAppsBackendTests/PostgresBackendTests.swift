@@ -19,6 +19,21 @@ import Testing
         #expect(result.standardOutput.contains("8 passed, 0 failed"), "\(result.standardOutput)")
     }
 
+    /// Two instances run a per-installation every-second schedule for 50 tenants, at least 1,000 slots, one
+    /// instance SIGKILLed while its jobs run (Tests/Reliability/scheduled_two_instances.py checks the database and
+    /// the runs' own records): each (schedule, tenant, slot) has one job, no slot is lost, cut runs run again on the
+    /// other instance, and no slot runs on both at once.
+    @Test func twoInstancesRunEachScheduledSlotOnceThroughAKill() async throws {
+        let python = try #require(ExternalTool.onPath("python3"), "python3 is not on PATH")
+        let database = try PostgresServer.freshDatabase()
+        let script = packageRoot.appendingPathComponent("Tests/Reliability/scheduled_two_instances.py")
+        let server = ExternalTool.backend.deletingLastPathComponent().appendingPathComponent("stripe-apps-test-server")
+        let result = try await runProcessAsync(
+            python, [script.path, "--binary", server.path, "--database-url", database], timeout: .seconds(360))
+        #expect(result.status == 0, "\(result.standardOutput)\n\(result.standardError)")
+        #expect(result.standardOutput.contains("9 passed, 0 failed"), "\(result.standardOutput)")
+    }
+
     /// PostgreSQL stopped under load, then started again (Tests/Reliability/postgres_outage.py, on a server of
     /// its own so that no other test loses its database).
     @Test func anOutageIs503AndRecoversByItself() async throws {

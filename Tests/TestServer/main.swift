@@ -5,6 +5,10 @@
 // Each record is one `write(2)` of a whole line to RECORD_FILE (opened with O_APPEND), so lines from several
 // processes never interleave and a line written before a SIGKILL is kept. An event whose `data.object.slow`
 // is true takes `SLOW_SECONDS` (default 2) in its handler, so the test can kill an instance mid-handler.
+//
+// With `TICK_SECONDS` set, a per-installation schedule runs a `tick` job every second for every installed tenant
+// (Tests/Reliability/scheduled_two_instances.py); each run records `jobstart|jobend SLOT_KEY INSTANCE TIME` and
+// takes TICK_SECONDS in between.
 import Configuration
 import Foundation
 import Hummingbird
@@ -45,7 +49,26 @@ handlers.onEvery { context in
 }
 var logger = Logger(label: "test-server")
 logger.logLevel = configuration.logLevel
-let hooks = ApplicationHooks(eventHandlers: handlers)
+
+struct Tick: JobParameters {
+    static let jobName = "tick"
+}
+
+/// The app's job worker, with the every-second tick schedule when `TICK_SECONDS` is set.
+func tickWorker<Storage: StorageBackend>(_ storage: Storage, logger: Logger) throws -> JobWorker? {
+    guard let tickSeconds = environment["TICK_SECONDS"].flatMap(Double.init) else { return nil }
+    var registry = JobRegistry()
+    registry.registerJob(parameters: Tick.self, retryStrategy: .exponentialJitter(maxAttempts: 10)) { _, context in
+        let key = context.slotKey ?? context.jobID
+        record("jobstart", key)
+        try await Task.sleep(for: .milliseconds(Int64(tickSeconds * 1000)))
+        record("jobend", key)
+    }
+    try registry.addSchedule(
+        "tick", try JobSchedule.every(.seconds(1)), parameters: Tick(), perInstallation: true, accuracy: .all,
+        grace: .seconds(600))
+    return jobWorker(configuration: configuration, storage: storage, registry: registry, logger: logger)
+}
 let url = try configuration.database()
 if let postgres = url.postgres {
     let storage = try PostgresStorage(
@@ -53,10 +76,12 @@ if let postgres = url.postgres {
             location: postgres, maximumConnections: configuration.databasePoolSize,
             operationTimeout: .seconds(configuration.databaseTimeoutSeconds)),
         logger: logger)
+    let hooks = ApplicationHooks(eventHandlers: handlers, jobWorker: try tickWorker(storage, logger: logger))
     try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
         .runService()
 } else if let sqlite = url.sqlite {
-    try await buildApplication(
-        configuration: configuration, storage: try SQLiteStorage(location: sqlite), logger: logger, hooks: hooks
-    ).runService()
+    let storage = try SQLiteStorage(location: sqlite)
+    let hooks = ApplicationHooks(eventHandlers: handlers, jobWorker: try tickWorker(storage, logger: logger))
+    try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
+        .runService()
 }

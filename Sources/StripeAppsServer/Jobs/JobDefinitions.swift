@@ -80,6 +80,9 @@ public struct JobExecutionContext: Sendable {
     public let queuedAt: Date
     /// The tenant it works for, or `nil`.
     public let tenant: Tenant?
+    /// The slot key of a scheduled run (`schedule:account:mode:unix-second`), or the key it was pushed with:
+    /// the same on every retry and on every instance, so effects keyed by it happen once.
+    public let slotKey: String?
     /// A logger with the job's id, name and tenant as metadata.
     public var logger: Logger
     let reportProgress: @Sendable (Double?, String?) async throws -> Void

@@ -258,7 +258,7 @@ public final class JobWorker: Service, Sendable {
         let queue = self.queue
         let context = JobExecutionContext(
             jobID: claim.id, attempt: claim.job.attempts, queuedAt: claim.job.queuedAt, tenant: claim.job.tenant,
-            logger: logger,
+            slotKey: claim.job.slotKey, logger: logger,
             reportProgress: { fraction, message in
                 _ = try await queue.recordProgress(claim, fraction: fraction, message: message)
             }, access: access)
