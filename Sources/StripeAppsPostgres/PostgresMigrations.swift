@@ -144,6 +144,14 @@ package enum PostgresMigrations {
             );
             """
         ),
+        (
+            // Every claim first ends the running jobs asked to stop whose worker died: an index of just those keeps
+            // that check from walking the whole backlog.
+            "0005_jobs_stop_requested",
+            """
+            CREATE INDEX jobs_stop_requested ON jobs (lease_expires_at) WHERE status = 'running' AND cancel_requested;
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

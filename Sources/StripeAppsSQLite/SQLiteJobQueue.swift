@@ -72,22 +72,42 @@ public struct SQLiteJobQueue: JobQueue {
         try await settle(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
     }
 
+    /// A job outcome, settled with the others that arrive at the same time.
+    struct Settlement: Sendable {
+        let id: String
+        let token: Int64
+        let status: JobRecord.Status
+        let runAt: Double?
+        let finishedAt: Double?
+        let error: String?
+    }
+
     private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
         async throws -> Bool
     {
-        try await database.writer.write { db in
-            try db.execute(
+        try await database.jobSettlements.submit(
+            Settlement(
+                id: claim.id, token: claim.token, status: status, runAt: runAt?.timeIntervalSince1970,
+                finishedAt: finishedAt?.timeIntervalSince1970, error: error))
+    }
+
+    /// Writes a batch of outcomes in one transaction; each output says whether that claim still held its lease.
+    static func settle(_ settlements: [Settlement], into writer: any DatabaseWriter) async throws -> [Bool] {
+        try await writer.write { db in
+            let statement = try db.cachedStatement(
                 sql: """
                     UPDATE jobs SET status = ?, run_at = COALESCE(?, run_at), finished_at = ?,
                         last_error = COALESCE(?, last_error), lease_owner = NULL, lease_expires_at = NULL,
                         cancel_requested = 0
                     WHERE id = ? AND lease_token = ? AND status = 'running'
-                    """,
-                arguments: [
-                    status.description, runAt?.timeIntervalSince1970, finishedAt?.timeIntervalSince1970, error,
-                    claim.id, claim.token,
+                    """)
+            return try settlements.map { settlement in
+                try statement.execute(arguments: [
+                    settlement.status.description, settlement.runAt, settlement.finishedAt, settlement.error,
+                    settlement.id, settlement.token,
                 ])
-            return db.changesCount > 0
+                return db.changesCount > 0
+            }
         }
     }
 

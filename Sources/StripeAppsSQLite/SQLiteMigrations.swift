@@ -175,6 +175,14 @@ package enum SQLiteMigrations {
             ) STRICT;
             """
         ),
+        (
+            // Every claim first ends the running jobs asked to stop whose worker died: an index of just those keeps
+            // that check from walking the whole backlog.
+            "0011_jobs_stop_requested",
+            """
+            CREATE INDEX jobs_stop_requested ON jobs (lease_expires_at) WHERE status = 'running' AND cancel_requested = 1;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -79,6 +79,8 @@ final class SQLiteDatabase: Sendable {
     let writer: any DatabaseWriter
     let installationCache: InstallationCache
     let inboxWrites: GroupCommit<SQLiteEventInbox.Write, SQLiteEventInbox.Outcome>
+    /// Job outcomes that arrive together share one transaction, and so one disk sync.
+    let jobSettlements: GroupCommit<SQLiteJobQueue.Settlement, Bool>
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)
@@ -98,6 +100,7 @@ final class SQLiteDatabase: Sendable {
             }
             self.writer = writer
             inboxWrites = GroupCommit { writes in try await SQLiteEventInbox.write(writes, into: writer) }
+            jobSettlements = GroupCommit { settlements in try await SQLiteJobQueue.settle(settlements, into: writer) }
         } catch {
             throw StoreError(
                 .unavailable, message: "Cannot open the SQLite database \(description): \(Self.reason(error))")

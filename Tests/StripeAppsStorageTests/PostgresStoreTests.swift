@@ -10,6 +10,7 @@ import Testing
         ("0002_install_tickets_and_link_codes", "c4f9c4eb4febbb51a0c0b529206367c9c34b86110ab3e0640a50e02911b295b0"),
         ("0003_jobs", "e2a6cf9e82bbe76442865e483acdea8bd627beaf47216d13e53f7311969f0d26"),
         ("0004_job_schedules", "e1d66d2570076f96e81ac0a9c910f1b6c778b541b0a6f55a4ac6da9b7fd8a493"),
+        ("0005_jobs_stop_requested", "609d1b617767f3669ea1ca9190bd206d197cd953c81977fcb3118cdd401d200c"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

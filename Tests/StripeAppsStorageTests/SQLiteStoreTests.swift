@@ -26,6 +26,7 @@ import Testing
         ),
         ("0009_jobs", "ea13cb6b54e66b7d8f3d4dc04359c51f595b18b67356cfcc576a34cbf0663672"),
         ("0010_job_schedules", "a4485807cbc5a73a013d0c94645723f72c2314dd9710a0121acd42bd6c981306"),
+        ("0011_jobs_stop_requested", "e35011880f08fa743704b4563b3c74a1321003fc6ea29aba2f7ec7e2bd038763"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -50,6 +50,16 @@ handlers.onEvery { context in
 var logger = Logger(label: "test-server")
 logger.logLevel = configuration.logLevel
 
+/// Runs `body` while `storage` runs, migrated.
+func withStorageRunning<Storage: StorageBackend>(_ storage: Storage, _ body: () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await storage.run() }
+        try await storage.migrate()
+        try await body()
+        group.cancelAll()
+    }
+}
+
 struct Tick: JobParameters {
     static let jobName = "tick"
 }
@@ -70,17 +80,30 @@ func tickWorker<Storage: StorageBackend>(_ storage: Storage, logger: Logger) thr
     return jobWorker(configuration: configuration, storage: storage, registry: registry, logger: logger)
 }
 let url = try configuration.database()
+let benchmark = CommandLine.arguments.dropFirst().first == "jobs-bench"
 if let postgres = url.postgres {
     let storage = try PostgresStorage(
         configuration: .init(
             location: postgres, maximumConnections: configuration.databasePoolSize,
             operationTimeout: .seconds(configuration.databaseTimeoutSeconds)),
         logger: logger)
+    if benchmark {
+        try await withStorageRunning(storage) {
+            try await JobsBenchmark.run(storage: storage, configuration: configuration, logger: logger)
+        }
+        exit(0)
+    }
     let hooks = ApplicationHooks(eventHandlers: handlers, jobWorker: try tickWorker(storage, logger: logger))
     try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
         .runService()
 } else if let sqlite = url.sqlite {
     let storage = try SQLiteStorage(location: sqlite)
+    if benchmark {
+        try await withStorageRunning(storage) {
+            try await JobsBenchmark.run(storage: storage, configuration: configuration, logger: logger)
+        }
+        exit(0)
+    }
     let hooks = ApplicationHooks(eventHandlers: handlers, jobWorker: try tickWorker(storage, logger: logger))
     try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
         .runService()

@@ -70,7 +70,10 @@ public final class JobWorker: Service, Sendable {
     let options: Options
     let now: @Sendable () -> Date
     let logger: Logger
+    /// Every job this worker holds a lease on: running, or claimed and waiting for a free slot.
     private let running = Mutex<[String: Running]>([:])
+    /// Claimed jobs waiting for a free slot, oldest claim first.
+    private let waiting = Mutex<[Running]>([])
     private let isStarted = Atomic(false)
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
@@ -140,20 +143,25 @@ public final class JobWorker: Service, Sendable {
                     }
                 }
                 notify()
-                // Each wake-up (a push, a finished job, the poll) claims as many jobs as there is room for.
+                // Each wake-up (a push, a finished job, the poll) starts held jobs in the free slots, and claims
+                // a batch when few are held: up to the concurrency again, so one claim (one transaction) serves
+                // many runs instead of one claim per finished job.
                 for await _ in wakeUps {
                     guard isStarted.load(ordering: .acquiring) else { continue }
-                    let free = options.concurrency - running.withLock(\.count)
-                    guard free > 0 else { continue }
+                    for job in startable() { group.addTask { await self.execute(job) } }
+                    let (held, waitingCount) = running.withLock { ($0.count, self.waiting.withLock(\.count)) }
+                    let room = 2 * options.concurrency - held
+                    guard room > 0, waitingCount <= options.concurrency / 2 else { continue }
                     let claims =
-                        (try? await queue.claim(now: now(), limit: free, lease: options.lease, owner: options.owner))
+                        (try? await queue.claim(now: now(), limit: room, lease: options.lease, owner: options.owner))
                         ?? []
                     for claim in claims {
                         let job = Running(claim)
                         running.withLock { $0[claim.id] = job }
-                        group.addTask { await self.execute(job) }
+                        waiting.withLock { $0.append(job) }
                     }
-                    if claims.count == free { notify() }
+                    for job in startable() { group.addTask { await self.execute(job) } }
+                    if claims.count == room { notify() }
                 }
                 group.cancelAll()
             }
@@ -185,6 +193,19 @@ public final class JobWorker: Service, Sendable {
         }
         if pushed > 0 { notify() }
         return pushed
+    }
+
+    /// The waiting jobs that fit in the free slots, taken off the waiting list.
+    private func startable() -> [Running] {
+        running.withLock { held in
+            waiting.withLock { waiting in
+                let executing = held.count - waiting.count
+                let count = max(0, min(waiting.count, options.concurrency - executing))
+                let started = Array(waiting.prefix(count))
+                waiting.removeFirst(count)
+                return started
+            }
+        }
     }
 
     /// Claims once and runs what it got to the end: for tools and tests that drive the queue by hand. Returns
