@@ -97,7 +97,7 @@ pg_start() {
     port="$(cat "$dir/port")"
     fsync="$(cat "$dir/fsync" 2>/dev/null || echo off)"
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/log" \
-        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=$fsync -c synchronous_commit=on -c max_connections=200" \
+        -o "-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=$fsync -c synchronous_commit=on -c max_connections=400" \
         start >&2; then
         echo "$me: PostgreSQL did not start; the end of $dir/log:" >&2
         tail -n 20 "$dir/log" >&2 || true

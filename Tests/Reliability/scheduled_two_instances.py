@@ -36,7 +36,8 @@ def main():
     open(record_file, "a").close()
     url = args.database_url
     # Each run takes 0.2 s, so a kill finds runs in flight; the lease is short so the survivor takes them over.
-    extra = {"TICK_SECONDS": "0.2", "JOB_LEASE_SECONDS": "3", "JOB_CONCURRENCY": "16"}
+    # Four connections each: the suite runs other PostgreSQL tests on the same server at the same time.
+    extra = {"TICK_SECONDS": "0.2", "JOB_LEASE_SECONDS": "3", "JOB_CONCURRENCY": "16", "DATABASE_POOL_SIZE": "4"}
     a = Instance("a", args.binary, workdir, url, 3, record_file, extra)
     b = Instance("b", args.binary, workdir, url, 3, record_file, extra)
 

@@ -55,13 +55,22 @@ enum PostgresTestDatabase {
         let configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(
-            configuration: configuration, id: 1, logger: Logger(label: "test.postgres"))
+        // postgres-nio's errors print nothing useful: a failure says what the server answered.
+        struct AdministrationFailed: Error, CustomStringConvertible {
+            let description: String
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: configuration, id: 1, logger: Logger(label: "test.postgres"))
+        } catch {
+            throw AdministrationFailed(description: "connect for \(sql.prefix(40)): \(String(reflecting: error))")
+        }
         do {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test.postgres"))
         } catch {
             try? await connection.close()
-            throw error
+            throw AdministrationFailed(description: "\(sql.prefix(40)): \(String(reflecting: error))")
         }
         try await connection.close()
     }
