@@ -15,6 +15,10 @@ final class PostgresDatabase: Sendable {
     let timeout: Duration
     let enqueueBatcher: GroupCommit<PostgresEventInbox.Delivery, PostgresEventInbox.Stored>
     let settleBatcher: GroupCommit<InboxSettlement, Bool>
+    /// Job outcomes that arrive together: one statement, one commit.
+    let jobSettleBatcher: GroupCommit<JobSettlement, Bool>
+    /// Job pushes that arrive together: one statement, one commit.
+    let jobPushBatcher: GroupCommit<JobRecord, Bool>
     /// The channel `NOTIFY` wakes other instances' workers on.
     static let inboxChannel = "stripe_apps_inbox"
     /// The channel `NOTIFY` wakes other instances' job workers on.
@@ -27,6 +31,16 @@ final class PostgresDatabase: Sendable {
         enqueueBatcher = GroupCommit { [client, logger] deliveries in
             try await Deadline.run(timeout) {
                 try await PostgresEventInbox.insert(deliveries, client: client, logger: logger)
+            }
+        }
+        jobSettleBatcher = GroupCommit { [client, logger] settlements in
+            try await Deadline.run(timeout) {
+                try await PostgresJobQueue.settle(settlements, client: client, logger: logger)
+            }
+        }
+        jobPushBatcher = GroupCommit { [client, logger] records in
+            try await Deadline.run(timeout) {
+                try await PostgresJobQueue.push(records, client: client, logger: logger)
             }
         }
         settleBatcher = GroupCommit { [client, logger] settlements in

@@ -1,4 +1,5 @@
 public import Foundation
+import Logging
 import PostgresNIO
 public import StripeApps
 
@@ -22,10 +23,24 @@ public struct PostgresJobQueue: JobQueue {
 
     public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
         let record = JobRecord(job, queuedAt: now)
-        let inserted = try await database.rows(Self.insertQuery([record]), as: String.self)
-        guard !inserted.isEmpty else { return nil }
-        try await database.execute("SELECT pg_notify(\(PostgresDatabase.jobsChannel), '')")
-        return record
+        return try await database.jobPushBatcher.submit(record) ? record : nil
+    }
+
+    /// Stores a batch of pushes in one statement (group commit), and wakes other instances' workers once;
+    /// each output says whether that job was stored (its slot key was free).
+    static func push(_ records: [JobRecord], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+        do {
+            var stored = Set<String>()
+            for try await id in try await client.query(insertQuery(records), logger: logger).decode(String.self) {
+                stored.insert(id)
+            }
+            if !stored.isEmpty {
+                try await client.query("SELECT pg_notify(\(PostgresDatabase.jobsChannel), '')", logger: logger)
+            }
+            return records.map { stored.contains($0.id) }
+        } catch {
+            throw PostgresDatabase.storeError(error)
+        }
     }
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
@@ -85,16 +100,36 @@ public struct PostgresJobQueue: JobQueue {
     private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
         async throws -> Bool
     {
-        try await !database.rows(
-            """
-            UPDATE jobs SET status = \(status.description), run_at = COALESCE(\(runAt?.timeIntervalSince1970), run_at),
-                finished_at = \(finishedAt?.timeIntervalSince1970), last_error = COALESCE(\(error), last_error),
-                lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false
-            WHERE id = \(claim.id) AND lease_token = \(claim.token) AND status = 'running'
-            RETURNING id
-            """,
-            as: String.self
-        ).isEmpty
+        try await database.jobSettleBatcher.submit(
+            JobSettlement(claim, status: status, runAt: runAt, finishedAt: finishedAt, error: error))
+    }
+
+    /// Writes a batch of outcomes in one statement; each output says whether that claim still held its lease.
+    static func settle(_ settlements: [JobSettlement], client: PostgresClient, logger: Logger) async throws -> [Bool] {
+        do {
+            var held = Set<Int>()
+            let rows = try await client.query(
+                """
+                UPDATE jobs AS j SET status = s.status,
+                    run_at = CASE WHEN s.has_run_at THEN s.run_at ELSE j.run_at END,
+                    finished_at = CASE WHEN s.has_finished THEN s.finished_at END,
+                    last_error = CASE WHEN s.has_error THEN s.error ELSE j.last_error END,
+                    lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false
+                FROM unnest(\(settlements.indices.map { $0 }), \(settlements.map(\.id)), \(settlements.map(\.token)),
+                    \(settlements.map(\.status.description)), \(settlements.map { $0.runAt != nil }),
+                    \(settlements.map { $0.runAt ?? 0 }), \(settlements.map { $0.finishedAt != nil }),
+                    \(settlements.map { $0.finishedAt ?? 0 }), \(settlements.map { $0.error != nil }),
+                    \(settlements.map { $0.error ?? "" }))
+                    AS s (position, id, token, status, has_run_at, run_at, has_finished, finished_at, has_error, error)
+                WHERE j.id = s.id AND j.lease_token = s.token AND j.status = 'running'
+                RETURNING s.position
+                """,
+                logger: logger)
+            for try await position in rows.decode(Int.self) { held.insert(position) }
+            return settlements.indices.map { held.contains($0) }
+        } catch {
+            throw PostgresDatabase.storeError(error)
+        }
     }
 
     public func heartbeat(_ claims: [ClaimedJob], now: Date, lease: Duration) async throws -> [String: Bool] {

@@ -72,27 +72,15 @@ public struct SQLiteJobQueue: JobQueue {
         try await settle(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
     }
 
-    /// A job outcome, settled with the others that arrive at the same time.
-    struct Settlement: Sendable {
-        let id: String
-        let token: Int64
-        let status: JobRecord.Status
-        let runAt: Double?
-        let finishedAt: Double?
-        let error: String?
-    }
-
     private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
         async throws -> Bool
     {
         try await database.jobSettlements.submit(
-            Settlement(
-                id: claim.id, token: claim.token, status: status, runAt: runAt?.timeIntervalSince1970,
-                finishedAt: finishedAt?.timeIntervalSince1970, error: error))
+            JobSettlement(claim, status: status, runAt: runAt, finishedAt: finishedAt, error: error))
     }
 
     /// Writes a batch of outcomes in one transaction; each output says whether that claim still held its lease.
-    static func settle(_ settlements: [Settlement], into writer: any DatabaseWriter) async throws -> [Bool] {
+    static func settle(_ settlements: [JobSettlement], into writer: any DatabaseWriter) async throws -> [Bool] {
         try await writer.write { db in
             let statement = try db.cachedStatement(
                 sql: """

@@ -80,7 +80,7 @@ final class SQLiteDatabase: Sendable {
     let installationCache: InstallationCache
     let inboxWrites: GroupCommit<SQLiteEventInbox.Write, SQLiteEventInbox.Outcome>
     /// Job outcomes that arrive together share one transaction, and so one disk sync.
-    let jobSettlements: GroupCommit<SQLiteJobQueue.Settlement, Bool>
+    let jobSettlements: GroupCommit<JobSettlement, Bool>
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)

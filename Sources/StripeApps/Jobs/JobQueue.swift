@@ -53,3 +53,24 @@ extension JobRecord {
         message.map { String($0.prefix(500)) }
     }
 }
+
+/// A job outcome as the database backends batch it (several outcomes share one transaction).
+package struct JobSettlement: Sendable {
+    package let id: String
+    package let token: Int64
+    package let status: JobRecord.Status
+    package let runAt: Double?
+    package let finishedAt: Double?
+    package let error: String?
+
+    package init(
+        _ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?
+    ) {
+        self.id = claim.id
+        self.token = claim.token
+        self.status = status
+        self.runAt = runAt?.timeIntervalSince1970
+        self.finishedAt = finishedAt?.timeIntervalSince1970
+        self.error = error
+    }
+}
