@@ -40,4 +40,13 @@ package enum ConstantTime {
             return difference == 0
         }
     }
+
+    /// Whether two strings have the same UTF-8 bytes, visiting every byte when the lengths agree (the length is
+    /// not secret: cookies, bearer tokens and user ids compared with it have their length on the wire already).
+    package static func isEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
 }

@@ -84,7 +84,7 @@ public struct InstallTickets<States: InstallStateStore, Installations: Installat
                 .notFound, code: "link_code_expired_or_used",
                 message: "This link code was already redeemed, has expired or was never issued.")
         }
-        guard InstallController<States, Installations>.constantTimeEquals(ticketUser, appUser) else {
+        guard ConstantTime.isEqual(ticketUser, appUser) else {
             throw APIError(
                 .forbidden, code: "app_user_mismatch",
                 message:

@@ -155,7 +155,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     func browserMismatch(_ request: Request, state: String, _ context: AppRequestContext, _ clearCookie: HTTPFields)
         -> Response?
     {
-        guard let cookie = request.cookies[cookieName]?.value, Self.constantTimeEquals(cookie, state) else {
+        guard let cookie = request.cookies[cookieName]?.value, ConstantTime.isEqual(cookie, state) else {
             rejections.log(
                 context.logger, .warning, "install callback without the matching state cookie", code: "browser_mismatch"
             )
@@ -413,12 +413,5 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         _ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]
     ) -> Response {
         HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
-    }
-
-    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8)
-        let b = Array(rhs.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

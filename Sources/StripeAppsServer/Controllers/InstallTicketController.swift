@@ -84,7 +84,7 @@ struct InstallTicketController<States: InstallStateStore, Installations: Install
         let presented = request.headers[.authorization].flatMap { value -> String? in
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
         }
-        guard let presented, InstallController<States, Installations>.constantTimeEquals(presented, token) else {
+        guard let presented, ConstantTime.isEqual(presented, token) else {
             rejections.log(
                 context.logger, .warning, "server-to-server call without the right token", code: "unauthorized")
             throw APIError(
