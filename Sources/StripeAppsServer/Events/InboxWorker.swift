@@ -563,9 +563,10 @@ extension InboxWorker {
     }
 }
 
-/// Deadlines of handler runs in progress. One task checks them every `resolution` while there are any, and
-/// ends when there are none: a timer task per run cost 10 to 25 % of the worker's throughput in an A/B run.
-private final class HandlerDeadlines: Sendable {
+/// Deadlines of handler runs in progress (the inbox's and the job worker's). One task checks them every
+/// `resolution` while there are any, and ends when there are none: a timer task per run cost 10 to 25 % of the
+/// worker's throughput in an A/B run.
+final class HandlerDeadlines: Sendable {
     private struct Entry {
         let deadline: ContinuousClock.Instant
         let expire: @Sendable () -> Void

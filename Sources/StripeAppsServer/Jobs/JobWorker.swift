@@ -75,6 +75,8 @@ public final class JobWorker: Service, Sendable {
     /// Claimed jobs waiting for a free slot, oldest claim first.
     private let waiting = Mutex<[Running]>([])
     private let isStarted = Atomic(false)
+    /// The time limits of the runs in progress, one checking task for all of them.
+    private let deadlines: HandlerDeadlines
     private let wakeUp: AsyncStream<Void>.Continuation
     private let wakeUps: AsyncStream<Void>
 
@@ -93,6 +95,9 @@ public final class JobWorker: Service, Sendable {
         self.registry = registry
         self.access = access
         self.options = options
+        // Checked a few times within the shortest registered timeout, and at least every second.
+        let shortest = registry.registrations.values.map(\.timeout).min() ?? .seconds(300)
+        deadlines = HandlerDeadlines(resolution: min(.seconds(1), shortest / 4))
         self.now = now
         self.logger = logger
         (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -287,12 +292,9 @@ public final class JobWorker: Service, Sendable {
         job.task.withLock { $0 = task }
         if job.reason.withLock({ $0 }) != nil { task.cancel() }
         let timeout = registration.timeout
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            job.stop(.timedOut)
-        }
+        let deadline = deadlines.add(at: .now + timeout) { job.stop(.timedOut) }
         let result = await task.result
-        timer.cancel()
+        deadlines.remove(deadline)
         switch (result, job.reason.withLock { $0 }) {
         case (.success, _):
             let recorded = (try? await self.queue.complete(claim, now: now())) ?? false
