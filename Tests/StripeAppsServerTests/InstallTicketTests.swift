@@ -366,12 +366,6 @@ import Testing
     }
 }
 
-/// A clock tests move forward.
-final class TestClock: Sendable {
-    private let date = Mutex(testNow)
-    func withLock<R: Sendable>(_ body: (inout Date) -> R) -> R { date.withLock { body(&$0) } }
-}
-
 /// In-memory storage whose install-state completion fails while `failing` is set, as a database that went away
 /// in the middle of a callback.
 final class FlakyCompletionStorage: StorageBackend, InstallStateStore {

@@ -158,6 +158,12 @@ struct CapturingLogHandler: LogHandler {
     }
 }
 
+/// A clock tests move forward, from ``testNow``.
+final class TestClock: Sendable {
+    private let date = Mutex(testNow)
+    func withLock<R: Sendable>(_ body: (inout Date) -> R) -> R { date.withLock { body(&$0) } }
+}
+
 /// The first element of `stream`, or `nil` when none arrives within `limit`.
 func firstValue<T: Sendable>(of stream: AsyncStream<T>, within limit: Duration) async throws -> T? {
     try await withThrowingTaskGroup(of: T?.self) { group in
