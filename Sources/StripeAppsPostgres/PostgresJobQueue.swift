@@ -45,38 +45,42 @@ public struct PostgresJobQueue: JobQueue {
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
-        let logger = database.logger
         let prefixed = Self.columns.split(separator: ",").map { "j." + $0.trimmingCharacters(in: .whitespaces) }
             .joined(separator: ", ")
-        let rows = try await database.transaction { connection in
-            try await connection.query(
-                """
+        // One statement, one round trip: it ends the stops whose worker died, takes expired leases first (each
+        // through the small `jobs_leased` index), then due jobs in claim order through `jobs_ready`, which holds
+        // only pending and failed rows, so a claim does not walk past the jobs running now. `= ANY(ARRAY(…))`
+        // keeps the update on the primary key (a join was planned as a scan of the whole table).
+        let rows = try await database.rows(
+            """
+            WITH stopped AS (
                 UPDATE jobs SET status = 'cancelled', finished_at = EXTRACT(EPOCH FROM now())::float8,
                     lease_owner = NULL, lease_expires_at = NULL
                 WHERE status = 'running' AND cancel_requested
-                    AND (lease_expires_at IS NULL OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)
-                """, logger: logger)
-            return try await connection.rows(
-                """
-                WITH due AS MATERIALIZED (
-                    SELECT id FROM jobs
-                    WHERE status IN ('pending', 'failed', 'running')
-                        AND ((status IN ('pending', 'failed') AND run_at <= \(now.timeIntervalSince1970))
-                            OR (status = 'running' AND NOT cancel_requested
-                                AND (lease_expires_at IS NULL
-                                    OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)))
-                    ORDER BY priority DESC, run_at, id
-                    LIMIT \(limit)
-                    FOR NO KEY UPDATE SKIP LOCKED
-                )
-                UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, lease_owner = \(owner),
-                    lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
-                    lease_token = j.lease_token + 1
-                FROM due WHERE j.id = due.id
-                RETURNING \(unescaped: prefixed)
-                """,
-                as: Row.self, logger: logger)
-        }
+                    AND lease_expires_at <= EXTRACT(EPOCH FROM now())::float8
+            ),
+            expired AS MATERIALIZED (
+                SELECT id FROM jobs
+                WHERE status = 'running' AND NOT cancel_requested
+                    AND lease_expires_at <= EXTRACT(EPOCH FROM now())::float8
+                ORDER BY lease_expires_at
+                LIMIT \(limit)
+                FOR NO KEY UPDATE SKIP LOCKED
+            ),
+            due AS MATERIALIZED (
+                SELECT id FROM jobs
+                WHERE status IN ('pending', 'failed') AND run_at <= \(now.timeIntervalSince1970)
+                ORDER BY priority DESC, run_at, id
+                LIMIT (\(limit) - (SELECT count(*) FROM expired))
+                FOR NO KEY UPDATE SKIP LOCKED
+            )
+            UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, lease_owner = \(owner),
+                lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
+                lease_token = j.lease_token + 1
+            WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
+            RETURNING \(unescaped: prefixed)
+            """,
+            as: Row.self)
         return try rows.map { row in
             let (job, token) = try Self.job(row)
             return ClaimedJob(job: job, token: token, owner: owner)
@@ -201,6 +205,20 @@ public struct PostgresJobQueue: JobQueue {
             .first.map { try Self.job($0).0 }
     }
 
+    public func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int {
+        try await database.rows(
+            """
+            DELETE FROM jobs WHERE id IN (
+                SELECT id FROM jobs
+                WHERE status IN ('succeeded', 'cancelled', 'dead') AND finished_at < \(cutoff.timeIntervalSince1970)
+                ORDER BY finished_at LIMIT \(max(0, limit))
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            as: String.self
+        ).count
+    }
+
     public func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] {
         try await database.rows(
             """
@@ -296,10 +314,14 @@ extension PostgresJobQueue: ScheduleStore {
                 }
                 pushed += try await connection.rows(Self.insertQuery(records), as: String.self, logger: logger).count
             }
+            let summary = decided.summary
             try await connection.query(
                 """
                 UPDATE job_schedules SET last_slot = \(decided.resumeAfter.timeIntervalSince1970),
-                    updated_at = \(databaseNow)
+                    next_slot = \(decided.nextSlot?.timeIntervalSince1970), updated_at = \(databaseNow),
+                    job_name = COALESCE(\(summary?.jobName), job_name), timing = COALESCE(\(summary?.timing), timing),
+                    per_installation = COALESCE(\(summary?.perInstallation), per_installation),
+                    jitter_seconds = COALESCE(\(summary?.jitter.timeInterval), jitter_seconds)
                 WHERE name = \(name)
                 """, logger: logger)
             if pushed > 0 {
@@ -308,5 +330,39 @@ extension PostgresJobQueue: ScheduleStore {
             return (decided, pushed)
         }
         return result.map { (plan: $0.0, pushed: $0.1) }
+    }
+
+    public func schedules() async throws -> [ScheduleRecord] {
+        try await database.rows(
+            """
+            SELECT name, last_slot, next_slot, updated_at, job_name, timing, per_installation, jitter_seconds
+            FROM job_schedules ORDER BY name COLLATE "C"
+            """,
+            as: (String, Double?, Double?, Double, String?, String?, Bool?, Double?).self
+        ).map { row in
+            let summary = row.4.map { jobName in
+                ScheduleSummary(
+                    jobName: jobName, timing: row.5 ?? "", perInstallation: row.6 ?? false,
+                    jitter: .milliseconds(Int64((row.7 ?? 0) * 1000)))
+            }
+            return ScheduleRecord(
+                name: row.0, summary: summary, handledThrough: row.1.map(Date.init(unixSeconds:)),
+                nextSlot: row.2.map(Date.init(unixSeconds:)), updatedAt: Date(unixSeconds: row.3))
+        }
+    }
+
+    public func latestRuns(of schedule: String) async throws -> [JobRecord] {
+        // Slot keys are `name:owner:unix-second`: within one owner the newest slot has the greatest key. The
+        // database's collation may order punctuation its own way, so the prefix is matched, and keys compared,
+        // byte by byte.
+        try await database.rows(
+            """
+            SELECT \(unescaped: Self.columns) FROM jobs WHERE slot_key IN (
+                SELECT max(slot_key COLLATE "C") FROM jobs WHERE starts_with(slot_key, \(schedule + ":"))
+                GROUP BY account_id, livemode)
+            ORDER BY slot_key COLLATE "C"
+            """,
+            as: Row.self
+        ).map { try Self.job($0).0 }
     }
 }

@@ -152,6 +152,37 @@ package enum PostgresMigrations {
             CREATE INDEX jobs_stop_requested ON jobs (lease_expires_at) WHERE status = 'running' AND cancel_requested;
             """
         ),
+        (
+            // Claims read due jobs through an index of only pending and failed rows, and expired leases through
+            // one of only running rows. The index they replace also held the running jobs; with each claim and
+            // each outcome leaving a dead entry at its head, a claim took 4 ms by the end of a 20,000-job backlog.
+            "0006_jobs_ready",
+            """
+            DROP INDEX jobs_claimable;
+            CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE status IN ('pending', 'failed');
+            CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'running';
+            """
+        ),
+        (
+            // What each schedule is and its next slot, written by every advance, so that `jobs list` shows the
+            // schedules of the running instances without their code.
+            "0007_job_schedule_details",
+            """
+            ALTER TABLE job_schedules ADD COLUMN job_name TEXT, ADD COLUMN timing TEXT,
+                ADD COLUMN per_installation BOOLEAN, ADD COLUMN jitter_seconds DOUBLE PRECISION,
+                ADD COLUMN next_slot DOUBLE PRECISION;
+            """
+        ),
+        (
+            // The pruning jobs read only what they may prune: finished jobs by the time they finished, and
+            // finished events that still have a payload by arrival (the pruned ones leave the index).
+            "0008_prunable",
+            """
+            CREATE INDEX jobs_finished ON jobs (finished_at) WHERE status IN ('succeeded', 'cancelled', 'dead');
+            CREATE INDEX inbox_events_prunable ON inbox_events (received_at, id)
+                WHERE status IN ('succeeded', 'dead') AND payload <> '';
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

@@ -211,7 +211,7 @@ public struct SQLiteEventInbox: EventInbox {
                 sql: """
                     UPDATE inbox_events SET payload = '', last_error = NULL
                     WHERE id IN (
-                        SELECT id FROM inbox_events
+                        SELECT id FROM inbox_events INDEXED BY inbox_events_prunable
                         WHERE status IN ('succeeded', 'dead') AND received_at >= ? AND received_at < ? AND payload <> ''
                         ORDER BY received_at, id LIMIT ?)
                     """,

@@ -3,7 +3,7 @@ import GRDB
 public import StripeApps
 
 /// The job queue in the `jobs` table. Every write is one transaction of the file's single writer; claims walk the
-/// partial index `jobs_claimable` in claim order.
+/// partial indexes `jobs_leased` (running rows, by lease end) and `jobs_ready` (pending and failed, in claim order).
 public struct SQLiteJobQueue: JobQueue {
     let database: SQLiteDatabase
 
@@ -38,20 +38,25 @@ public struct SQLiteJobQueue: JobQueue {
         let seconds = now.timeIntervalSince1970
         return try await database.writer.write { db in
             try Self.cancelAbandonedStops(at: seconds, in: db)
+            // Expired leases first, then due jobs in claim order, each through its own partial index.
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
-                        lease_expires_at = ?2, lease_token = lease_token + 1
-                    WHERE id IN (
-                        SELECT id FROM jobs INDEXED BY jobs_claimable
-                        WHERE status IN ('pending', 'failed', 'running')
-                            AND ((status IN ('pending', 'failed') AND run_at <= ?3)
-                                OR (status = 'running' AND cancel_requested = 0
-                                    AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
-                        ORDER BY priority DESC, run_at, id LIMIT ?4)
-                    RETURNING \(Self.columns)
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?1,
+                            lease_expires_at = ?2, lease_token = lease_token + 1
+                        WHERE id IN (
+                            SELECT id FROM (
+                                SELECT id FROM jobs INDEXED BY jobs_leased
+                                WHERE status = 'running' AND cancel_requested = 0 AND lease_expires_at <= ?3
+                                ORDER BY lease_expires_at LIMIT ?4)
+                            UNION ALL
+                            SELECT id FROM (
+                                SELECT id FROM jobs INDEXED BY jobs_ready
+                                WHERE status IN ('pending', 'failed') AND run_at <= ?3
+                                ORDER BY priority DESC, run_at, id LIMIT ?4)
+                            LIMIT ?4)
+                        RETURNING \(Self.columns)
+                        """),
                 arguments: [owner, seconds + lease.timeInterval, seconds, max(0, limit)])
             return try rows.map { ClaimedJob(job: try Self.job($0), token: $0["lease_token"], owner: owner) }
                 .sorted { JobRecord.claimOrder($0.job, $1.job) }
@@ -165,6 +170,20 @@ public struct SQLiteJobQueue: JobQueue {
         }
     }
 
+    public func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM jobs WHERE id IN (
+                        SELECT id FROM jobs INDEXED BY jobs_finished
+                        WHERE status IN ('succeeded', 'cancelled', 'dead') AND finished_at < ?
+                        ORDER BY finished_at LIMIT ?)
+                    """,
+                arguments: [cutoff.timeIntervalSince1970, max(0, limit)])
+            return db.changesCount
+        }
+    }
+
     public func job(id: String) async throws -> JobRecord? {
         try await database.writer.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
@@ -186,13 +205,13 @@ public struct SQLiteJobQueue: JobQueue {
 
     /// Running jobs asked to stop whose worker's lease ran out are cancelled: nobody will report them.
     static func cancelAbandonedStops(at seconds: Double, in db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?1, lease_owner = NULL, lease_expires_at = NULL
                 WHERE status = 'running' AND cancel_requested = 1
                     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1)
-                """,
-            arguments: [seconds])
+                """
+        ).execute(arguments: [seconds])
     }
 
     /// The uninstall of a tenant, inside the transaction that deactivates it: pending and failed jobs are
@@ -256,10 +275,60 @@ extension SQLiteJobQueue: ScheduleStore {
                 ScheduleCursor(lastSlot: lastSlot.map(Date.init(unixSeconds:)), now: now, tenants: tenants))
             var pushed = 0
             for job in decided.jobs where try Self.insert(JobRecord(job, queuedAt: now), in: db) { pushed += 1 }
+            let summary = decided.summary
             try db.execute(
-                sql: "UPDATE job_schedules SET last_slot = ?, updated_at = ? WHERE name = ?",
-                arguments: [decided.resumeAfter.timeIntervalSince1970, now.timeIntervalSince1970, name])
+                sql: """
+                    UPDATE job_schedules SET last_slot = ?, next_slot = ?, updated_at = ?,
+                        job_name = COALESCE(?, job_name), timing = COALESCE(?, timing),
+                        per_installation = COALESCE(?, per_installation), jitter_seconds = COALESCE(?, jitter_seconds)
+                    WHERE name = ?
+                    """,
+                arguments: [
+                    decided.resumeAfter.timeIntervalSince1970, decided.nextSlot?.timeIntervalSince1970,
+                    now.timeIntervalSince1970, summary?.jobName, summary?.timing, summary?.perInstallation,
+                    summary?.jitter.timeInterval, name,
+                ])
             return (decided, pushed)
+        }
+    }
+
+    public func schedules() async throws -> [ScheduleRecord] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, last_slot, next_slot, updated_at, job_name, timing, per_installation, jitter_seconds
+                    FROM job_schedules ORDER BY name
+                    """
+            ).map { row in
+                let summary: ScheduleSummary? = (row["job_name"] as String?).map { jobName in
+                    ScheduleSummary(
+                        jobName: jobName, timing: row["timing"] ?? "",
+                        perInstallation: row["per_installation"] ?? false,
+                        jitter: .milliseconds(Int64(((row["jitter_seconds"] as Double?) ?? 0) * 1000)))
+                }
+                return ScheduleRecord(
+                    name: row["name"], summary: summary,
+                    handledThrough: (row["last_slot"] as Double?).map(Date.init(unixSeconds:)),
+                    nextSlot: (row["next_slot"] as Double?).map(Date.init(unixSeconds:)),
+                    updatedAt: Date(unixSeconds: row["updated_at"]))
+            }
+        }
+    }
+
+    public func latestRuns(of schedule: String) async throws -> [JobRecord] {
+        // Slot keys are `name:owner:unix-second`: within one owner the newest slot has the greatest key.
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM jobs WHERE slot_key IN (
+                        SELECT max(slot_key) FROM jobs WHERE slot_key >= ?1 AND slot_key < ?2
+                        GROUP BY account_id, livemode)
+                    ORDER BY slot_key
+                    """,
+                arguments: [schedule + ":", schedule + ";"]
+            ).map(Self.job)
         }
     }
 }

@@ -183,6 +183,39 @@ package enum SQLiteMigrations {
             CREATE INDEX jobs_stop_requested ON jobs (lease_expires_at) WHERE status = 'running' AND cancel_requested = 1;
             """
         ),
+        (
+            // Claims read due jobs through an index of only pending and failed rows and expired leases through one
+            // of only running rows, as on PostgreSQL, where the index they replace (which also held the running
+            // jobs) made every claim walk further.
+            "0012_jobs_ready",
+            """
+            DROP INDEX jobs_claimable;
+            CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE status IN ('pending', 'failed');
+            CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'running';
+            """
+        ),
+        (
+            // What each schedule is and its next slot, written by every advance, so that `jobs list` shows the
+            // schedules of the running instances without their code.
+            "0013_job_schedule_details",
+            """
+            ALTER TABLE job_schedules ADD COLUMN job_name TEXT;
+            ALTER TABLE job_schedules ADD COLUMN timing TEXT;
+            ALTER TABLE job_schedules ADD COLUMN per_installation INTEGER CHECK (per_installation IN (0, 1));
+            ALTER TABLE job_schedules ADD COLUMN jitter_seconds REAL;
+            ALTER TABLE job_schedules ADD COLUMN next_slot REAL;
+            """
+        ),
+        (
+            // The pruning jobs read only what they may prune: finished jobs by the time they finished, and
+            // finished events that still have a payload by arrival (the pruned ones leave the index).
+            "0014_prunable",
+            """
+            CREATE INDEX jobs_finished ON jobs (finished_at) WHERE status IN ('succeeded', 'cancelled', 'dead');
+            CREATE INDEX inbox_events_prunable ON inbox_events (received_at, id)
+                WHERE status IN ('succeeded', 'dead') AND payload <> '';
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -1,5 +1,9 @@
 import Foundation
+import Logging
 import StripeApps
+import StripeAppsSQLite
+import StripeAppsServer
+import Synchronization
 import Testing
 
 /// `jobs next`: the instants of a cron expression, printed in UTC; a bad field or zone is named on stderr.
@@ -52,8 +56,8 @@ import Testing
 
         let listed = try await jobs(["list", "--format", "json"])
         let value = try PayloadValue.parse(listed.standardOutput)
-        guard case .array(let items) = value, let first = items.first else {
-            Issue.record("not a list: \(listed.standardOutput)")
+        guard case .array(let items)? = value["jobs"], let first = items.first else {
+            Issue.record("no jobs listed: \(listed.standardOutput)")
             return
         }
         #expect(first["id"]?.stringValue == id && first["name"]?.stringValue == "sync-customers")
@@ -64,6 +68,8 @@ import Testing
         let cancelled = try await jobs(["cancel", id])
         #expect(cancelled.standardOutput == "\(id) cancelled\n")
         #expect(try await jobs(["list", "--status", "cancelled"]).standardOutput.contains(id))
+        #expect(try await jobs(["list", "--all"]).standardOutput.contains(id))
+        #expect(!(try await jobs(["list"]).standardOutput.contains(id)), "cancelled jobs are not listed by default")
         let replayed = try await jobs(["replay", id])
         #expect(replayed.standardOutput == "\(id) is pending again\n")
 
@@ -73,10 +79,88 @@ import Testing
         #expect(notReplayable.status == 1 && notReplayable.standardError.contains("not_replayable"))
         for bad in [
             ["run", "x", "--account", "nope", "--mode", "test"], ["run", "x", "--parameters", "[1]"],
-            ["run", "x", "--mode", "live"], ["list", "--status", "later"],
+            ["run", "x", "--mode", "live"], ["list", "--status", "later"], ["list", "--status", "dead", "--all"],
         ] {
             let refused = try await jobs(bad)
             #expect(refused.status != 0, "\(bad)")
         }
     }
+
+    /// `jobs list` shows what the running instances schedule: each schedule with its next slot, and for a
+    /// per-installation one every active tenant's next run (slot plus jitter) and how its newest run ended.
+    @Test func listShowsSchedulesWithEachTenantsNextAndLastRun() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = "sqlite:\(directory.path)/jobs.sqlite"
+        let storage = try SQLiteStorage(location: try #require(try DatabaseURL(url).sqlite))
+        try await storage.migrate()
+        let start = Date(timeIntervalSince1970: 1_796_083_200)  // 2026-12-01T00:00:00Z
+        let clock = Mutex(start)
+        let tenants = [Tenant(accountID: "acct_lista", mode: .live), Tenant(accountID: "acct_listb", mode: .test)]
+        for tenant in tenants {
+            _ = try await storage.installations.apply(
+                InstallationChange(
+                    tenant: tenant, action: .activate, source: .installCallback, occurredAt: start, recordedAt: start))
+        }
+        var registry = JobRegistry()
+        registry.registerJob(parameters: NightlySync.self) { _, context in
+            try await context.progress(1, message: "all sent")
+        }
+        try registry.addSchedule(
+            "nightly-sync", try JobSchedule.daily(hour: 2, minute: 30, timeZone: "Europe/Berlin"),
+            parameters: NightlySync(), perInstallation: true, jitter: .seconds(600))
+        let worker = jobWorker(
+            configuration: AppConfiguration(databaseURL: url), storage: storage, registry: registry,
+            now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
+        _ = await worker.advanceSchedules()
+        // 01:30 UTC on the 1st is 02:30 in Berlin: the slot; ten minutes later every tenant's jitter has passed.
+        clock.withLock { $0 = start.addingTimeInterval(5400 + 600) }
+        #expect(await worker.advanceSchedules() >= 2)
+        #expect(try await worker.processDueJobs() >= 2)
+
+        let environment = ["DATABASE_URL": url]
+        let table = try await runProcessAsync(ExternalTool.backend, ["jobs", "list"], environment: environment)
+        #expect(table.status == 0, "\(table.standardError)")
+        let slot = "2026-12-02T01:30:00Z"
+        #expect(
+            table.standardOutput.contains(
+                "nightly-sync\tnightly-sync-customers\t30 2 * * * (Europe/Berlin)\teach installation\t\(slot)"),
+            "\(table.standardOutput)")
+        for tenant in tenants {
+            let jitter = JobSchedule.jitter(for: tenant, schedule: "nightly-sync", within: .seconds(600))
+            let next = Date(timeIntervalSince1970: 1_796_175_000).addingTimeInterval(jitter.timeInterval)
+            #expect(
+                table.standardOutput.contains(
+                    "  \(tenant.accountID)\t\(tenant.mode)\tnext \(next.formatted(.iso8601))\tlast succeeded job_"),
+                "\(tenant): \(table.standardOutput)")
+        }
+        #expect(
+            table.standardOutput.contains(
+                "stripe_apps_backend.prune-jobs\tstripe_apps_backend.prune_jobs\tevery 3600 s\tglobal"))
+
+        let json = try PayloadValue.parse(
+            try await runProcessAsync(
+                ExternalTool.backend, ["jobs", "list", "--format", "json"], environment: environment
+            )
+            .standardOutput)
+        guard case .array(let schedules)? = json["schedules"],
+            let nightly = schedules.first(where: { $0["name"]?.stringValue == "nightly-sync" }),
+            case .array(let runs)? = nightly["runs"]
+        else {
+            Issue.record("no nightly-sync schedule: \(json)")
+            return
+        }
+        #expect(nightly["per_installation"] == .bool(true) && nightly["next_slot"] == .number(1_796_175_000))
+        #expect(Set(runs.compactMap { $0["account_id"]?.stringValue }) == ["acct_lista", "acct_listb"])
+        for run in runs {
+            #expect(run["last_run"]?["status"]?.stringValue == "succeeded")
+            #expect(run["last_run"]?["progress_message"]?.stringValue == "all sent")
+        }
+    }
+}
+
+/// The parameters of the scheduled job `jobs list` is tested with.
+struct NightlySync: JobParameters {
+    static let jobName = "nightly-sync-customers"
 }

@@ -335,25 +335,4 @@ import Testing
         #expect(limiter.take("c") == nil)
         #expect(limiter.take("a") == nil)
     }
-
-    /// Item 7: expired install states are deleted on a timer, without waiting for a callback.
-    @Test func expiredInstallStatesArePrunedOnATimer() async throws {
-        let store = InMemoryStorage()
-        for (name, lifetime) in [("old", -1.0), ("fresh", 600)] {
-            try await store.installStates.save(
-                InstallState(
-                    stateHash: InstallState.hash(of: name), appValue: nil, mode: nil, createdAt: testNow,
-                    expiresAt: testNow.addingTimeInterval(lifetime)))
-        }
-        let sink = LogSink()
-        let pruner = InstallStatePruner(
-            states: store.installStates, interval: .milliseconds(50), now: { testNow }, logger: sink.logger)
-        await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pruner.run() }
-            pruner.start()
-            _ = await sink.line(containing: "deleted expired install states")
-            group.cancelAll()
-        }
-        #expect(try await store.installStates.deleteExpired(now: .distantFuture) == 1, "only the fresh one was left")
-    }
 }

@@ -378,13 +378,13 @@ import Testing
                 now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
             #expect(await worker.advanceSchedules() == 0, "registered now")
             clock.withLock { $0 = $0.addingTimeInterval(7200) }
-            #expect(await worker.advanceSchedules() == 1, "one installation, the on-time slot")
+            #expect(await worker.advanceSchedules() == 4, "one installation's on-time slot, and the 3 pruning jobs")
             clock.withLock { $0 = $0.addingTimeInterval(1000) }  // past the tenant's jitter (at most 15 minutes)
-            #expect(try await worker.processDueJobs() == 1)
+            #expect(try await worker.processDueJobs() == 4)
             #expect(try await storage.inbox.events(status: nil, limit: 10).map(\.id) == [missed])
             #expect(
-                try await storage.jobs.jobs(status: .succeeded, limit: 5).first?.name
-                    == "stripe_apps_backend.recover_missed_events")
+                try await storage.jobs.jobs(status: .succeeded, limit: 5).map(\.name).contains(
+                    "stripe_apps_backend.recover_missed_events"))
         }
         // Without Stripe access there is nothing to recover with: no schedule.
         let storage = InMemoryStorage()
@@ -394,6 +394,69 @@ import Testing
             now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
         _ = await worker.advanceSchedules()
         clock.withLock { $0 = $0.addingTimeInterval(3 * 86_400) }
-        #expect(await worker.advanceSchedules() == 0)
+        #expect(await worker.advanceSchedules() == 3, "only the pruning jobs")
+        #expect(
+            try await storage.schedules.schedules().map(\.name) == [
+                "stripe_apps_backend.prune-inbox", "stripe_apps_backend.prune-install-states",
+                "stripe_apps_backend.prune-jobs",
+            ])
+    }
+
+    /// The backend's own pruning runs as global scheduled jobs: expired install states, the payloads of finished
+    /// events past `EVENT_RETENTION_DAYS`, and finished jobs past `JOB_RETENTION_DAYS`; nothing younger.
+    @Test func theBackendsOwnJobsPruneStatesEventPayloadsAndFinishedJobs() async throws {
+        let storage = InMemoryStorage()
+        let clock = TestClock()
+        let day: TimeInterval = 86_400
+        for (name, lifetime) in [("old", -1.0), ("fresh", 7200)] {
+            try await storage.installStates.save(
+                InstallState(
+                    stateHash: InstallState.hash(of: name), appValue: nil, mode: nil, createdAt: testNow,
+                    expiresAt: testNow.addingTimeInterval(lifetime)))
+        }
+        for (id, age) in [("evt_old", 31 * day), ("evt_recent", day)] {
+            var event = InboxEvent(
+                id: id, type: "invoice.paid", isLiveMode: false, accountID: "acct_prune", created: 0,
+                receivedAt: testNow.addingTimeInterval(-age), payload: #"{"id":"\#(id)"}"#)
+            event.status = .succeeded
+            _ = try await storage.inbox.enqueue(event)
+        }
+        // One job finished 40 days ago, one a day ago, one still pending.
+        var finished: [String: String] = [:]
+        for (label, age) in [("old", 40 * day), ("recent", day)] {
+            let at = testNow.addingTimeInterval(-age)
+            let job = try #require(try await storage.jobs.push(NewJob(name: "x"), now: at))
+            let claim = try #require(
+                try await storage.jobs.claim(now: at, limit: 1, lease: .seconds(60), owner: "t").first)
+            #expect(try await storage.jobs.complete(claim, now: at))
+            finished[label] = job.id
+        }
+        let pending = try #require(try await storage.jobs.push(NewJob(name: "x", runAt: .distantFuture), now: testNow))
+
+        var configuration = try AppConfiguration.testing()
+        configuration.eventRetentionDays = 30
+        configuration.jobRetentionDays = 31
+        let worker = jobWorker(
+            configuration: configuration, storage: storage, registry: JobRegistry(), now: { clock.withLock { $0 } },
+            logger: Logger(label: "test"))
+        #expect(await worker.advanceSchedules() == 0, "registered now: no backfill")
+        clock.withLock { $0 = $0.addingTimeInterval(3600) }
+        #expect(await worker.advanceSchedules() == 3)
+        #expect(await worker.advanceSchedules() == 0, "each slot once")
+        #expect(try await worker.processDueJobs() == 3)
+
+        #expect(try await storage.installStates.deleteExpired(now: .distantFuture) == 1, "only the fresh state left")
+        let events = Dictionary(
+            uniqueKeysWithValues: try await storage.inbox.events(status: nil, limit: 10).map { ($0.id, $0) })
+        #expect(events["evt_old"]?.isPruned == true)
+        #expect(events["evt_recent"]?.isPruned == false)
+        #expect(try await storage.jobs.job(id: finished["old"] ?? "") == nil)
+        #expect(try await storage.jobs.job(id: finished["recent"] ?? "") != nil)
+        #expect(try await storage.jobs.job(id: pending.id)?.status == .pending)
+        let ran = try await storage.jobs.jobs(status: .succeeded, limit: 10).filter { $0.name.hasPrefix("stripe_apps") }
+        #expect(
+            Set(ran.compactMap(\.progressMessage)) == [
+                "1 expired install states deleted", "1 finished events' payloads deleted", "1 finished jobs deleted",
+            ])
     }
 }

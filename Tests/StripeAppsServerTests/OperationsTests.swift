@@ -46,6 +46,9 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     func replay(id: String, now: Date) async throws -> Bool { throw fail() }
     func job(id: String) async throws -> JobRecord? { throw fail() }
     func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] { throw fail() }
+    func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int { throw fail() }
+    func schedules() async throws -> [ScheduleRecord] { throw fail() }
+    func latestRuns(of schedule: String) async throws -> [JobRecord] { throw fail() }
     func installation(for tenant: Tenant) async throws -> Installation? { throw fail() }
     func installations() async throws -> [Installation] { throw fail() }
     func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome { throw fail() }

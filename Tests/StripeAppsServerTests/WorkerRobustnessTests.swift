@@ -147,30 +147,4 @@ import Testing
             #expect(own == own.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! }, "\(state.order)")
         }
     }
-
-    /// The running worker deletes the payloads of finished events older than the retention, and only those.
-    @Test func theRunningWorkerPrunesFinishedEventsPastTheRetention() async throws {
-        let store = InMemoryStorage()
-        var old = Self.event("evt_old", received: -3 * 86_400)
-        old.status = .succeeded
-        var recent = Self.event("evt_recent", received: -3600)
-        recent.status = .succeeded
-        for event in [old, recent] { _ = try await store.inbox.enqueue(event) }
-        let sink = LogSink()
-        let worker = InboxWorker(
-            inbox: store.inbox, handlers: EventHandlers(),
-            options: .init(owner: "w", retention: .seconds(2 * 86_400), pruneInterval: .milliseconds(50)),
-            now: { testNow }, logger: sink.logger)
-        await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await worker.run() }
-            worker.start()
-            let line = await sink.line(containing: "pruned the payloads of finished events")
-            #expect(line?.contains(#""inbox.pruned": 1"#) == true, "\(line ?? "")")
-            group.cancelAll()
-        }
-        let byID = Dictionary(
-            uniqueKeysWithValues: try await store.inbox.events(status: nil, limit: 10).map { ($0.id, $0) })
-        #expect(byID["evt_old"]?.isPruned == true)
-        #expect(byID["evt_recent"]?.isPruned == false)
-    }
 }

@@ -216,11 +216,53 @@ import Testing
             }
         }
     }
+
+    /// Pruning deletes succeeded, cancelled and dead jobs finished before the cutoff, oldest first and a batch at
+    /// a time; jobs still to run, and younger ones, stay.
+    @Test(arguments: Backend.enabled)
+    func pruningDeletesOnlyFinishedJobsPastTheCutoff(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let jobs = storage.jobs
+            let now = Self.now
+            let old = now.addingTimeInterval(-7200)
+            func finish(_ outcome: JobRecord.Status, at time: Date) async throws -> String {
+                let job = try #require(try await jobs.push(NewJob(name: "p", maxAttempts: 1), now: time))
+                if outcome == .cancelled {
+                    _ = try await jobs.cancel(id: job.id, now: time)
+                    return job.id
+                }
+                let claim = try #require(
+                    try await jobs.claim(now: time, limit: 1, lease: Self.long, owner: "w").first { $0.id == job.id })
+                if outcome == .succeeded {
+                    #expect(try await jobs.complete(claim, now: time))
+                } else {
+                    #expect(try await jobs.fail(claim, error: "no", retryAt: nil, now: time))
+                }
+                return job.id
+            }
+            let gone = [
+                try await finish(.succeeded, at: old), try await finish(.dead, at: old),
+                try await finish(.cancelled, at: old),
+            ]
+            let kept = [
+                try await finish(.succeeded, at: now),
+                try #require(try await jobs.push(NewJob(name: "p", runAt: now.addingTimeInterval(86_400)), now: old))
+                    .id,
+            ]
+            let cutoff = now.addingTimeInterval(-60)
+            #expect(try await jobs.prune(finishedBefore: cutoff, limit: 2) == 2)
+            #expect(try await jobs.prune(finishedBefore: cutoff, limit: 2) == 1)
+            #expect(try await jobs.prune(finishedBefore: cutoff, limit: 2) == 0)
+            for id in gone { #expect(try await jobs.job(id: id) == nil, "\(id)") }
+            for id in kept { #expect(try await jobs.job(id: id) != nil, "\(id)") }
+        }
+    }
 }
 
 /// Schedules' progress, on every backend: instances advancing one schedule at once push each slot's jobs once.
 @Suite struct ScheduleStoreContractTests {
     static let t0 = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
+    static let tenants = [Tenant(accountID: "acct_la", mode: .live), Tenant(accountID: "acct_lb", mode: .test)]
 
     /// A plan that pushes one job per active tenant for every minute since the last slot, like a per-installation
     /// schedule of `* * * * *`.
@@ -279,6 +321,52 @@ import Testing
                     return SchedulePlan(jobs: [], resumeAfter: cursor.lastSlot ?? now)
                 })
             #expect(again.pushed == 0)
+        }
+    }
+
+    /// Every advance stores what the schedule is and its next slot; the listing reads them back, and the newest
+    /// run of each tenant is found by the schedule's slot keys (not another schedule's that shares a prefix).
+    @Test(arguments: Backend.enabled)
+    func advancesDescribeTheScheduleAndTheNewestRunOfEachTenantIsListed(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let now = Self.t0
+            let summary = ScheduleSummary(
+                jobName: "sync-job", timing: "30 2 * * * (Europe/Berlin)", perInstallation: true, jitter: .seconds(90))
+            _ = try await storage.schedules.advance(schedule: "sync", now: now, withInstallations: false) { _ in
+                SchedulePlan(jobs: [], resumeAfter: now, nextSlot: now.addingTimeInterval(3600), summary: summary)
+            }
+            // A plan without a summary keeps the stored one.
+            _ = try await storage.schedules.advance(schedule: "sync", now: now, withInstallations: false) { _ in
+                SchedulePlan(jobs: [], resumeAfter: now.addingTimeInterval(60), nextSlot: now.addingTimeInterval(7200))
+            }
+            let listed = try #require(try await storage.schedules.schedules().first { $0.name == "sync" })
+            #expect(listed.summary == summary)
+            #expect(listed.handledThrough == now.addingTimeInterval(60))
+            #expect(listed.nextSlot == now.addingTimeInterval(7200))
+            #expect(
+                listed.nextRun(for: Self.tenants[0])
+                    == now.addingTimeInterval(
+                        7200
+                            + JobSchedule.jitter(for: Self.tenants[0], schedule: "sync", within: .seconds(90))
+                            .timeInterval))
+
+            let (a, b) = (Self.tenants[0], Self.tenants[1])
+            var newest: [Tenant: String] = [:]
+            for (tenant, slot, schedule) in [
+                (a, 1_767_225_600, "sync"), (a, 1_767_312_000, "sync"), (b, 1_767_225_600, "sync"),
+                (a, 1_767_398_400, "sync-other"), (b, 1_767_398_400, "syncs"),
+            ] {
+                let job = try #require(
+                    try await storage.jobs.push(
+                        NewJob(
+                            name: "sync-job", tenant: tenant,
+                            slotKey: "\(schedule):\(tenant.accountID):\(tenant.mode):\(slot)"),
+                        now: now))
+                if schedule == "sync", newest[tenant] == nil || slot == 1_767_312_000 { newest[tenant] = job.id }
+            }
+            let runs = try await storage.schedules.latestRuns(of: "sync")
+            #expect(Set(runs.map(\.id)) == Set(newest.values), "\(runs.map(\.slotKey))")
+            #expect(try await storage.schedules.latestRuns(of: "nothing").isEmpty)
         }
     }
 }

@@ -11,6 +11,9 @@ import Testing
         ("0003_jobs", "e2a6cf9e82bbe76442865e483acdea8bd627beaf47216d13e53f7311969f0d26"),
         ("0004_job_schedules", "e1d66d2570076f96e81ac0a9c910f1b6c778b541b0a6f55a4ac6da9b7fd8a493"),
         ("0005_jobs_stop_requested", "609d1b617767f3669ea1ca9190bd206d197cd953c81977fcb3118cdd401d200c"),
+        ("0006_jobs_ready", "ce48d5748d33c752f5d84f42f85377222637624e61c9083da0d9e7cf6416a280"),
+        ("0007_job_schedule_details", "71dfda6d3b7874d7492e76fa70136d897475c32cc9b33aecc65902c944dff1c1"),
+        ("0008_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -27,6 +27,9 @@ import Testing
         ("0009_jobs", "ea13cb6b54e66b7d8f3d4dc04359c51f595b18b67356cfcc576a34cbf0663672"),
         ("0010_job_schedules", "a4485807cbc5a73a013d0c94645723f72c2314dd9710a0121acd42bd6c981306"),
         ("0011_jobs_stop_requested", "e35011880f08fa743704b4563b3c74a1321003fc6ea29aba2f7ec7e2bd038763"),
+        ("0012_jobs_ready", "ce48d5748d33c752f5d84f42f85377222637624e61c9083da0d9e7cf6416a280"),
+        ("0013_job_schedule_details", "249b258c1f3c6271acaa4e8a3483664770fb179f210d79aed7380a1b3bf70912"),
+        ("0014_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -39,6 +39,9 @@ public protocol JobQueue: Sendable {
     func job(id: String) async throws -> JobRecord?
     /// Jobs, newest first, optionally of one status.
     func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord]
+    /// Deletes up to `limit` succeeded, cancelled and dead jobs that finished before `cutoff`, oldest first;
+    /// returns how many.
+    func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int
 }
 
 extension JobRecord {

@@ -24,6 +24,10 @@ public protocol ScheduleStore: Sendable {
         withInstallations: Bool,
         plan: @Sendable (ScheduleCursor) -> SchedulePlan
     ) async throws -> (plan: SchedulePlan, pushed: Int)?
+    /// Every schedule an instance has advanced, by name, as its last advance described it.
+    func schedules() async throws -> [ScheduleRecord]
+    /// The job of each tenant's newest slot of one schedule (one job for a global schedule) still in the queue.
+    func latestRuns(of schedule: String) async throws -> [JobRecord]
 }
 
 /// What a plan is decided from: the schedule's last slot, the time, and the active installations.
@@ -49,10 +53,70 @@ public struct SchedulePlan: Sendable {
     public let jobs: [NewJob]
     /// The slot to record as handled.
     public let resumeAfter: Date
+    /// The schedule's next slot after `resumeAfter`, for listings; `nil` when it never fires again.
+    public let nextSlot: Date?
+    /// What the schedule is, for listings; `nil` leaves the stored description as it is.
+    public let summary: ScheduleSummary?
 
     /// Creates a plan.
-    public init(jobs: [NewJob], resumeAfter: Date) {
+    public init(jobs: [NewJob], resumeAfter: Date, nextSlot: Date? = nil, summary: ScheduleSummary? = nil) {
         self.jobs = jobs
         self.resumeAfter = resumeAfter
+        self.nextSlot = nextSlot
+        self.summary = summary
     }
+}
+
+/// What a schedule is, as `jobs list` shows it: stored by every advance, so tools without the app's code can
+/// list what the running instances schedule.
+public struct ScheduleSummary: Sendable, Hashable {
+    /// The job type each slot pushes.
+    public let jobName: String
+    /// When it fires: `30 2 * * * (Europe/Berlin)`, `every 3600 s`.
+    public let timing: String
+    /// Whether each active installation gets its own run of each slot.
+    public let perInstallation: Bool
+    /// The window each tenant's stable delay is taken from (see ``JobSchedule/jitter(for:schedule:within:)``).
+    public let jitter: Duration
+
+    /// Creates a summary.
+    public init(jobName: String, timing: String, perInstallation: Bool, jitter: Duration) {
+        self.jobName = jobName
+        self.timing = timing
+        self.perInstallation = perInstallation
+        self.jitter = jitter
+    }
+}
+
+/// A schedule as stored: its description and where it is in its slots.
+public struct ScheduleRecord: Sendable, Hashable {
+    /// The schedule's name.
+    public let name: String
+    /// What it is, once an instance that knows it has advanced it.
+    public let summary: ScheduleSummary?
+    /// Where its slots are handled through.
+    public let handledThrough: Date?
+    /// Its next slot, as of its last advance.
+    public let nextSlot: Date?
+    /// When it was last advanced.
+    public let updatedAt: Date
+
+    /// Creates a record.
+    public init(name: String, summary: ScheduleSummary?, handledThrough: Date?, nextSlot: Date?, updatedAt: Date) {
+        self.name = name
+        self.summary = summary
+        self.handledThrough = handledThrough
+        self.nextSlot = nextSlot
+        self.updatedAt = updatedAt
+    }
+
+    /// When `tenant`'s run of the next slot starts: the slot plus the tenant's stable jitter.
+    public func nextRun(for tenant: Tenant?) -> Date? {
+        guard let nextSlot else { return nil }
+        let jitter = summary.map { JobSchedule.jitter(for: tenant, schedule: name, within: $0.jitter) } ?? .zero
+        return nextSlot.addingTimeInterval(jitter.timeInterval)
+    }
+
+    /// The prefix of the slot keys of this schedule's jobs (`name:`); schedule names contain no colon.
+    public var slotKeyPrefix: String { name + ":" }
 }

@@ -125,6 +125,19 @@ public struct InMemoryJobQueue: JobQueue {
                 .prefix(max(0, limit)))
     }
 
+    public func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int {
+        storage.state.withLock { state in
+            let done = state.jobs.values.filter { job in
+                [.succeeded, .cancelled, .dead].contains(job.status) && (job.finishedAt.map { $0 < cutoff } ?? false)
+            }.sorted { ($0.finishedAt ?? .distantPast, $0.id) < ($1.finishedAt ?? .distantPast, $1.id) }
+            for job in done.prefix(max(0, limit)) {
+                state.jobs[job.id] = nil
+                state.jobTokens[job.id] = nil
+            }
+            return min(done.count, max(0, limit))
+        }
+    }
+
     /// Applies `change` to the claimed job if the claim still holds its lease; the lease ends.
     private func settle(_ claim: ClaimedJob, _ change: (inout JobRecord) -> Void) -> Bool {
         storage.state.withLock { state in
@@ -152,7 +165,8 @@ extension InMemoryJobQueue: ScheduleStore {
                 ? state.installations.values.filter { $0.status == .active }.map(\.tenant).sorted {
                     ($0.accountID, $0.mode) < ($1.accountID, $1.mode)
                 } : []
-            let decided = plan(ScheduleCursor(lastSlot: state.scheduleSlots[name] ?? nil, now: now, tenants: tenants))
+            let stored = state.schedules[name]
+            let decided = plan(ScheduleCursor(lastSlot: stored?.handledThrough, now: now, tenants: tenants))
             var pushed = 0
             var keys = Set(state.jobs.values.compactMap(\.slotKey))
             for job in decided.jobs {
@@ -164,9 +178,24 @@ extension InMemoryJobQueue: ScheduleStore {
                 state.jobTokens[record.id] = 0
                 pushed += 1
             }
-            state.scheduleSlots[name] = decided.resumeAfter
+            state.schedules[name] = ScheduleRecord(
+                name: name, summary: decided.summary ?? stored?.summary, handledThrough: decided.resumeAfter,
+                nextSlot: decided.nextSlot, updatedAt: now)
             return (decided, pushed)
         }
+    }
+
+    public func schedules() async throws -> [ScheduleRecord] {
+        storage.state.withLock { $0.schedules.values.sorted { $0.name < $1.name } }
+    }
+
+    public func latestRuns(of schedule: String) async throws -> [JobRecord] {
+        let prefix = schedule + ":"
+        let jobs = storage.state.withLock { $0.jobs.values.filter { $0.slotKey?.hasPrefix(prefix) ?? false } }
+        let newest = Dictionary(grouping: jobs) { $0.tenant }.values.compactMap {
+            $0.max { ($0.slotKey ?? "") < ($1.slotKey ?? "") }
+        }
+        return newest.sorted { ($0.slotKey ?? "") < ($1.slotKey ?? "") }
     }
 }
 

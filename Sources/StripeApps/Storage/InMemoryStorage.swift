@@ -23,7 +23,7 @@ public final class InMemoryStorage: StorageBackend {
         var credentials: [CredentialKey: StoredCredential] = [:]
         var jobs: [String: JobRecord] = [:]
         var jobTokens: [String: Int64] = [:]
-        var scheduleSlots: [String: Date?] = [:]
+        var schedules: [String: ScheduleRecord] = [:]
     }
 
     struct CredentialKey: Hashable {

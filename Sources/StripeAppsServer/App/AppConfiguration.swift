@@ -42,6 +42,7 @@ public import StripeAppsAPI
 /// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
 /// | `JOB_CONCURRENCY` | `8` | jobs one instance runs at once |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
+/// | `JOB_RETENTION_DAYS` | `31` | how long succeeded, cancelled and dead jobs stay listed (and replayable) after they finished |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
 /// | `STRIPE_SECRET_KEY_LIVE` | none | the developer's live secret key (`sk_live_…`): platform apps' calls, OAuth exchanges |
 /// | `STRIPE_SECRET_KEY_TEST` | none | the developer's test secret key (`sk_test_…`) |
@@ -113,6 +114,9 @@ public struct AppConfiguration: Sendable {
     public var jobConcurrency = 8
     /// How long a claimed job's lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`).
     public var jobLeaseSeconds = 60
+    /// How long finished (succeeded, cancelled, dead) jobs are kept after they finished, in days
+    /// (`JOB_RETENTION_DAYS`): a month, so a monthly schedule's last run is still listed.
+    public var jobRetentionDays = 31
     /// How long finished events keep their payload, in days (`EVENT_RETENTION_DAYS`).
     public var eventRetentionDays = 30
     /// The name the worker claims under; `nil` for host, process id and a random part.
@@ -222,8 +226,7 @@ public struct AppConfiguration: Sendable {
             lease: .seconds(eventLeaseSeconds),
             concurrency: eventConcurrency,
             owner: instanceID ?? InboxWorker.defaultOwner(),
-            handlerTimeout: .seconds(eventHandlerTimeoutSeconds),
-            retention: .seconds(eventRetentionDays * 86_400)
+            handlerTimeout: .seconds(eventHandlerTimeoutSeconds)
         )
     }
 
@@ -370,6 +373,8 @@ public struct AppConfiguration: Sendable {
             reader, "job.concurrency", "JOB_CONCURRENCY", default: jobConcurrency, in: 1...256)
         jobLeaseSeconds = try Self.integer(
             reader, "job.lease.seconds", "JOB_LEASE_SECONDS", default: jobLeaseSeconds, in: 3...3600)
+        jobRetentionDays = try Self.integer(
+            reader, "job.retention.days", "JOB_RETENTION_DAYS", default: jobRetentionDays, in: 1...36_500)
         eventRetentionDays = try Self.integer(
             reader, "event.retention.days", "EVENT_RETENTION_DAYS", default: eventRetentionDays, in: 1...36_500)
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }

@@ -78,7 +78,6 @@ public func buildApplication<Storage: StorageBackend>(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let signing = AppSigning()
     let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
-    let pruner = InstallStatePruner(states: storage.installStates, now: hooks.now, logger: logger)
     // The app's worker, or one for the backend's own periodic jobs.
     let jobs =
         hooks.jobWorker
@@ -106,7 +105,7 @@ public func buildApplication<Storage: StorageBackend>(
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [StorageService(storage)] + hooks.services + [worker, pruner, jobs],
+        services: [StorageService(storage)] + hooks.services + [worker, jobs],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -115,7 +114,6 @@ public func buildApplication<Storage: StorageBackend>(
         let keyring = try await appKeyring(configuration: configuration, metadata: storage.metadata)
         signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
         worker.start()
-        pruner.start()
         jobs.start()
     }
     return app

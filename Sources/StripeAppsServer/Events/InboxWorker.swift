@@ -92,11 +92,6 @@ public final class InboxWorker: Service, Sendable {
         /// The longest one run of an event's handlers may take (5 minutes by default): past it the run fails,
         /// and is retried, and its slot frees even if the handler ignores cancellation.
         public var handlerTimeout: Duration
-        /// How long finished events (succeeded or dead) keep their payload, counted from their arrival (30 days
-        /// by default); then the payload is deleted and the id kept, for deduplication. `nil` keeps everything.
-        public var retention: Duration?
-        /// How often the running worker prunes payloads past the retention.
-        public var pruneInterval: Duration
 
         /// Creates options.
         public init(
@@ -105,9 +100,7 @@ public final class InboxWorker: Service, Sendable {
             concurrency: Int = 16,
             owner: String = InboxWorker.defaultOwner(),
             pollInterval: Duration = .seconds(1),
-            handlerTimeout: Duration = .seconds(300),
-            retention: Duration? = .seconds(30 * 86_400),
-            pruneInterval: Duration = .seconds(3600)
+            handlerTimeout: Duration = .seconds(300)
         ) {
             self.lease = lease
             self.batchSize = batchSize ?? 4 * concurrency
@@ -115,8 +108,6 @@ public final class InboxWorker: Service, Sendable {
             self.owner = owner
             self.pollInterval = pollInterval
             self.handlerTimeout = handlerTimeout
-            self.retention = retention
-            self.pruneInterval = pruneInterval
         }
     }
 
@@ -247,9 +238,6 @@ public final class InboxWorker: Service, Sendable {
                 background.addTask {
                     // Claims whose outcome is being recorded are left out: their lease ends with that write.
                     await self.extendLeases { self.state.withLock { $0.waiting + Array($0.running.values) } }
-                }
-                if let retention = options.retention {
-                    background.addTask { await self.pruneFinishedEvents(olderThan: retention) }
                 }
                 await withDiscardingTaskGroup { handlers in
                     for await _ in wakeUps {
@@ -384,36 +372,6 @@ public final class InboxWorker: Service, Sendable {
             group.cancelAll()
         }
         return claims.count
-    }
-
-    /// Once storage is ready and then every ``Options/pruneInterval``, deletes the payloads of finished events that
-    /// arrived more than `retention` ago, a thousand at a time, until cancelled. Each pass starts where the last
-    /// complete one ended, so old rows are not read again.
-    private func pruneFinishedEvents(olderThan retention: Duration) async {
-        while !isStarted.load(ordering: .acquiring) {
-            guard (try? await Task.sleep(for: options.pollInterval)) != nil else { return }
-        }
-        let batch = 1000
-        var prunedBefore = Date.distantPast
-        repeat {
-            let cutoff = now().addingTimeInterval(-retention.timeInterval)
-            guard prunedBefore < cutoff else { continue }
-            do {
-                var total = 0
-                while true {
-                    let count = try await inbox.prune(receivedIn: prunedBefore..<cutoff, limit: batch)
-                    total += count
-                    if count < batch { break }
-                }
-                prunedBefore = cutoff
-                if total > 0 {
-                    logger.info("pruned the payloads of finished events", metadata: ["inbox.pruned": "\(total)"])
-                }
-            } catch {
-                logger.warning(
-                    "pruning the inbox failed; tried again later", metadata: ["error.type": "\(type(of: error))"])
-            }
-        } while (try? await Task.sleep(for: options.pruneInterval)) != nil
     }
 
     /// Every third of the lease, extends the leases of the claims still held, until cancelled.

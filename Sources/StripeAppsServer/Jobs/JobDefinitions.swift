@@ -151,7 +151,8 @@ public struct JobRegistry: Sendable {
     /// instances; an uninstalled tenant gets no more runs, a reinstall resumes them.
     ///
     /// - Parameters:
-    ///   - name: The schedule's stable name: its progress is stored under it.
+    ///   - name: The schedule's stable name, its progress stored under it: 1 to 100 letters, digits, `.`, `-` and
+    ///     `_` (it starts each of its jobs' slot keys). Adding a name twice throws.
     ///   - accuracy: What to do with slots missed while no instance ran, beyond `grace`.
     ///   - grace: How late a slot may still run as itself (60 s by default).
     ///   - jitter: A per-tenant delay window that spreads one slot's runs over the tenants.
@@ -165,6 +166,13 @@ public struct JobRegistry: Sendable {
         jitter: Duration = .zero,
         priority: Int = 0
     ) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard (1...100).contains(name.count), name.allSatisfy(allowed.contains) else {
+            throw JobError("a schedule name is 1 to 100 letters, digits, dots, dashes and underscores")
+        }
+        guard !schedules.contains(where: { $0.name == name }) else {
+            throw JobError("a schedule named \(name) is added already")
+        }
         let json = String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self)
         schedules.append(
             Scheduled(
@@ -216,7 +224,12 @@ extension JobRegistry.Scheduled {
     /// The jobs for the slots due at the cursor, and where to resume; a schedule seen for the first time starts
     /// from now.
     func plan(_ cursor: ScheduleCursor, maxAttempts: Int) -> SchedulePlan {
-        guard let lastSlot = cursor.lastSlot else { return SchedulePlan(jobs: [], resumeAfter: cursor.now) }
+        let summary = ScheduleSummary(
+            jobName: jobName, timing: schedule.description, perInstallation: perInstallation, jitter: jitter)
+        guard let lastSlot = cursor.lastSlot else {
+            return SchedulePlan(
+                jobs: [], resumeAfter: cursor.now, nextSlot: schedule.slot(after: cursor.now), summary: summary)
+        }
         let due = schedule.dueSlots(after: lastSlot, now: cursor.now, grace: grace, accuracy: accuracy, limit: 100)
         let owners: [Tenant?] = perInstallation ? cursor.tenants : [nil]
         let jobs = due.slots.flatMap { slot in
@@ -228,6 +241,7 @@ extension JobRegistry.Scheduled {
                     slotKey: Self.slotKey(name, tenant, slot))
             }
         }
-        return SchedulePlan(jobs: jobs, resumeAfter: due.resumeAfter)
+        return SchedulePlan(
+            jobs: jobs, resumeAfter: due.resumeAfter, nextSlot: schedule.slot(after: due.resumeAfter), summary: summary)
     }
 }

@@ -75,6 +75,8 @@ public final class JobWorker: Service, Sendable {
     /// Claimed jobs waiting for a free slot, oldest claim first.
     private let waiting = Mutex<[Running]>([])
     private let isStarted = Atomic(false)
+    /// Whether a claim is in flight (the run loop starts one at a time).
+    private let isClaiming = Atomic(false)
     /// The time limits of the runs in progress, one checking task for all of them.
     private let deadlines: HandlerDeadlines
     private let wakeUp: AsyncStream<Void>.Continuation
@@ -151,22 +153,31 @@ public final class JobWorker: Service, Sendable {
                 // Each wake-up (a push, a finished job, the poll) starts held jobs in the free slots, and claims
                 // a batch when few are held: up to the concurrency again, so one claim (one transaction) serves
                 // many runs instead of one claim per finished job.
+                // The claim runs beside the loop (one at a time), so runs that end meanwhile free their slots for
+                // the jobs already waiting instead of waiting for the claim's round trip.
                 for await _ in wakeUps {
                     guard isStarted.load(ordering: .acquiring) else { continue }
                     for job in startable() { group.addTask { await self.execute(job) } }
                     let (held, waitingCount) = running.withLock { ($0.count, self.waiting.withLock(\.count)) }
                     let room = 2 * options.concurrency - held
-                    guard room > 0, waitingCount <= options.concurrency / 2 else { continue }
-                    let claims =
-                        (try? await queue.claim(now: now(), limit: room, lease: options.lease, owner: options.owner))
-                        ?? []
-                    for claim in claims {
-                        let job = Running(claim)
-                        running.withLock { $0[claim.id] = job }
-                        waiting.withLock { $0.append(job) }
+                    guard room > 0, waitingCount <= options.concurrency / 2,
+                        isClaiming.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+                    else { continue }
+                    group.addTask {
+                        defer {
+                            self.isClaiming.store(false, ordering: .releasing)
+                            self.notify()
+                        }
+                        let claims =
+                            (try? await self.queue.claim(
+                                now: self.now(), limit: room, lease: self.options.lease, owner: self.options.owner))
+                            ?? []
+                        for claim in claims {
+                            let job = Running(claim)
+                            self.running.withLock { $0[claim.id] = job }
+                            self.waiting.withLock { $0.append(job) }
+                        }
                     }
-                    for job in startable() { group.addTask { await self.execute(job) } }
-                    if claims.count == room { notify() }
                 }
                 group.cancelAll()
             }
@@ -262,10 +273,7 @@ public final class JobWorker: Service, Sendable {
 
     /// Runs one claimed job to its end and records the outcome.
     func execute(_ job: Running) async {
-        defer {
-            running.withLock { $0[job.claim.id] = nil }
-            wakeUp.yield()
-        }
+        defer { release(job) }
         let claim = job.claim
         var logger = self.logger
         logger[metadataKey: "job.id"] = .string(claim.id)
@@ -295,6 +303,9 @@ public final class JobWorker: Service, Sendable {
         let deadline = deadlines.add(at: .now + timeout) { job.stop(.timedOut) }
         let result = await task.result
         deadlines.remove(deadline)
+        // The slot is free before the outcome commits (outcomes of several runs share a commit), and the claim
+        // needs no more heartbeats: its lease ends with that write, or runs out if it fails.
+        release(job)
         switch (result, job.reason.withLock { $0 }) {
         case (.success, _):
             let recorded = (try? await self.queue.complete(claim, now: now())) ?? false
@@ -312,6 +323,12 @@ public final class JobWorker: Service, Sendable {
         case (.failure(let error), nil):
             await record(job, error: error, strategy: registration.retryStrategy, logger: logger)
         }
+    }
+
+    /// Frees the job's slot and wakes the run loop to fill it; a second call does nothing.
+    private func release(_ job: Running) {
+        guard running.withLock({ $0.removeValue(forKey: job.claim.id) }) != nil else { return }
+        wakeUp.yield()
     }
 
     /// Records a failed run: retried after the strategy's delay while attempts remain, else dead.
@@ -354,8 +371,10 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
 /// The worker of the registered job types over the storage's queue, with the configuration's concurrency and
 /// lease (`JOB_CONCURRENCY`, `JOB_LEASE_SECONDS`); give it to ``ApplicationHooks/jobWorker`` and push jobs with it.
 ///
-/// It adds the backend's own periodic work: with Stripe access configured, every `EVENT_RECOVERY_HOURS` (24)
-/// each active installation's undelivered events are recovered through the Events API into the inbox.
+/// It adds the backend's own periodic work: expired install states deleted every 5 minutes, finished events'
+/// payloads past `EVENT_RETENTION_DAYS` and finished jobs past `JOB_RETENTION_DAYS` deleted every hour, and, with
+/// Stripe access configured, every `EVENT_RECOVERY_HOURS` (24) each active installation's undelivered events
+/// recovered through the Events API into the inbox.
 public func jobWorker<Storage: StorageBackend>(
     configuration: AppConfiguration,
     storage: Storage,
@@ -365,6 +384,10 @@ public func jobWorker<Storage: StorageBackend>(
 ) -> JobWorker {
     let access = TenantAccess(configuration: configuration, credentials: storage.credentials)
     var registry = registry
+    BuiltInJobs.registerMaintenance(
+        in: &registry, installStates: storage.installStates, inbox: storage.inbox, jobs: storage.jobs,
+        eventRetention: .seconds(Int64(configuration.eventRetentionDays) * 86_400),
+        jobRetention: .seconds(Int64(configuration.jobRetentionDays) * 86_400), now: now)
     if let clients = access.clients, configuration.eventRecoveryHours > 0 {
         BuiltInJobs.registerRecovery(
             in: &registry, every: configuration.eventRecoveryHours, installations: storage.installations,

@@ -71,13 +71,23 @@ func printToStandardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-/// `jobs list [--status S] [--format json]`.
+/// `jobs list [--status S | --all] [--format json]`.
 struct JobsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List jobs, newest first, with their status, attempts and progress.")
+        commandName: "list",
+        abstract: "List the schedules, each tenant's next and last run, and the jobs not yet succeeded.",
+        discussion: """
+            Schedules are listed as the running instances last advanced them (every second): what each runs and \
+            when, its next slot, and for each active installation (or once, for a global schedule) when its next \
+            run starts (the slot plus the tenant's jitter) and how its newest run ended. Then the jobs: pending, \
+            running (with progress), failed and dead ones, newest first; --status or --all for others.
+            """)
 
-    @Option(help: "pending, running, succeeded, failed, dead or cancelled.")
+    @Option(help: "Only jobs of this status: pending, running, succeeded, failed, dead or cancelled.")
     var status: String?
+
+    @Flag(help: "Jobs of every status, succeeded and cancelled ones included.")
+    var all = false
 
     @Option(help: "table or json.")
     var format: OutputFormat = .table
@@ -85,27 +95,113 @@ struct JobsList: AsyncParsableCommand {
     @Option(help: "The most jobs to list.")
     var limit: Int = 100
 
+    /// A schedule with its tenants' next and newest runs.
+    struct Listed {
+        let schedule: ScheduleRecord
+        let owners: [(tenant: Tenant?, nextRun: Date?, latest: JobRecord?)]
+    }
+
     func run() async throws {
-        var parsed: JobRecord.Status?
+        var statuses: [JobRecord.Status?] = [.pending, .running, .failed, .dead]
         if let status {
-            guard let known = JobRecord.Status(name: status) else {
-                throw ValidationError("--status must be one of pending, running, succeeded, failed, dead, cancelled.")
+            guard let known = JobRecord.Status(name: status), !all else {
+                throw ValidationError(
+                    all
+                        ? "--status and --all exclude each other."
+                        : "--status must be one of pending, running, succeeded, failed, dead, cancelled.")
             }
-            parsed = known
+            statuses = [known]
+        } else if all {
+            statuses = [nil]
         }
-        let jobs = try await withConfiguredStorage { try await $0.jobs.jobs(status: parsed, limit: limit) }
+        let limit = max(0, limit)
+        let (schedules, jobs) = try await withConfiguredStorage { storage in
+            let tenants = try await storage.installations.installations().filter { $0.status == .active }.map(
+                \.tenant)
+            var listed: [Listed] = []
+            for schedule in try await storage.schedules.schedules() {
+                let latest = try await storage.schedules.latestRuns(of: schedule.name)
+                let perInstallation = schedule.summary?.perInstallation ?? false
+                let owners: [Tenant?] = perInstallation ? tenants : [nil]
+                // Tenants uninstalled since their last run are listed too, without a next run.
+                let gone = latest.compactMap(\.tenant).filter { !tenants.contains($0) }
+                listed.append(
+                    Listed(
+                        schedule: schedule,
+                        owners: owners.map { tenant in
+                            (tenant, schedule.nextRun(for: tenant), latest.first { $0.tenant == tenant })
+                        }
+                            + (perInstallation
+                                ? gone.map { tenant in (tenant, nil, latest.first { $0.tenant == tenant }) } : [])
+                    ))
+            }
+            var jobs: [JobRecord] = []
+            for status in statuses { jobs += try await storage.jobs.jobs(status: status, limit: limit) }
+            jobs.sort { ($0.queuedAt, $0.id) > ($1.queuedAt, $1.id) }
+            return (listed, Array(jobs.prefix(limit)))
+        }
         switch format {
         case .json:
-            print(PayloadValue.array(jobs.map(Self.json)).jsonString)
+            print(
+                PayloadValue.object([
+                    PayloadField("schedules", .array(schedules.map(Self.json))),
+                    PayloadField("jobs", .array(jobs.map(Self.json))),
+                ]).jsonString)
         case .table:
+            if !schedules.isEmpty {
+                print("SCHEDULE\tJOB\tWHEN\tFOR\tNEXT SLOT")
+                for listed in schedules {
+                    let schedule = listed.schedule
+                    let scope = schedule.summary.map { $0.perInstallation ? "each installation" : "global" } ?? "-"
+                    print(
+                        "\(schedule.name)\t\(schedule.summary?.jobName ?? "-")\t\(schedule.summary?.timing ?? "-")\t\(scope)\t\(schedule.nextSlot.map(iso8601) ?? "-")"
+                    )
+                    for owner in listed.owners {
+                        let latest = owner.latest
+                        let outcome = latest.map { "\($0.status) \($0.id)" } ?? "no run yet"
+                        print(
+                            "  \(owner.tenant?.accountID ?? "global")\t\(owner.tenant?.mode.description ?? "-")\tnext \(owner.nextRun.map(iso8601) ?? "-")\tlast \(outcome)"
+                        )
+                    }
+                }
+                print("")
+            }
             print("ID\tNAME\tACCOUNT\tMODE\tSTATUS\tATTEMPTS\tRUN AT\tPROGRESS")
             for job in jobs {
                 let progress = job.progress.map { "\(Int(($0 * 100).rounded())) %" } ?? "-"
+                let message = job.progressMessage.map { " \($0)" } ?? ""
                 print(
-                    "\(job.id)\t\(job.name)\t\(job.tenant?.accountID ?? "-")\t\(job.tenant?.mode.description ?? "-")\t\(job.status)\t\(job.attempts)/\(job.maxAttempts)\t\(iso8601(job.runAt))\t\(progress)"
+                    "\(job.id)\t\(job.name)\t\(job.tenant?.accountID ?? "-")\t\(job.tenant?.mode.description ?? "-")\t\(job.status)\t\(job.attempts)/\(job.maxAttempts)\t\(iso8601(job.runAt))\t\(progress)\(message)"
                 )
             }
         }
+    }
+
+    static func json(_ listed: Listed) -> PayloadValue {
+        let schedule = listed.schedule
+        func instant(_ date: Date?) -> PayloadValue {
+            date.map { .number($0.timeIntervalSince1970.rounded(.down)) } ?? .null
+        }
+        return .object([
+            PayloadField("name", .string(schedule.name)),
+            PayloadField("job_name", schedule.summary.map { .string($0.jobName) } ?? .null),
+            PayloadField("timing", schedule.summary.map { .string($0.timing) } ?? .null),
+            PayloadField("per_installation", schedule.summary.map { .bool($0.perInstallation) } ?? .null),
+            PayloadField("next_slot", instant(schedule.nextSlot)),
+            PayloadField("handled_through", instant(schedule.handledThrough)),
+            PayloadField("advanced_at", instant(schedule.updatedAt)),
+            PayloadField(
+                "runs",
+                .array(
+                    listed.owners.map { owner in
+                        .object([
+                            PayloadField("account_id", owner.tenant.map { .string($0.accountID) } ?? .null),
+                            PayloadField("mode", owner.tenant.map { .string($0.mode.description) } ?? .null),
+                            PayloadField("next_run_at", instant(owner.nextRun)),
+                            PayloadField("last_run", owner.latest.map(json) ?? .null),
+                        ])
+                    })),
+        ])
     }
 
     static func json(_ job: JobRecord) -> PayloadValue {
@@ -119,6 +215,8 @@ struct JobsList: AsyncParsableCommand {
             PayloadField("max_attempts", .number(Double(job.maxAttempts))),
             PayloadField("run_at", .number(job.runAt.timeIntervalSince1970.rounded(.down))),
             PayloadField("queued_at", .number(job.queuedAt.timeIntervalSince1970.rounded(.down))),
+            PayloadField(
+                "finished_at", job.finishedAt.map { .number($0.timeIntervalSince1970.rounded(.down)) } ?? .null),
             PayloadField("lease_owner", optional(job.leaseOwner)),
             PayloadField("cancel_requested", .bool(job.cancelRequested)),
             PayloadField("progress", job.progress.map(PayloadValue.number) ?? .null),

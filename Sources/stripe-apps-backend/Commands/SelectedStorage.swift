@@ -72,6 +72,7 @@ struct StorageHandles: Sendable {
     let credentials: any CredentialStore
     let metadata: any MetadataStore
     let jobs: any JobQueue
+    let schedules: any ScheduleStore
     let appliedMigrations: @Sendable () async throws -> [String]
 
     init<Backend: StorageBackend>(_ storage: Backend) {
@@ -80,6 +81,7 @@ struct StorageHandles: Sendable {
         credentials = storage.credentials
         metadata = storage.metadata
         jobs = storage.jobs
+        schedules = storage.schedules
         appliedMigrations = { try await storage.appliedMigrations() }
     }
 }
