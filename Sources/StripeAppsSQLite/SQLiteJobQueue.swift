@@ -58,7 +58,7 @@ public struct SQLiteJobQueue: JobQueue {
                         RETURNING \(Self.columns)
                         """),
                 arguments: [owner, seconds + lease.timeInterval, seconds, max(0, limit)])
-            return try rows.map { ClaimedJob(job: try Self.job($0), token: $0["lease_token"], owner: owner) }
+            return try rows.map { ClaimedJob(job: try Self.job($0), token: $0[19], owner: owner) }
                 .sorted { JobRecord.claimOrder($0.job, $1.job) }
         }
     }
@@ -229,21 +229,20 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     static func job(_ row: Row) throws -> JobRecord {
-        guard let status = JobRecord.Status(name: row["status"]) else { throw StoreError.corruptRow("jobs") }
-        let accountID: String? = row["account_id"]
-        let livemode: Bool? = row["livemode"]
+        // By position, in the order of ``columns``: a lookup by name lowercases each name, a few percent of a
+        // claim's time.
+        guard let status = JobRecord.Status(name: row[6]) else { throw StoreError.corruptRow("jobs") }
+        let accountID: String? = row[2]
+        let livemode: Bool? = row[3]
         return JobRecord(
-            id: row["id"], name: row["name"],
+            id: row[0], name: row[1],
             tenant: accountID.flatMap { account in livemode.map { Tenant(accountID: account, mode: $0 ? .live : .test) }
             },
-            parameters: row["parameters"], priority: row["priority"], status: status, attempts: row["attempts"],
-            maxAttempts: row["max_attempts"], runAt: Date(unixSeconds: row["run_at"]),
-            queuedAt: Date(unixSeconds: row["queued_at"]),
-            finishedAt: (row["finished_at"] as Double?).map(Date.init(unixSeconds:)), lastError: row["last_error"],
-            leaseOwner: row["lease_owner"],
-            leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(unixSeconds:)),
-            cancelRequested: row["cancel_requested"], progress: row["progress"],
-            progressMessage: row["progress_message"], slotKey: row["slot_key"])
+            parameters: row[4], priority: row[5], status: status, attempts: row[7], maxAttempts: row[8],
+            runAt: Date(unixSeconds: row[9]), queuedAt: Date(unixSeconds: row[10]),
+            finishedAt: (row[11] as Double?).map(Date.init(unixSeconds:)), lastError: row[12], leaseOwner: row[13],
+            leaseExpiresAt: (row[14] as Double?).map(Date.init(unixSeconds:)), cancelRequested: row[15],
+            progress: row[16], progressMessage: row[17], slotKey: row[18])
     }
 }
 

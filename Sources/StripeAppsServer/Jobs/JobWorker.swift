@@ -77,6 +77,13 @@ public final class JobWorker: Service, Sendable {
     private let isStarted = Atomic(false)
     /// Whether a claim is in flight (the run loop starts one at a time).
     private let isClaiming = Atomic(false)
+    /// Whether the last claim filled its batch: more jobs are due than this worker holds.
+    private let hasBacklog = Atomic(false)
+    /// Whether something announced due jobs (a push, the poll, another instance) since the last claim started.
+    private let needsClaim = Atomic(false)
+    /// A moving average of how long runs take, in seconds; it starts long, so a new worker holds no more jobs
+    /// than it runs until it has seen short runs.
+    private let averageRun = Mutex(1.0)
     /// The time limits of the runs in progress, one checking task for all of them.
     private let deadlines: HandlerDeadlines
     private let wakeUp: AsyncStream<Void>.Continuation
@@ -126,7 +133,10 @@ public final class JobWorker: Service, Sendable {
     }
 
     /// Wakes the worker to claim at once.
-    public func notify() { wakeUp.yield() }
+    public func notify() {
+        needsClaim.store(true, ordering: .releasing)
+        wakeUp.yield()
+    }
 
     /// Lets the running worker claim: call it once storage is migrated (``buildApplication(configuration:storage:logger:hooks:)``
     /// does, before the server starts). Until then ``run()`` waits, and pushes are stored for later.
@@ -150,28 +160,27 @@ public final class JobWorker: Service, Sendable {
                     }
                 }
                 notify()
-                // Each wake-up (a push, a finished job, the poll) starts held jobs in the free slots, and claims
-                // a batch when few are held: up to the concurrency again, so one claim (one transaction) serves
-                // many runs instead of one claim per finished job.
-                // The claim runs beside the loop (one at a time), so runs that end meanwhile free their slots for
-                // the jobs already waiting instead of waiting for the claim's round trip.
+                // Each wake-up (a push, a finished run, the poll) starts held jobs in the free slots, then maybe
+                // claims. The claim runs beside the loop, one at a time, so runs that end meanwhile start the jobs
+                // already waiting instead of waiting for its round trip. See ``claimPolicy(held:waiting:)``.
                 for await _ in wakeUps {
                     guard isStarted.load(ordering: .acquiring) else { continue }
                     for job in startable() { group.addTask { await self.execute(job) } }
                     let (held, waitingCount) = running.withLock { ($0.count, self.waiting.withLock(\.count)) }
-                    let room = 2 * options.concurrency - held
-                    guard room > 0, waitingCount <= options.concurrency / 2,
+                    guard let room = claimRoom(held: held, waiting: waitingCount),
                         isClaiming.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
                     else { continue }
+                    needsClaim.store(false, ordering: .releasing)
                     group.addTask {
                         defer {
                             self.isClaiming.store(false, ordering: .releasing)
-                            self.notify()
+                            self.wakeUp.yield()
                         }
                         let claims =
                             (try? await self.queue.claim(
                                 now: self.now(), limit: room, lease: self.options.lease, owner: self.options.owner))
                             ?? []
+                        self.hasBacklog.store(claims.count == room, ordering: .relaxed)
                         for claim in claims {
                             let job = Running(claim)
                             self.running.withLock { $0[claim.id] = job }
@@ -209,6 +218,31 @@ public final class JobWorker: Service, Sendable {
         }
         if pushed > 0 { notify() }
         return pushed
+    }
+
+    /// How many jobs to claim now, or `nil` to claim nothing.
+    ///
+    /// While runs are short (a moving average under 50 ms), the worker holds up to four times its concurrency, as
+    /// the inbox worker does, and, while the last claim found a backlog (it filled its batch), claims only once at
+    /// least the concurrency is free: one commit then serves many runs. Long runs hold no more than the concurrency
+    /// (a job waiting here behind a slow one is a job another instance could run), and claim as soon as a slot
+    /// frees. With no backlog, only an announcement (a push, the poll, another instance) claims, so at a low rate a
+    /// push costs one claim and a finished run none.
+    func claimRoom(held: Int, waiting: Int) -> Int? {
+        let concurrency = options.concurrency
+        let short = averageRun.withLock { $0 } < 0.05
+        let backlog = hasBacklog.load(ordering: .relaxed)
+        let room = (short ? 4 * concurrency : concurrency) - held
+        let batch = short && backlog ? concurrency : 1
+        guard room >= batch, waiting <= concurrency / 2, backlog || needsClaim.load(ordering: .acquiring) else {
+            return nil
+        }
+        return room
+    }
+
+    /// Folds one run's duration into the moving average that sizes claims.
+    private func recordRun(took duration: Duration) {
+        averageRun.withLock { $0 = 0.9 * $0 + 0.1 * duration.timeInterval }
     }
 
     /// The waiting jobs that fit in the free slots, taken off the waiting list.
@@ -301,16 +335,23 @@ public final class JobWorker: Service, Sendable {
         if job.reason.withLock({ $0 }) != nil { task.cancel() }
         let timeout = registration.timeout
         let deadline = deadlines.add(at: .now + timeout) { job.stop(.timedOut) }
+        let started = ContinuousClock.now
         let result = await task.result
+        recordRun(took: .now - started)
         deadlines.remove(deadline)
         // The slot is free before the outcome commits (outcomes of several runs share a commit), and the claim
         // needs no more heartbeats: its lease ends with that write, or runs out if it fails.
         release(job)
         switch (result, job.reason.withLock { $0 }) {
         case (.success, _):
-            let recorded = (try? await self.queue.complete(claim, now: now())) ?? false
-            if !recorded {
-                logger.warning("job finished after its lease was lost; its outcome is not recorded")
+            do {
+                if try await !self.queue.complete(claim, now: now()) {
+                    logger.warning("job finished after its lease was lost; its outcome is not recorded")
+                }
+            } catch {
+                logger.error(
+                    "job finished but its outcome was not recorded; it runs again once its lease ends",
+                    metadata: ["error": "\(error)"])
             }
         case (.failure, .requested?):
             _ = try? await self.queue.stopped(claim, now: now())
