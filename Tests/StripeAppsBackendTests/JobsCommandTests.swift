@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import StripeApps
 import StripeAppsSQLite
 import StripeAppsServer
@@ -86,76 +87,104 @@ import Testing
         }
     }
 
-    /// `jobs list` shows what the running instances schedule: each schedule with its next slot, and for a
+    /// `jobs list` beside a running server shows what it schedules: each schedule with its next slot, and for a
     /// per-installation one every active tenant's next run (slot plus jitter) and how its newest run ended.
-    @Test func listShowsSchedulesWithEachTenantsNextAndLastRun() async throws {
+    @Test func listBesideARunningServerShowsEachTenantsNextAndLastRun() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jobs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = "sqlite:\(directory.path)/jobs.sqlite"
         let storage = try SQLiteStorage(location: try #require(try DatabaseURL(url).sqlite))
-        try await storage.migrate()
         let start = Date(timeIntervalSince1970: 1_796_083_200)  // 2026-12-01T00:00:00Z
         let clock = Mutex(start)
         let tenants = [Tenant(accountID: "acct_lista", mode: .live), Tenant(accountID: "acct_listb", mode: .test)]
-        for tenant in tenants {
-            _ = try await storage.installations.apply(
-                InstallationChange(
-                    tenant: tenant, action: .activate, source: .installCallback, occurredAt: start, recordedAt: start))
-        }
+        let (runs, ran) = AsyncStream<String>.makeStream()
         var registry = JobRegistry()
         registry.registerJob(parameters: NightlySync.self) { _, context in
             try await context.progress(1, message: "all sent")
+            ran.yield(context.tenant?.accountID ?? "-")
         }
         try registry.addSchedule(
             "nightly-sync", try JobSchedule.daily(hour: 2, minute: 30, timeZone: "Europe/Berlin"),
             parameters: NightlySync(), perInstallation: true, jitter: .seconds(600))
+        let configuration = AppConfiguration(port: 0, databaseURL: url)
         let worker = jobWorker(
-            configuration: AppConfiguration(databaseURL: url), storage: storage, registry: registry,
-            now: { clock.withLock { $0 } }, logger: Logger(label: "test"))
-        _ = await worker.advanceSchedules()
-        // 01:30 UTC on the 1st is 02:30 in Berlin: the slot; ten minutes later every tenant's jitter has passed.
-        clock.withLock { $0 = start.addingTimeInterval(5400 + 600) }
-        #expect(await worker.advanceSchedules() >= 2)
-        #expect(try await worker.processDueJobs() >= 2)
-
+            configuration: configuration, storage: storage, registry: registry, now: { clock.withLock { $0 } },
+            logger: Logger(label: "test"))
+        let (ready, readySignal) = AsyncStream<Void>.makeStream()
+        let app = try buildApplication(
+            configuration: configuration, storage: storage,
+            hooks: ApplicationHooks(
+                now: { clock.withLock { $0 } }, onServerRunning: { _ in readySignal.yield() }, jobWorker: worker))
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "jobs-list-test"))
         let environment = ["DATABASE_URL": url]
-        let table = try await runProcessAsync(ExternalTool.backend, ["jobs", "list"], environment: environment)
-        #expect(table.status == 0, "\(table.standardError)")
-        let slot = "2026-12-02T01:30:00Z"
-        #expect(
-            table.standardOutput.contains(
-                "nightly-sync\tnightly-sync-customers\t30 2 * * * (Europe/Berlin)\teach installation\t\(slot)"),
-            "\(table.standardOutput)")
-        for tenant in tenants {
-            let jitter = JobSchedule.jitter(for: tenant, schedule: "nightly-sync", within: .seconds(600))
-            let next = Date(timeIntervalSince1970: 1_796_175_000).addingTimeInterval(jitter.timeInterval)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await firstValue(of: ready, within: .seconds(30)) != nil, "the server did not start")
+            for tenant in tenants {
+                _ = try await storage.installations.apply(
+                    InstallationChange(
+                        tenant: tenant, action: .activate, source: .installCallback, occurredAt: start,
+                        recordedAt: start))
+            }
+            // The running worker advances every second too; the database decides who pushes each slot.
+            _ = await worker.advanceSchedules()
+            // 01:30 UTC on the 1st is 02:30 in Berlin: the slot; ten minutes later every tenant's jitter has passed.
+            clock.withLock { $0 = start.addingTimeInterval(5400 + 600) }
+            _ = await worker.advanceSchedules()
+            var started: Set<String> = []
+            for await account in runs {
+                started.insert(account)
+                if started.count == tenants.count { break }
+            }
+            #expect(started == Set(tenants.map(\.accountID)))
+            // A run's outcome commits just after its handler returns, and nothing announces it: look for it.
+            for _ in 0..<500 {
+                let done = try await storage.jobs.jobs(status: .succeeded, limit: 10).filter {
+                    $0.name == NightlySync.jobName
+                }
+                if done.count == tenants.count { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+
+            let table = try await runProcessAsync(ExternalTool.backend, ["jobs", "list"], environment: environment)
+            #expect(table.status == 0, "\(table.standardError)")
+            let slot = "2026-12-02T01:30:00Z"
             #expect(
                 table.standardOutput.contains(
-                    "  \(tenant.accountID)\t\(tenant.mode)\tnext \(next.formatted(.iso8601))\tlast succeeded job_"),
-                "\(tenant): \(table.standardOutput)")
-        }
-        #expect(
-            table.standardOutput.contains(
-                "stripe_apps_backend.prune-jobs\tstripe_apps_backend.prune_jobs\tevery 3600 s\tglobal"))
+                    "nightly-sync\tnightly-sync-customers\t30 2 * * * (Europe/Berlin)\teach installation\t\(slot)"),
+                "\(table.standardOutput)")
+            for tenant in tenants {
+                let jitter = JobSchedule.jitter(for: tenant, schedule: "nightly-sync", within: .seconds(600))
+                let next = Date(timeIntervalSince1970: 1_796_175_000).addingTimeInterval(jitter.timeInterval)
+                #expect(
+                    table.standardOutput.contains(
+                        "  \(tenant.accountID)\t\(tenant.mode)\tnext \(next.formatted(.iso8601))\tlast succeeded job_"),
+                    "\(tenant): \(table.standardOutput)")
+            }
+            #expect(
+                table.standardOutput.contains(
+                    "stripe_apps_backend.prune-jobs\tstripe_apps_backend.prune_jobs\tevery 3600 s\tglobal"))
 
-        let json = try PayloadValue.parse(
-            try await runProcessAsync(
-                ExternalTool.backend, ["jobs", "list", "--format", "json"], environment: environment
-            )
-            .standardOutput)
-        guard case .array(let schedules)? = json["schedules"],
-            let nightly = schedules.first(where: { $0["name"]?.stringValue == "nightly-sync" }),
-            case .array(let runs)? = nightly["runs"]
-        else {
-            Issue.record("no nightly-sync schedule: \(json)")
-            return
-        }
-        #expect(nightly["per_installation"] == .bool(true) && nightly["next_slot"] == .number(1_796_175_000))
-        #expect(Set(runs.compactMap { $0["account_id"]?.stringValue }) == ["acct_lista", "acct_listb"])
-        for run in runs {
-            #expect(run["last_run"]?["status"]?.stringValue == "succeeded")
-            #expect(run["last_run"]?["progress_message"]?.stringValue == "all sent")
+            let json = try PayloadValue.parse(
+                try await runProcessAsync(
+                    ExternalTool.backend, ["jobs", "list", "--format", "json"], environment: environment
+                ).standardOutput)
+            guard case .array(let schedules)? = json["schedules"],
+                let nightly = schedules.first(where: { $0["name"]?.stringValue == "nightly-sync" }),
+                case .array(let listedRuns)? = nightly["runs"]
+            else {
+                Issue.record("no nightly-sync schedule: \(json)")
+                return
+            }
+            #expect(nightly["per_installation"] == .bool(true) && nightly["next_slot"] == .number(1_796_175_000))
+            #expect(Set(listedRuns.compactMap { $0["account_id"]?.stringValue }) == ["acct_lista", "acct_listb"])
+            for run in listedRuns {
+                #expect(run["last_run"]?["status"]?.stringValue == "succeeded")
+                #expect(run["last_run"]?["progress_message"]?.stringValue == "all sent")
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
         }
     }
 }
