@@ -24,26 +24,31 @@ final class PostgresDatabase: Sendable {
     /// The channel `NOTIFY` wakes other instances' job workers on.
     static let jobsChannel = "stripe_apps_jobs"
 
+    /// How many batches of one kind are written at once: PostgreSQL overlaps commits and flushes their WAL
+    /// together, so a second batch need not wait for the first one's round trip.
+    static let concurrentBatches = 2
+
     init(client: PostgresClient, logger: Logger, timeout: Duration) {
         self.client = client
         self.logger = logger
         self.timeout = timeout
-        enqueueBatcher = GroupCommit { [client, logger] deliveries in
+        enqueueBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] deliveries in
             try await Deadline.run(timeout) {
                 try await PostgresEventInbox.insert(deliveries, client: client, logger: logger)
             }
         }
-        jobSettleBatcher = GroupCommit { [client, logger] settlements in
+        jobSettleBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) {
+            [client, logger] settlements in
             try await Deadline.run(timeout) {
                 try await PostgresJobQueue.settle(settlements, client: client, logger: logger)
             }
         }
-        jobPushBatcher = GroupCommit { [client, logger] records in
+        jobPushBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] records in
             try await Deadline.run(timeout) {
                 try await PostgresJobQueue.push(records, client: client, logger: logger)
             }
         }
-        settleBatcher = GroupCommit { [client, logger] settlements in
+        settleBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] settlements in
             try await Deadline.run(timeout) {
                 try await PostgresEventInbox.settle(settlements, client: client, logger: logger)
             }

@@ -6,7 +6,8 @@ import Synchronization
 /// own caps the inbox at one delivery per disk sync; here, deliveries that arrive while a transaction is
 /// being written wait and go together in the next one. No background task: the first caller becomes the
 /// leader and writes a batch; before handing out the results it passes the lead to the first caller still
-/// waiting, so no caller keeps writing for others indefinitely.
+/// waiting, so no caller keeps writing for others indefinitely. Where the database takes overlapping commits
+/// (PostgreSQL), up to `maximumConcurrentBatches` leaders write at once.
 package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     private final class Slot: Sendable {
         enum Signal: Sendable {
@@ -14,12 +15,13 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             case done(Result<Output, any Error>)
         }
 
-        private let state = Mutex<(signal: Signal?, waiter: CheckedContinuation<Signal, Never>?)>((nil, nil))
+        /// Signals in the order sent: a slot may be handed the lead and then its result, and must act on both.
+        private let state = Mutex<(signals: [Signal], waiter: CheckedContinuation<Signal, Never>?)>(([], nil))
 
         func send(_ signal: Signal) {
             let waiter = state.withLock { state -> CheckedContinuation<Signal, Never>? in
                 guard let waiter = state.waiter else {
-                    state.signal = signal
+                    state.signals.append(signal)
                     return nil
                 }
                 state.waiter = nil
@@ -31,10 +33,7 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         func receive() async -> Signal {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Signal? in
-                    if let signal = state.signal {
-                        state.signal = nil
-                        return signal
-                    }
+                    if !state.signals.isEmpty { return state.signals.removeFirst() }
                     state.waiter = continuation
                     return nil
                 }
@@ -44,21 +43,31 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     private struct Queue {
-        var entries: [(item: Item, slot: Slot)] = []
-        var hasLeader = false
+        /// Items not yet taken into a batch; `leading` marks those whose caller holds a lead.
+        var entries: [(item: Item, slot: Slot, leading: Bool)] = []
+        /// Leads held: batches being written, or about to be.
+        var leaders = 0
     }
 
     private let queue = Mutex(Queue())
     private let maximumBatch: Int
+    private let maximumConcurrentBatches: Int
     private let commit: @Sendable ([Item]) async throws -> [Output]
 
     /// Creates a batcher.
     ///
     /// - Parameters:
     ///   - maximumBatch: The most items one transaction takes.
+    ///   - maximumConcurrentBatches: How many batches may be written at once: 1 for SQLite (one writer); more
+    ///     for PostgreSQL, whose commits overlap and share their WAL flushes, so a batch need not wait for the
+    ///     previous one's round trip.
     ///   - commit: Writes a batch in one transaction and returns one output per item, in order.
-    package init(maximumBatch: Int = 256, commit: @escaping @Sendable ([Item]) async throws -> [Output]) {
+    package init(
+        maximumBatch: Int = 256, maximumConcurrentBatches: Int = 1,
+        commit: @escaping @Sendable ([Item]) async throws -> [Output]
+    ) {
         self.maximumBatch = maximumBatch
+        self.maximumConcurrentBatches = max(1, maximumConcurrentBatches)
         self.commit = commit
     }
 
@@ -66,10 +75,10 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     package func submit(_ item: Item) async throws -> Output {
         let slot = Slot()
         let leads = queue.withLock { queue in
-            queue.entries.append((item, slot))
-            guard !queue.hasLeader else { return false }
-            queue.hasLeader = true
-            return true
+            let leads = queue.leaders < maximumConcurrentBatches
+            if leads { queue.leaders += 1 }
+            queue.entries.append((item, slot, leads))
+            return leads
         }
         if leads { slot.send(.lead) }
         while true {
@@ -80,26 +89,31 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         }
     }
 
+    /// Writes what is waiting (possibly nothing: another leader may have taken this caller's item), then passes
+    /// the lead to the first waiting caller without one, or gives it up.
     private func writeOneBatch() async {
         let batch = queue.withLock { queue in
             let batch = Array(queue.entries.prefix(maximumBatch))
             queue.entries.removeFirst(batch.count)
             return batch
         }
-        let outcome: Result<[Output], any Error>
-        do {
-            let outputs = try await commit(batch.map(\.item))
-            precondition(outputs.count == batch.count, "commit must return one output per item")
-            outcome = .success(outputs)
-        } catch {
-            outcome = .failure(error)
+        var outcome: Result<[Output], any Error> = .success([])
+        if !batch.isEmpty {
+            do {
+                let outputs = try await commit(batch.map(\.item))
+                precondition(outputs.count == batch.count, "commit must return one output per item")
+                outcome = .success(outputs)
+            } catch {
+                outcome = .failure(error)
+            }
         }
         let next = queue.withLock { queue -> Slot? in
-            guard let first = queue.entries.first else {
-                queue.hasLeader = false
+            guard let index = queue.entries.firstIndex(where: { !$0.leading }) else {
+                queue.leaders -= 1
                 return nil
             }
-            return first.slot
+            queue.entries[index].leading = true
+            return queue.entries[index].slot
         }
         next?.send(.lead)
         for (index, entry) in batch.enumerated() {
