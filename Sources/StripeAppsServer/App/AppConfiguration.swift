@@ -40,7 +40,7 @@ public import StripeAppsAPI
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
 /// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
-/// | `JOB_CONCURRENCY` | `8` | jobs one instance runs at once |
+/// | `JOB_CONCURRENCY` | `16` | jobs one instance runs at once (as `EVENT_CONCURRENCY`) |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
 /// | `JOB_RETENTION_DAYS` | `31` | how long succeeded, cancelled and dead jobs stay listed (and replayable) after they finished |
 /// | `INSTANCE_ID` | host:pid:random | the name this instance claims events under (shown on running events) |
@@ -111,7 +111,7 @@ public struct AppConfiguration: Sendable {
     /// (`EVENT_RECOVERY_HOURS`); 0 turns it off. It runs only where Stripe access is configured.
     public var eventRecoveryHours = 24
     /// How many jobs one instance runs at once (`JOB_CONCURRENCY`).
-    public var jobConcurrency = 8
+    public var jobConcurrency = 16
     /// How long a claimed job's lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`).
     public var jobLeaseSeconds = 60
     /// How long finished (succeeded, cancelled, dead) jobs are kept after they finished, in days

@@ -29,7 +29,7 @@ public final class JobWorker: Service, Sendable {
 
         /// Creates options.
         public init(
-            lease: Duration = .seconds(60), concurrency: Int = 8, owner: String = InboxWorker.defaultOwner(),
+            lease: Duration = .seconds(60), concurrency: Int = 16, owner: String = InboxWorker.defaultOwner(),
             pollInterval: Duration = .seconds(1)
         ) {
             self.lease = lease
