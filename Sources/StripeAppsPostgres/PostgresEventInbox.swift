@@ -120,23 +120,32 @@ public struct PostgresEventInbox: EventInbox {
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] {
         guard limit > 0 else { return [] }
+        // As the job queue's claim: expired leases first through `inbox_events_leased` (running rows only), then
+        // due events in claim order through `inbox_events_ready` (pending and failed rows only). The index this
+        // replaced also held running rows, and every claim and outcome left a dead entry at its head, so each
+        // claim walked further into them; `= ANY(ARRAY(…))` keeps the update on the primary key.
         let rows = try await database.rows(
             """
-            WITH due AS MATERIALIZED (
+            WITH expired AS MATERIALIZED (
                 SELECT id FROM inbox_events
-                WHERE status IN ('pending', 'failed', 'running')
-                    AND (status = 'pending'
-                        OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= \(now.timeIntervalSince1970)))
-                        OR (status = 'running'
-                            AND (lease_expires_at IS NULL OR lease_expires_at <= EXTRACT(EPOCH FROM now())::float8)))
-                ORDER BY created, received_at, id
+                WHERE status = 'running' AND lease_expires_at <= EXTRACT(EPOCH FROM now())::float8
+                ORDER BY lease_expires_at
                 LIMIT \(limit)
+                FOR NO KEY UPDATE SKIP LOCKED
+            ),
+            due AS MATERIALIZED (
+                SELECT id FROM inbox_events
+                WHERE status IN ('pending', 'failed')
+                    AND (status = 'pending' OR next_attempt_at IS NULL
+                        OR next_attempt_at <= \(now.timeIntervalSince1970))
+                ORDER BY created, received_at, id
+                LIMIT (\(limit) - (SELECT count(*) FROM expired))
                 FOR NO KEY UPDATE SKIP LOCKED
             )
             UPDATE inbox_events AS e SET status = 'running', attempts = e.attempts + 1, lease_owner = \(owner),
                 lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
                 lease_token = e.lease_token + 1
-            FROM due WHERE e.id = due.id
+            WHERE e.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
             RETURNING \(unescaped: Self.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
             """,
             as: Row.self)

@@ -14,6 +14,7 @@ import Testing
         ("0006_jobs_ready", "ce48d5748d33c752f5d84f42f85377222637624e61c9083da0d9e7cf6416a280"),
         ("0007_job_schedule_details", "71dfda6d3b7874d7492e76fa70136d897475c32cc9b33aecc65902c944dff1c1"),
         ("0008_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
+        ("0009_inbox_ready", "a98aaa83482030c51f9bd6c95b966f874f0b449c2c5182bd661585e51f4f297d"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
