@@ -283,6 +283,26 @@ import Testing
         #expect(await worker.advanceSchedules() == 0)
     }
 
+    /// An idle worker writes nothing between slots: a schedule is advanced again only once the next slot its last
+    /// advance stored has come.
+    @Test func anIdleWorkerAdvancesASchedulesOnlyWhenItsNextSlotComes() async throws {
+        var registry = JobRegistry()
+        registry.registerJob(parameters: Greet.self) { _, _ in }
+        try registry.addSchedule("minutely", try JobSchedule.every(.seconds(60)), parameters: Greet(name: "m"))
+        let clock = TestClock()
+        let (worker, storage) = Self.worker(registry, clock: clock)
+        func advanced() async throws -> Date? { try await storage.schedules.schedules().first?.updatedAt }
+        #expect(await worker.advanceSchedules() == 0)
+        let first = try #require(try await advanced())
+        let next = try #require(try await storage.schedules.schedules().first?.nextSlot)
+        clock.withLock { $0 = next.addingTimeInterval(-1) }
+        #expect(await worker.advanceSchedules() == 0)
+        #expect(try await advanced() == first, "before the next slot: not written")
+        clock.withLock { $0 = next }
+        #expect(await worker.advanceSchedules() == 1)
+        #expect(try await advanced() == next)
+    }
+
     /// A job for a tenant reaches that tenant's Stripe account (the fake Stripe) and its sealed secrets; a global
     /// job gets a clear error for either.
     @Test func aTenantsJobGetsItsStripeClientAndCredentials() async throws {

@@ -79,6 +79,8 @@ public final class JobWorker: Service, Sendable {
     private let isClaiming = Atomic(false)
     /// Whether the last claim filled its batch: more jobs are due than this worker holds.
     private let hasBacklog = Atomic(false)
+    /// Each schedule's next slot as its last advance here said: until then, the poll does not advance it.
+    private let nextSlots = Mutex<[String: Date]>([:])
     /// Whether something announced due jobs (a push, the poll, another instance) since the last claim started.
     private let needsClaim = Atomic(false)
     /// A moving average of how long runs take, in seconds; it starts long, so a new worker holds no more jobs
@@ -199,16 +201,26 @@ public final class JobWorker: Service, Sendable {
     /// Advances every registered schedule once: pushes the jobs of the slots now due (each once, whichever
     /// instance gets there first) and records where each schedule resumes. Returns how many jobs were new. The
     /// running worker calls it every poll interval; tools and tests may call it themselves.
+    ///
+    /// A schedule whose next slot, as its last advance here said, has not come yet is left alone: an idle
+    /// instance writes nothing every second. This is only a shortcut: the database still decides who pushes each
+    /// slot, and an instance whose clock runs behind the database's advances that much later (within `grace`,
+    /// the slot still runs as itself).
     @discardableResult
     public func advanceSchedules() async -> Int {
         guard let schedules else { return 0 }
         var pushed = 0
         for scheduled in registry.schedules {
+            let now = now()
+            if let next = nextSlots.withLock({ $0[scheduled.name] }), now < next { continue }
             let maxAttempts = registry.registrations[scheduled.jobName]?.retryStrategy.maxAttempts ?? 1
             do {
                 let outcome = try await schedules.advance(
-                    schedule: scheduled.name, now: now(), withInstallations: scheduled.perInstallation
+                    schedule: scheduled.name, now: now, withInstallations: scheduled.perInstallation
                 ) { cursor in scheduled.plan(cursor, maxAttempts: maxAttempts) }
+                if let plan = outcome?.plan {
+                    nextSlots.withLock { $0[scheduled.name] = plan.nextSlot ?? .distantFuture }
+                }
                 pushed += outcome?.pushed ?? 0
             } catch {
                 logger.warning(

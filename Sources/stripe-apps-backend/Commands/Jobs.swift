@@ -77,7 +77,7 @@ struct JobsList: AsyncParsableCommand {
         commandName: "list",
         abstract: "List the schedules, each tenant's next and last run, and the jobs not yet succeeded.",
         discussion: """
-            Schedules are listed as the running instances last advanced them (every second): what each runs and \
+            Schedules are listed as the running instances last advanced them (at their last slot): what each runs and \
             when, its next slot, and for each active installation (or once, for a global schedule) when its next \
             run starts (the slot plus the tenant's jitter) and how its newest run ended. Then the jobs: pending, \
             running (with progress), failed and dead ones, newest first; --status or --all for others.
