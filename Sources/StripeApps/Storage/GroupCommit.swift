@@ -15,8 +15,21 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             case done(Result<Output, any Error>)
         }
 
-        /// Signals in the order sent: a slot may be handed the lead and then its result, and must act on both.
+        /// Signals in the order sent.
         private let state = Mutex<(signals: [Signal], waiter: CheckedContinuation<Signal, Never>?)>(([], nil))
+        /// Whether this caller holds a lead it has not used yet. Granted under the queue's lock, used once: with
+        /// several leaders, another one may take this caller's item and deliver its result before the `.lead`
+        /// signal arrives, and the lead must still be used (or passed on), never lost.
+        private let lead = Mutex(false)
+
+        func grantLead() { lead.withLock { $0 = true } }
+
+        func takeLead() -> Bool {
+            lead.withLock { held in
+                defer { held = false }
+                return held
+            }
+        }
 
         func send(_ signal: Signal) {
             let waiter = state.withLock { state -> CheckedContinuation<Signal, Never>? in
@@ -76,15 +89,22 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
         let slot = Slot()
         let leads = queue.withLock { queue in
             let leads = queue.leaders < maximumConcurrentBatches
-            if leads { queue.leaders += 1 }
+            if leads {
+                queue.leaders += 1
+                slot.grantLead()
+            }
             queue.entries.append((item, slot, leads))
             return leads
         }
         if leads { slot.send(.lead) }
         while true {
             switch await slot.receive() {
-            case .done(let result): return try result.get()
-            case .lead: await writeOneBatch()
+            case .done(let result):
+                // A lead granted to a caller whose item another leader already wrote is used before returning.
+                if slot.takeLead() { await writeOneBatch() }
+                return try result.get()
+            case .lead:
+                if slot.takeLead() { await writeOneBatch() }
             }
         }
     }
@@ -113,6 +133,7 @@ package final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
                 return nil
             }
             queue.entries[index].leading = true
+            queue.entries[index].slot.grantLead()
             return queue.entries[index].slot
         }
         next?.send(.lead)

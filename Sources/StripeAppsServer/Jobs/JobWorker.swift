@@ -164,7 +164,7 @@ public final class JobWorker: Service, Sendable {
                 notify()
                 // Each wake-up (a push, a finished run, the poll) starts held jobs in the free slots, then maybe
                 // claims. The claim runs beside the loop, one at a time, so runs that end meanwhile start the jobs
-                // already waiting instead of waiting for its round trip. See ``claimPolicy(held:waiting:)``.
+                // already waiting instead of waiting for its round trip. See ``claimRoom(held:waiting:)``.
                 for await _ in wakeUps {
                     guard isStarted.load(ordering: .acquiring) else { continue }
                     for job in startable() { group.addTask { await self.execute(job) } }
