@@ -87,24 +87,15 @@ public struct PostgresJobQueue: JobQueue {
     }
 
     public func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await settle(claim, status: .succeeded, runAt: nil, finishedAt: now, error: nil)
+        try await database.jobSettleBatcher.submit(.completed(claim, now: now))
     }
 
     public func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool {
-        try await settle(
-            claim, status: retryAt == nil ? .dead : .failed, runAt: retryAt, finishedAt: retryAt == nil ? now : nil,
-            error: InboxEvent.storedError(error))
+        try await database.jobSettleBatcher.submit(.failed(claim, error: error, retryAt: retryAt, now: now))
     }
 
     public func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await settle(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
-    }
-
-    private func settle(_ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?)
-        async throws -> Bool
-    {
-        try await database.jobSettleBatcher.submit(
-            JobSettlement(claim, status: status, runAt: runAt, finishedAt: finishedAt, error: error))
+        try await database.jobSettleBatcher.submit(.stopped(claim, now: now))
     }
 
     /// Writes a batch of outcomes in one statement; each output says whether that claim still held its lease.

@@ -66,7 +66,7 @@ package struct JobSettlement: Sendable {
     package let finishedAt: Double?
     package let error: String?
 
-    package init(
+    private init(
         _ claim: ClaimedJob, status: JobRecord.Status, runAt: Date?, finishedAt: Date?, error: String?
     ) {
         self.id = claim.id
@@ -75,5 +75,22 @@ package struct JobSettlement: Sendable {
         self.runAt = runAt?.timeIntervalSince1970
         self.finishedAt = finishedAt?.timeIntervalSince1970
         self.error = error
+    }
+
+    /// The run succeeded.
+    package static func completed(_ claim: ClaimedJob, now: Date) -> JobSettlement {
+        JobSettlement(claim, status: .succeeded, runAt: nil, finishedAt: now, error: nil)
+    }
+
+    /// The run failed: retried at `retryAt`, dead when it is `nil`; the error kept as every store keeps it.
+    package static func failed(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) -> JobSettlement {
+        JobSettlement(
+            claim, status: retryAt == nil ? .dead : .failed, runAt: retryAt, finishedAt: retryAt == nil ? now : nil,
+            error: InboxEvent.storedError(error))
+    }
+
+    /// The run stopped as asked: the job is cancelled.
+    package static func stopped(_ claim: ClaimedJob, now: Date) -> JobSettlement {
+        JobSettlement(claim, status: .cancelled, runAt: nil, finishedAt: now, error: nil)
     }
 }
