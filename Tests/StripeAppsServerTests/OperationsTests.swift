@@ -21,6 +21,7 @@ final class UnavailableStorage: StorageBackend {
     var inbox: UnavailableStorage { self }
     var jobs: UnavailableStorage { self }
     var schedules: UnavailableStorage { self }
+    var statistics: UnavailableStorage { self }
     func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
     func appliedMigrations() async throws -> [String] { [] }
@@ -28,8 +29,10 @@ final class UnavailableStorage: StorageBackend {
 }
 
 extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
-    EventInbox, JobQueue, ScheduleStore
+    EventInbox, JobQueue, ScheduleStore, StorageStatistics
 {
+    func inboxCounts() async throws -> InboxCounts { throw fail() }
+    func jobCounts() async throws -> JobCounts { throw fail() }
     func advance(
         schedule name: String, now: Date, withInstallations: Bool, plan: @Sendable (ScheduleCursor) -> SchedulePlan
     ) async throws -> (plan: SchedulePlan, pushed: Int)? { throw fail() }

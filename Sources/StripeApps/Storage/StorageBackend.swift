@@ -27,6 +27,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Jobs: JobQueue
     /// Where each schedule is in its slots.
     associatedtype Schedules: ScheduleStore
+    /// Counts over the inbox and the jobs, for metrics and the admin page.
+    associatedtype Statistics: StorageStatistics
 
     /// The installation records.
     var installations: Installations { get }
@@ -44,6 +46,8 @@ public protocol StorageBackend: Sendable {
     var jobs: Jobs { get }
     /// Where each schedule is in its slots.
     var schedules: Schedules { get }
+    /// Counts over the inbox and the jobs.
+    var statistics: Statistics { get }
 
     /// Keeps the backend's connections for as long as the task runs; returns when it is cancelled or the
     /// application shuts down. Stores may be used only while this runs (for backends without connections it
