@@ -33,6 +33,8 @@ public enum Doctor: Sendable {
         public var hasAppServerToken: Bool = false
         /// `INSTALL_CONFIRM_URL`, the page an install started with a ticket returns to.
         public var installConfirmURL: String?
+        /// Whether `METRICS_TOKEN` is set (`GET /metrics` needs it as a bearer token).
+        public var hasMetricsToken: Bool = false
 
         /// Creates an input; everything is optional.
         public init(
@@ -106,11 +108,22 @@ public enum Doctor: Sendable {
             findings.append(Finding(severity: .warning, message: legacyInstallHMACWarning))
         }
         checkInstallTickets(input, into: &findings)
+        checkMetrics(input, into: &findings)
         return findings
     }
 
     /// Install tickets need both halves: the token the app's server authenticates with, and the page the link
     /// code is sent to.
+    private static func checkMetrics(_ input: Input, into findings: inout [Finding]) {
+        guard !input.hasMetricsToken, (input.publicURL ?? "").hasPrefix("https://") else { return }
+        findings.append(
+            Finding(
+                severity: .warning,
+                message:
+                    "PUBLIC_URL is public (https) and METRICS_TOKEN is not set: anyone can read /metrics (request rates, inbox depth, failing handlers). Set METRICS_TOKEN (openssl rand -hex 32) and give it to Prometheus as a bearer token, or block /metrics at the proxy."
+            ))
+    }
+
     private static func checkInstallTickets(_ input: Input, into findings: inout [Finding]) {
         switch (input.hasAppServerToken, input.installConfirmURL) {
         case (true, nil):

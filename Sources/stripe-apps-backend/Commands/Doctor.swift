@@ -43,5 +43,6 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     )
     input.hasAppServerToken = configuration.appServerToken != nil
     input.installConfirmURL = configuration.install.confirmURL
+    input.hasMetricsToken = configuration.metricsToken != nil
     return input
 }
