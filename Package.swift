@@ -191,6 +191,16 @@ let package = Package(
             path: "Benchmarks/stripe-apps-benchmarks",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "stripe-apps-bare-route",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/stripe-apps-bare-route",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StripeAppsTests",
             dependencies: [

@@ -4,7 +4,12 @@
 # both measured with wrk in the same run, on 127.0.0.1 only.
 #
 # Usage: Benchmarks/run-whoami-bench.sh [--duration 20s] [--connections 32] [--threads 2] [--warmup 5s]
-#            [--ours-cmd "<command that starts our server>"] [--peer-only | --ours-only]
+#            [--ours-cmd "<command that starts our server>"] [--peer-only | --ours-only] [--no-bare]
+#            [--bare-cmd "<command>"]
+#
+# Unless --no-bare, a third server runs last: the limit row, a bare Hummingbird route answering the same JSON
+# with no verification and no storage (Benchmarks/stripe-apps-bare-route; build it with
+# swift build -c release --product stripe-apps-bare-route). It gets PORT like ours.
 #
 # The ours command gets STRIPE_APP_SECRETS, DATABASE_URL=sqlite:<temp file>, HOST=127.0.0.1 and PORT (a
 # free port, unless the command itself says --port N). It must exec the server itself (not `swift run`),
@@ -31,8 +36,10 @@ connections=32
 threads=2
 count=10000
 ours_cmd=".build/release/stripe-apps-backend serve --port 8081"
+bare_cmd=".build/release/stripe-apps-bare-route"
 run_ours=true
 run_peer=true
+run_bare=true
 
 usage() { sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; }
 while [ $# -gt 0 ]; do
@@ -42,8 +49,10 @@ while [ $# -gt 0 ]; do
         --connections) connections="${2:?--connections needs a value}"; shift 2 ;;
         --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
         --ours-cmd) ours_cmd="${2:?--ours-cmd needs a value}"; shift 2 ;;
-        --peer-only) run_ours=false; shift ;;
-        --ours-only) run_peer=false; shift ;;
+        --bare-cmd) bare_cmd="${2:?--bare-cmd needs a value}"; shift 2 ;;
+        --peer-only) run_ours=false; run_bare=false; shift ;;
+        --ours-only) run_peer=false; run_bare=false; shift ;;
+        --no-bare) run_bare=false; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "run-whoami-bench: unknown argument: $1" >&2; usage; exit 2 ;;
     esac
@@ -120,6 +129,12 @@ if $run_ours; then
         fail "our server '$ours_exe' is missing: run swift build -c release, or pass --ours-cmd or --peer-only"
 fi
 
+if $run_bare; then
+    read -r bare_exe _ <<<"$bare_cmd"
+    command -v "$bare_exe" >/dev/null ||
+        fail "the bare route '$bare_exe' is missing: run swift build -c release --product stripe-apps-bare-route, or pass --no-bare"
+fi
+
 # The peer's own venv (and the stripe package presign.py uses), created once.
 venv=Benchmarks/.venv-peer
 if ! "$venv/bin/python" -c 'import flask, gunicorn, stripe' 2>/dev/null; then
@@ -132,7 +147,7 @@ python="$venv/bin/python"
 # One shared secret for both servers, passed through the environment only, never printed.
 secret="absec_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 work="$(mktemp -d -t whoami-bench.XXXXXX)"
-mkdir "$work/ours" "$work/peer"
+mkdir "$work/ours" "$work/peer" "$work/bare"
 
 # A free port on 127.0.0.1 (SO_REUSEADDR, as servers set it, so ports in TIME_WAIT count as free).
 port_is_free() {
@@ -203,6 +218,8 @@ EOF
         say "$name answered 200 with an unexpected body: $(head -c 300 "$work/preflight.json")"
         return 1
     fi
+    # The bare route verifies nothing, by design: it is the limit, not a contender.
+    [ "$name" != bare ] || return 0
     code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
         -H 'Content-Type: application/json' -H "Stripe-Signature: $sig" --data-binary "${body/usr_/usr_x}" \
         "http://127.0.0.1:$port/api/whoami")"
@@ -239,6 +256,7 @@ vmhwm_kib() { # peak resident set of a process, in KiB
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 rows=()
+declare -A rps_of=()
 failed=false
 # bench NAME LABEL PID PORT LOG RSS_FUNCTION: warm-up, measured run, peak memory, one table row.
 bench() {
@@ -258,6 +276,7 @@ bench() {
     [ "$non2xx" = 0 ] || failed=true
     [ "$errors" = 0 ] || say "$name: warning: $errors socket errors (connect/read/write/timeout) during the run"
     [ "$(field "$result" requests)" != 0 ] || { say "$name: no request completed"; failed=true; }
+    rps_of["$name"]="$(field "$result" rps)"
     rows+=("| $label | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) | $non2xx \
 | $errors | $(mib "$rss") |")
 }
@@ -302,6 +321,25 @@ print("Flask %s + gunicorn %s (2 sync workers), stripe %s" % (v("flask"), v("gun
     stop_server "$server_pid"
 fi
 
+if $run_bare; then
+    bare_port="$(free_port)"
+    while [ "$bare_port" = "$ours_port" ]; do bare_port="$(free_port)"; done
+    say "starting the bare Hummingbird route on 127.0.0.1:$bare_port: $bare_cmd"
+    PORT="$bare_port" start_server "$work/bare/server.log" bash -c "exec $bare_cmd"
+    bench bare "limit: bare Hummingbird route, same JSON, no verification or storage" "$server_pid" "$bare_port" \
+        "$work/bare/server.log" ours_rss
+    stop_server "$server_pid"
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "n/a" }'; }
+ratios=""
+if [ -n "${rps_of[ours]:-}" ] && [ -n "${rps_of[peer]:-}" ]; then
+    ratios+="- ours ÷ peer: $(ratio "${rps_of[ours]}" "${rps_of[peer]}") the requests/s."$'\n'
+fi
+if [ -n "${rps_of[ours]:-}" ] && [ -n "${rps_of[bare]:-}" ]; then
+    ratios+="- ours ÷ bare route: $(ratio "${rps_of[ours]}" "${rps_of[bare]}") the requests/s."$'\n'
+fi
+
 cpu_model="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
 [ -n "$cpu_model" ] || cpu_model="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"
 wrk_version="$(wrk -v 2>&1 | head -n1 | sed 's/ Copyright.*//')" || true
@@ -319,6 +357,7 @@ $(printf '%s\n' "${rows[@]}")
 - Peak RSS: VmHWM of our server process; for the peer, the sum over the gunicorn master and its workers.
 - Command: \`$command_line\`
 EOF
+printf '%s' "$ratios"
 
 if $failed; then
     say "FAILED: non-2xx answers (or no completed request) above; these figures do not measure the route"
