@@ -271,6 +271,36 @@ let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
         }
     }
 
+    /// The sample scrape configuration and alert rules of Docs/operations.md are valid, and each alert fires on
+    /// the series it is meant for and not on healthy ones (`promtool test rules` over Docs/prometheus).
+    @Test(
+        .enabled(
+            if: MetricsTests.promtoolURL != nil || isCI,
+            "skipped: promtool is not installed (apt-get install prometheus)"))
+    func theDocumentedAlertRulesFireAsDescribed() throws {
+        let promtool = try #require(Self.promtoolURL, "promtool is not installed (apt-get install prometheus)")
+        let documented = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Docs/prometheus")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prom-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: documented, to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The scrape configuration reads the token from a file Prometheus can read; checking it needs one.
+        try Data("token".utf8).write(to: directory.appendingPathComponent("metrics-token"))
+        for arguments in [["check", "config", "prometheus.yml"], ["test", "rules", "alerts.test.yml"]] {
+            let process = Process()
+            process.executableURL = promtool
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "promtool \(arguments.joined(separator: " ")): \(printed)")
+        }
+    }
+
     /// Past its limit of label sets, a family counts new ones under `_other`: no input grows the scrape without
     /// bound.
     @Test func aFamilyHoldsABoundedNumberOfSeries() {

@@ -50,7 +50,7 @@ public import StripeAppsAPI
 /// | `STRIPE_API_BASE_URL` | `https://api.stripe.com` | where Stripe API calls go (a fake Stripe in tests) |
 /// | `STRIPE_API_VERSION` | `2025-02-24.acacia` | the pinned `Stripe-Version` of every call |
 /// | `ENCRYPTION_KEYS` | none | comma-separated base64 32-byte keys sealing tenant credentials at rest; the first seals |
-/// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain format) |
+/// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain layout) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
 /// Keys are read in dotted form (`stripe.app.secrets`), which the environment provider maps to the names above.
