@@ -253,20 +253,8 @@ let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
                 body: ByteBuffer(string: event))
             _ = try await client.execute(uri: "/install/callback?state=x", method: .get)
             let scrape = try await Self.scrape(client)
-            let process = Process()
-            process.executableURL = promtool
-            process.arguments = ["check", "metrics"]
-            let input = Pipe()
-            let output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            input.fileHandleForWriting.write(Data(scrape.text.utf8))
-            try input.fileHandleForWriting.close()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool: \(printed)")
+            let checked = try Self.run(promtool, ["check", "metrics"], input: scrape.text)
+            #expect(checked.status == 0, "promtool: \(checked.output)")
             #expect(scrape.text.contains("stripe_apps_install_outcomes_total"))
         }
     }
@@ -287,18 +275,29 @@ let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
         // The scrape configuration reads the token from a file Prometheus can read; checking it needs one.
         try Data("token".utf8).write(to: directory.appendingPathComponent("metrics-token"))
         for arguments in [["check", "config", "prometheus.yml"], ["test", "rules", "alerts.test.yml"]] {
-            let process = Process()
-            process.executableURL = promtool
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool \(arguments.joined(separator: " ")): \(printed)")
+            let checked = try Self.run(promtool, arguments, in: directory)
+            #expect(checked.status == 0, "promtool \(arguments.joined(separator: " ")): \(checked.output)")
         }
+    }
+
+    /// Runs `tool` with `arguments` in `directory`, `input` on its standard input; its status and output.
+    static func run(_ tool: URL, _ arguments: [String], input: String = "", in directory: URL? = nil) throws
+        -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let (stdin, output) = (Pipe(), Pipe())
+        process.standardInput = stdin
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, printed)
     }
 
     /// Past its limit of label sets, a family counts new ones under `_other`: no input grows the scrape without

@@ -47,9 +47,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let fields = merged.sorted { $0.key < $1.key }.map { PayloadField($0.key, Self.value($0.value)) }
+        let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map {
+            PayloadField($0.key, Self.value($0.value))
+        }
         let line =
             PayloadValue.object([
                 PayloadField("ts", .string(Timestamp.now())),
