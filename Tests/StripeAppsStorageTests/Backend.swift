@@ -60,6 +60,7 @@ struct TestStorage: Sendable {
     let inbox: any EventInbox
     let jobs: any JobQueue
     let schedules: any ScheduleStore
+    let admin: any AdminStore
     let checkHealth: @Sendable () async throws -> Void
 
     init<Storage: StorageBackend>(_ storage: Storage) {
@@ -71,6 +72,7 @@ struct TestStorage: Sendable {
         inbox = storage.inbox
         jobs = storage.jobs
         schedules = storage.schedules
+        admin = storage.admin
         checkHealth = { try await storage.checkHealth() }
     }
 }

@@ -27,6 +27,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Jobs: JobQueue
     /// Where each schedule is in its slots.
     associatedtype Schedules: ScheduleStore
+    /// The admin pages' listings, replays and discards.
+    associatedtype Admin: AdminStore
 
     /// The installation records.
     var installations: Installations { get }
@@ -44,6 +46,8 @@ public protocol StorageBackend: Sendable {
     var jobs: Jobs { get }
     /// Where each schedule is in its slots.
     var schedules: Schedules { get }
+    /// The admin pages' listings, replays and discards.
+    var admin: Admin { get }
 
     /// Keeps the backend's connections for as long as the task runs; returns when it is cancelled or the
     /// application shuts down. Stores may be used only while this runs (for backends without connections it
