@@ -140,7 +140,7 @@ public func buildRouter<Storage: StorageBackend>(
     return buildRouter(configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
 }
 
-/// Health routes, webhooks, install links, then the signed UI routes under `/api` with CORS; each controller
+/// Health routes, webhooks, install links, the admin page (only with `ADMIN_TOKEN`), then the signed UI routes under `/api` with CORS; each controller
 /// gets the one store it uses. Signed routes other than `/api/whoami` need an active installation of the tenant
 /// (``RequireInstallationMiddleware``), except in development mode.
 func buildRouter<Storage: StorageBackend>(
@@ -182,6 +182,8 @@ func buildRouter<Storage: StorageBackend>(
         token: configuration.appServerToken,
         rejections: rejections
     ).register(on: router)
+    AdminRoutes.register(
+        on: router, configuration: configuration, storage: storage, now: hooks.now, worker: worker)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 

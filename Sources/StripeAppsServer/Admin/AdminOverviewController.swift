@@ -1,0 +1,94 @@
+import Foundation
+import Hummingbird
+import StripeApps
+
+/// `GET /admin`: installations by mode and status, the inbox by status with its oldest pending event, the
+/// failing handlers, and the jobs by status.
+struct AdminOverviewController<Admin: AdminStore, Jobs: JobQueue>: Sendable {
+    let pages: AdminPages
+    let admin: Admin
+    let jobs: Jobs
+
+    /// How many failed and dead events the failing-handlers table is drawn from.
+    static var failingSample: Int { 200 }
+    /// Counts are read up to this many per status; more shows as `N+`.
+    // TODO(statistics): read exact counts and the oldest pending event from StorageStatistics once it lands.
+    static var countCap: Int { 100 }
+
+    func register(on group: RouterGroup<AdminRequestContext>) {
+        group.get { request, context in try await overview(request, context) }
+    }
+
+    private func overview(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let counts = try await admin.installationCounts()
+        let installations: [[String: Any]] = [Tenant.Mode.live, .test].map { mode in
+            func count(_ status: Installation.Status) -> Int {
+                counts.first { $0.mode == mode && $0.status == status }?.count ?? 0
+            }
+            return [
+                "mode": mode.description, "active": count(.active), "inactive": count(.inactive),
+                "activeHref": "/admin/installations?mode=\(mode)&status=active",
+                "inactiveHref": "/admin/installations?mode=\(mode)&status=inactive",
+            ]
+        }
+        var inbox: [[String: Any]] = []
+        var oldestPending: Date?
+        for status in InboxEvent.Status.all {
+            let events = try await admin.events(
+                matching: InboxFilter(status: status), after: nil, limit: Self.countCap + 1)
+            if status == .pending { oldestPending = events.last?.receivedAt }
+            inbox.append([
+                "status": status.description, "count": Self.capped(events.count),
+                "href": "/admin/inbox?status=\(status)",
+            ])
+        }
+        var jobRows: [[String: Any]] = []
+        for status in JobRecord.Status.all {
+            let count = try await jobs.jobs(status: status, limit: Self.countCap + 1).count
+            jobRows.append([
+                "status": status.description, "count": Self.capped(count), "href": "/admin/jobs?status=\(status)",
+            ])
+        }
+        let failing = try await failingHandlers()
+        let data: [String: Any] = [
+            "installations": installations, "inbox": inbox, "jobs": jobRows, "failing": failing,
+            "hasFailing": !failing.isEmpty, "failingSample": Self.failingSample,
+            "oldestPending": oldestPending.map { AdminPages.time($0) } as Any,
+            "capped": "Counts stop at \(Self.countCap); the oldest pending event is the oldest of those.",
+        ]
+        return pages.page(
+            "overview", data,
+            AdminPages.Frame(title: "Overview", code: "overview", session: context.session, refreshable: request))
+    }
+
+    /// Event types among the newest failed and dead events, most failing first, with their newest error.
+    private func failingHandlers() async throws -> [[String: Any]] {
+        var byType: [String: (failed: Int, dead: Int, error: String?, newest: Date)] = [:]
+        for status in [InboxEvent.Status.failed, .dead] {
+            for event in try await admin.events(
+                matching: InboxFilter(status: status), after: nil, limit: Self.failingSample / 2)
+            where !event.isDiscarded {
+                var entry = byType[event.type] ?? (0, 0, nil, event.receivedAt)
+                if status == .failed { entry.failed += 1 } else { entry.dead += 1 }
+                if entry.error == nil || event.receivedAt > entry.newest {
+                    entry.error = event.lastError ?? entry.error
+                    entry.newest = event.receivedAt
+                }
+                byType[event.type] = entry
+            }
+        }
+        return byType.sorted { ($0.value.failed + $0.value.dead, $1.key) > ($1.value.failed + $1.value.dead, $0.key) }
+            .prefix(20)
+            .map { type, entry in
+                [
+                    "type": type, "failed": entry.failed, "dead": entry.dead,
+                    "lastError": String((entry.error ?? "").prefix(300)),
+                    "href": AdminPages.path("/admin/inbox", [URLQueryItem(name: "type", value: type)]),
+                ]
+            }
+    }
+
+    private static func capped(_ count: Int) -> String {
+        count > countCap ? "\(countCap)+" : "\(count)"
+    }
+}
