@@ -34,7 +34,8 @@ struct AdminResponseMiddleware: RouterMiddleware {
         }
         response.headers[.contentSecurityPolicy] = AdminPages.contentSecurityPolicy
         response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "no-referrer"
+        // `no-referrer` would make Chromium send `Origin: null` with the forms, which the same-origin check refuses.
+        response.headers[.referrerPolicy] = "same-origin"
         response.headers[.cacheControl] = "no-store"
         response.headers[.crossOriginOpenerPolicy] = "same-origin"
         response.headers[.crossOriginResourcePolicy] = "same-origin"

@@ -38,7 +38,8 @@ struct AdminPages: Sendable {
 
     /// A page: `template` rendered with `data`, inside the layout.
     func page(_ template: String, _ data: [String: Any], _ frame: Frame) -> Response {
-        var data = data
+        // An empty text counts as present for a Mustache section: leave it out, so `{{#x}}` hides what is empty.
+        var data = data.filter { !(($0.value as? String)?.isEmpty ?? false) }
         if let session = frame.session {
             data["csrf"] = sessions.csrfToken(for: session)
             data["canAct"] = !session.isReadOnly
