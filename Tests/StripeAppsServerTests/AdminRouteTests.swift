@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -40,6 +41,32 @@ import Testing
             configuration: configuration ?? Self.configuration(), storage: storage, logger: logger,
             hooks: ApplicationHooks(now: { clock.withLock { $0 } }))
         try await app.test(.router, body)
+    }
+
+    static func read(_ values: [String: String]) throws -> AppConfiguration {
+        try AppConfiguration(
+            reader: ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: values)))
+    }
+
+    @Test func adminSettingsAreReadAndCheckedWithoutQuotingTokens() throws {
+        let read = try Self.read([
+            "ADMIN_TOKEN": Self.token, "ADMIN_READONLY_TOKEN": Self.readOnlyToken, "ADMIN_SESSION_SECONDS": "600",
+            "ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE": "5",
+        ])
+        #expect(read.admin.token == Self.token)
+        #expect(read.admin.readOnlyToken == Self.readOnlyToken)
+        #expect(read.admin.sessionSeconds == 600)
+        #expect(read.admin.loginRateLimitPerMinute == 5)
+        #expect(try Self.read([:]).admin.isEnabled == false)
+        for (values, variable) in [
+            (["ADMIN_TOKEN": Self.token, "ADMIN_READONLY_TOKEN": Self.token], "ADMIN_READONLY_TOKEN"),
+            (["ADMIN_TOKEN": "has a space"], "ADMIN_TOKEN"), (["ADMIN_SESSION_SECONDS": "5"], "ADMIN_SESSION_SECONDS"),
+            (["ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE": "0"], "ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) { try Self.read(values) }
+            #expect(error?.variable == variable)
+            #expect(error?.description.contains(Self.token) == false)
+        }
     }
 
     @Test func everyAdminPathIsA404WithoutAdminToken() async throws {

@@ -19,9 +19,6 @@ public struct AdminConfiguration: Sendable {
     /// Login attempts one client address may make per minute.
     public var loginRateLimitPerMinute = 10
 
-    /// The length under which `doctor` calls a token weak.
-    public static let recommendedTokenLength = 32
-
     /// Creates a configuration; without `token` the admin page is off.
     public init(token: String? = nil, readOnlyToken: String? = nil) {
         self.token = token

@@ -43,5 +43,7 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     )
     input.hasAppServerToken = configuration.appServerToken != nil
     input.installConfirmURL = configuration.install.confirmURL
+    input.adminTokenLength = configuration.admin.token?.count
+    input.readOnlyAdminTokenLength = configuration.admin.readOnlyToken?.count
     return input
 }
