@@ -39,6 +39,7 @@ public final class SQLiteStorage: StorageBackend, Service {
     public var jobs: SQLiteJobQueue { SQLiteJobQueue(database: database) }
     public var schedules: SQLiteJobQueue { SQLiteJobQueue(database: database) }
     public var admin: SQLiteAdminStore { SQLiteAdminStore(database: database) }
+    public var statistics: SQLiteStatistics { SQLiteStatistics(database: database) }
 
     /// Keeps the file open until the task is cancelled or the application shuts down.
     public func run() async throws {

@@ -21,8 +21,13 @@ struct FakeStripeClientTests {
             #expect(Set(posts.compactMap(\.idempotencyKey)).count == 1)
             #expect(posts.allSatisfy { $0.idempotencyKey != nil })
             #expect(h.waits.all == [.milliseconds(500), .seconds(1)])
+            // The observer (the server's metrics) hears of every attempt, with its status and retry number.
+            #expect(h.attempts.all.map(\.status) == [429, 500, 200])
+            #expect(h.attempts.all.map(\.retry) == [0, 1, 2])
+            #expect(h.attempts.all.allSatisfy { $0.method == "POST" && $0.duration > .zero })
             let listed = try await client.customers.list()
             #expect(listed.data.map(\.id) == [customer.id])
+            #expect(h.attempts.all.last?.method == "GET")
         }
     }
 

@@ -70,6 +70,7 @@ struct OAuthAndSecretsTests {
             #expect(accounts.count == 100)
             #expect(Set(accounts) == [H.accountA])
             #expect(h.fake.refreshCount(account: H.accountA) == 1)
+            #expect(h.refreshes.all == [true], "one refresh observed, not one per waiting caller")
             let after = try #require(try await tokens.grant(for: H.tenantA))
             #expect(after.accessTokenExpiresAt > first.accessTokenExpiresAt)
             let versionAfter = try #require(
@@ -82,6 +83,10 @@ struct OAuthAndSecretsTests {
             // Refreshing authenticates with the platform secret key, never with a token.
             let refreshes = h.fake.requests.filter { $0.path == "/v1/oauth/token" }
             #expect(refreshes.allSatisfy { $0.credential == .platform })
+            // A refresh Stripe keeps failing is observed as one failed refresh, after its retries.
+            h.fake.injectFault(.serverError(), count: 4, path: "/v1/oauth/token")
+            await #expect(throws: StripeAPIError.self) { try await tokens.refresh(H.tenantA) }
+            #expect(h.refreshes.all == [true, true, false])
         }
     }
 

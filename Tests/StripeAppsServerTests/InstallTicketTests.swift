@@ -381,6 +381,7 @@ final class FlakyCompletionStorage: StorageBackend, InstallStateStore {
     var jobs: InMemoryJobQueue { base.jobs }
     var schedules: InMemoryJobQueue { base.schedules }
     var admin: InMemoryStorage { base }
+    var statistics: InMemoryStorage { base }
     func run() async throws { try await base.run() }
     func migrate() async throws { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }

@@ -55,10 +55,16 @@ import Testing
             try await context.progress(0.5, message: "half")
         }
         let (worker, storage) = Self.worker(registry)
+        let metrics = AppMetrics()
+        worker.recordMetrics(into: metrics)
         let tenant = Tenant(accountID: "acct_9", mode: .live)
         let id = try #require(try await worker.push(Greet(name: "Ada"), options: JobOptions(tenant: tenant)))
         #expect(try await worker.processDueJobs() == 1)
         #expect(seen.withLock { $0 } == ["Ada 1 acct_9"])
+        let scrape = MetricsTests.Scrape(String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(scrape[#"stripe_apps_job_runs_total{job="greet",result="succeeded"}"#] == 1)
+        #expect(scrape[#"stripe_apps_job_run_duration_seconds_count{job="greet"}"#] == 1)
+        #expect(!scrape.text.contains("acct_9"))
         let done = try #require(try await storage.jobs.job(id: id))
         #expect(done.status == .succeeded && done.progress == 0.5 && done.progressMessage == "half")
         #expect(done.maxAttempts == JobRetryStrategy.exponentialJitter().maxAttempts)
@@ -87,6 +93,8 @@ import Testing
         }
         let clock = TestClock()
         let (worker, storage) = Self.worker(registry, clock: clock)
+        let metrics = AppMetrics()
+        worker.recordMetrics(into: metrics)
         let id = try #require(try await worker.push(Greet(name: "x")))
         #expect(try await worker.processDueJobs() == 1)
         let failed = try #require(try await storage.jobs.job(id: id))
@@ -102,6 +110,12 @@ import Testing
         let dead = try #require(try await storage.jobs.job(id: id))
         #expect(dead.status == .dead && dead.attempts == 3 && runs.withLock { $0 } == 3)
         #expect(dead.lastError?.isEmpty == false)
+        // Each run counted as failed; each started late by the time the clock moved past its retry time.
+        let scrape = MetricsTests.Scrape(String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(scrape[#"stripe_apps_job_runs_total{job="greet",result="failed"}"#] == 3)
+        #expect(scrape[#"stripe_apps_job_start_lag_seconds_count{job="greet"}"#] == 3)
+        let lag = try #require(scrape[#"stripe_apps_job_start_lag_seconds_sum{job="greet"}"#])
+        #expect(abs(lag - (1 + (21 - secondDelay))) < 0.01)
     }
 
     /// `jobs cancel` on a running job: the heartbeat says so, the job's task is cancelled, the job is cancelled.

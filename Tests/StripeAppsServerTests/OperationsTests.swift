@@ -22,6 +22,7 @@ final class UnavailableStorage: StorageBackend {
     var jobs: UnavailableStorage { self }
     var schedules: UnavailableStorage { self }
     var admin: UnavailableStorage { self }
+    var statistics: UnavailableStorage { self }
     func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
     func appliedMigrations() async throws -> [String] { [] }
@@ -29,7 +30,8 @@ final class UnavailableStorage: StorageBackend {
 }
 
 extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
-    EventInbox, JobQueue, ScheduleStore, AdminStore
+    EventInbox, JobQueue, ScheduleStore, AdminStore,
+    StorageStatistics
 {
     func events(matching filter: InboxFilter, after position: String?, limit: Int) async throws -> [InboxEvent] {
         throw fail()
@@ -44,6 +46,8 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
         -> [Installation]
     { throw fail() }
     func installationCounts() async throws -> [InstallationCount] { throw fail() }
+    func inboxCounts() async throws -> InboxCounts { throw fail() }
+    func jobCounts() async throws -> JobCounts { throw fail() }
     func advance(
         schedule name: String, now: Date, withInstallations: Bool, plan: @Sendable (ScheduleCursor) -> SchedulePlan
     ) async throws -> (plan: SchedulePlan, pushed: Int)? { throw fail() }

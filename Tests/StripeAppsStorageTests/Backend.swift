@@ -61,6 +61,7 @@ struct TestStorage: Sendable {
     let jobs: any JobQueue
     let schedules: any ScheduleStore
     let admin: any AdminStore
+    let statistics: any StorageStatistics
     let checkHealth: @Sendable () async throws -> Void
 
     init<Storage: StorageBackend>(_ storage: Storage) {
@@ -73,6 +74,7 @@ struct TestStorage: Sendable {
         jobs = storage.jobs
         schedules = storage.schedules
         admin = storage.admin
+        statistics = storage.statistics
         checkHealth = { try await storage.checkHealth() }
     }
 }

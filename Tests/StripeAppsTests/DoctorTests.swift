@@ -87,6 +87,20 @@ import Testing
         #expect(!both.contains { $0.severity != .ok && $0.message.contains("INSTALL_CONFIRM_URL") })
     }
 
+    /// A public backend with open metrics gets a warning; a token, or a backend that is not public, does not.
+    @Test func publicMetricsWithoutATokenAreAWarning() throws {
+        let open = Doctor.diagnose(try Self.input { $0.publicURL = "https://backend.example.com" })
+        #expect(open.contains { $0.severity == .warning && $0.message.contains("METRICS_TOKEN is not set") })
+        let guarded = Doctor.diagnose(
+            try Self.input {
+                $0.publicURL = "https://backend.example.com"
+                $0.hasMetricsToken = true
+            })
+        #expect(!guarded.contains { $0.message.contains("METRICS_TOKEN") })
+        let local = Doctor.diagnose(try Self.input { $0.publicURL = "http://127.0.0.1:8080" })
+        #expect(!local.contains { $0.message.contains("METRICS_TOKEN") })
+    }
+
     @Test func redirectURIMustMatchExactly() throws {
         let found = problems(try Self.input { $0.redirectURI = "https://backend.example.com/install/callback/" })
         #expect(found.contains { $0.contains("not in allowed_redirect_uris") && $0.contains("exact") })

@@ -37,6 +37,8 @@ public enum Doctor: Sendable {
         public var adminTokenLength: Int?
         /// How many characters `ADMIN_READONLY_TOKEN` has; `nil` when it is not set.
         public var readOnlyAdminTokenLength: Int?
+        /// Whether `METRICS_TOKEN` is set (`GET /metrics` needs it as a bearer token).
+        public var hasMetricsToken: Bool = false
 
         /// Creates an input; everything is optional.
         public init(
@@ -111,6 +113,7 @@ public enum Doctor: Sendable {
         }
         checkInstallTickets(input, into: &findings)
         checkAdminPage(input, into: &findings)
+        checkMetrics(input, into: &findings)
         return findings
     }
 
@@ -152,6 +155,16 @@ public enum Doctor: Sendable {
 
     /// Install tickets need both halves: the token the app's server authenticates with, and the page the link
     /// code is sent to.
+    private static func checkMetrics(_ input: Input, into findings: inout [Finding]) {
+        guard !input.hasMetricsToken, (input.publicURL ?? "").hasPrefix("https://") else { return }
+        findings.append(
+            Finding(
+                severity: .warning,
+                message:
+                    "PUBLIC_URL is public (https) and METRICS_TOKEN is not set: anyone can read /metrics (request rates, inbox depth, failing handlers). Set METRICS_TOKEN (openssl rand -hex 32) and give it to Prometheus as a bearer token, or block /metrics at the proxy."
+            ))
+    }
+
     private static func checkInstallTickets(_ input: Input, into findings: inout [Finding]) {
         switch (input.hasAppServerToken, input.installConfirmURL) {
         case (true, nil):

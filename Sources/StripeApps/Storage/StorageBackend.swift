@@ -29,6 +29,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Schedules: ScheduleStore
     /// The admin pages' listings, replays and discards.
     associatedtype Admin: AdminStore
+    /// Counts over the inbox and the jobs, for metrics and the admin page.
+    associatedtype Statistics: StorageStatistics
 
     /// The installation records.
     var installations: Installations { get }
@@ -48,6 +50,8 @@ public protocol StorageBackend: Sendable {
     var schedules: Schedules { get }
     /// The admin pages' listings, replays and discards.
     var admin: Admin { get }
+    /// Counts over the inbox and the jobs.
+    var statistics: Statistics { get }
 
     /// Keeps the backend's connections for as long as the task runs; returns when it is cancelled or the
     /// application shuts down. Stores may be used only while this runs (for backends without connections it

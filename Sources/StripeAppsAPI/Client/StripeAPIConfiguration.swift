@@ -13,6 +13,8 @@ public struct StripeAPIConfiguration: Sendable {
     public var maximumResponseBytes: Int
     /// The `User-Agent`.
     public var userAgent: String
+    /// Told of every attempt and OAuth refresh (the server's metrics); ``StripeAPIObserver/none`` by default.
+    public var observer: StripeAPIObserver
 
     /// The API version this package's models are written against.
     public static let defaultAPIVersion = "2025-02-24.acacia"
@@ -24,7 +26,8 @@ public struct StripeAPIConfiguration: Sendable {
         timeout: Duration = .seconds(30),
         retryPolicy: RetryPolicy = .default,
         maximumResponseBytes: Int = 16 << 20,
-        userAgent: String = "stripe-apps-backend (Swift)"
+        userAgent: String = "stripe-apps-backend (Swift)",
+        observer: StripeAPIObserver = .none
     ) {
         var baseURL = baseURL
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
@@ -34,5 +37,6 @@ public struct StripeAPIConfiguration: Sendable {
         self.retryPolicy = retryPolicy
         self.maximumResponseBytes = maximumResponseBytes
         self.userAgent = userAgent
+        self.observer = observer
     }
 }

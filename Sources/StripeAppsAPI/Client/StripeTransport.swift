@@ -31,11 +31,16 @@ struct StripeTransport: Sendable {
         var retry = 0
         while true {
             let outcome: Outcome
+            let started = ContinuousClock.now
             do {
                 outcome = try await attempt(request)
             } catch let error as StripeAPIError where error.code == .connection || error.code == .timeout {
                 outcome = .retry(error, retryAfter: nil)
+            } catch {
+                observe(call, status: nil, retry: retry, since: started)
+                throw error
             }
+            observe(call, status: outcome.status, retry: retry, since: started)
             switch outcome {
             case .success(let response):
                 return response
@@ -65,6 +70,20 @@ struct StripeTransport: Sendable {
         case success(StripeResponse)
         case failure(StripeAPIError)
         case retry(StripeAPIError, retryAfter: Duration?)
+
+        /// The HTTP status of the answer, if one came.
+        var status: Int? {
+            switch self {
+            case .success(let response): response.status
+            case .failure(let error), .retry(let error, _): error.httpStatus
+            }
+        }
+    }
+
+    private func observe(_ call: Call, status: Int?, retry: Int, since started: ContinuousClock.Instant) {
+        configuration.observer.attemptEnded(
+            StripeAPIAttempt(
+                method: call.method.rawValue, status: status, retry: retry, duration: .now - started))
     }
 
     private func makeRequest(_ call: Call) -> HTTPClientRequest {

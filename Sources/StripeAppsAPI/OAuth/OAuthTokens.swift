@@ -114,15 +114,21 @@ public final class OAuthTokens: Sendable {
         // Another caller (or instance) may have refreshed while this one waited.
         if !force, isFresh(current.grant) { return current.grant }
         let grant: OAuthGrant
+        let observer = api.configuration.observer
         do {
             grant = try await requestToken(
                 ["grant_type": "refresh_token", "refresh_token": .string(current.grant.refreshToken)],
                 mode: tenant.mode
             )
+            observer.oauthRefreshEnded(true)
         } catch let error as StripeAPIError where error.code == .oauth {
+            observer.oauthRefreshEnded(false)
             // Another instance rolled the refresh token first and stored the new one: use its tokens.
             // (A newer version with the same tokens is only a rewrite, such as a reseal, not a refresh.)
             if let newer = try await stored(tenant), newer.grant != current.grant { return newer.grant }
+            throw error
+        } catch {
+            observer.oauthRefreshEnded(false)
             throw error
         }
         guard grant.tenant == tenant else {

@@ -4,16 +4,13 @@ import StripeApps
 
 /// `GET /admin`: installations by mode and status, the inbox by status with its oldest pending event, the
 /// failing handlers, and the jobs by status.
-struct AdminOverviewController<Admin: AdminStore, Jobs: JobQueue>: Sendable {
+struct AdminOverviewController<Admin: AdminStore, Statistics: StorageStatistics>: Sendable {
     let pages: AdminPages
     let admin: Admin
-    let jobs: Jobs
+    let statistics: Statistics
 
     /// How many failed and dead events the failing-handlers table is drawn from.
     static var failingSample: Int { 200 }
-    /// Counts are read up to this many per status; more shows as `N+`.
-    // TODO(statistics): read exact counts and the oldest pending event from StorageStatistics once it lands.
-    static var countCap: Int { 100 }
 
     func register(on group: RouterGroup<AdminRequestContext>) {
         group.get { request, context in try await overview(request, context) }
@@ -31,30 +28,20 @@ struct AdminOverviewController<Admin: AdminStore, Jobs: JobQueue>: Sendable {
                 "inactiveHref": "/admin/installations?mode=\(mode)&status=inactive",
             ]
         }
-        var inbox: [[String: Any]] = []
-        var oldestPending: Date?
-        for status in InboxEvent.Status.all {
-            let events = try await admin.events(
-                matching: InboxFilter(status: status), after: nil, limit: Self.countCap + 1)
-            if status == .pending { oldestPending = events.last?.receivedAt }
-            inbox.append([
-                "status": status.description, "count": Self.capped(events.count),
-                "href": "/admin/inbox?status=\(status)",
-            ])
+        let inboxCounts = try await statistics.inboxCounts()
+        let inbox: [[String: Any]] = InboxEvent.Status.all.map { status in
+            ["status": status.description, "count": inboxCounts[status], "href": "/admin/inbox?status=\(status)"]
         }
-        var jobRows: [[String: Any]] = []
-        for status in JobRecord.Status.all {
-            let count = try await jobs.jobs(status: status, limit: Self.countCap + 1).count
-            jobRows.append([
-                "status": status.description, "count": Self.capped(count), "href": "/admin/jobs?status=\(status)",
-            ])
+        let jobCounts = try await statistics.jobCounts()
+        let jobRows: [[String: Any]] = JobRecord.Status.all.map { status in
+            ["status": status.description, "count": jobCounts[status], "href": "/admin/jobs?status=\(status)"]
         }
         let failing = try await failingHandlers()
         let data: [String: Any] = [
             "installations": installations, "inbox": inbox, "jobs": jobRows, "failing": failing,
             "hasFailing": !failing.isEmpty, "failingSample": Self.failingSample,
-            "oldestPending": oldestPending.map { AdminPages.time($0) } as Any,
-            "capped": "Counts stop at \(Self.countCap); the oldest pending event is the oldest of those.",
+            "oldestPending": inboxCounts.oldestPendingReceivedAt.map { AdminPages.time($0) } as Any,
+            "oldestWaitingJob": jobCounts.oldestWaitingRunAt.map { AdminPages.time($0) } as Any,
         ]
         return pages.page(
             "overview", data,
@@ -86,9 +73,5 @@ struct AdminOverviewController<Admin: AdminStore, Jobs: JobQueue>: Sendable {
                     "href": AdminPages.path("/admin/inbox", [URLQueryItem(name: "type", value: type)]),
                 ]
             }
-    }
-
-    private static func capped(_ count: Int) -> String {
-        count > countCap ? "\(countCap)+" : "\(count)"
     }
 }

@@ -41,7 +41,7 @@ enum AdminRoutes {
         ).group(context: AdminRequestContext.self)
         login.registerLogout(on: guarded)
         AdminOverviewController(
-            pages: pages, admin: storage.admin, jobs: storage.jobs
+            pages: pages, admin: storage.admin, statistics: storage.statistics
         ).register(on: guarded)
         AdminInboxController(pages: pages, admin: storage.admin, worker: worker, now: now).register(on: guarded)
         AdminInstallationsController(

@@ -72,8 +72,9 @@ enum AdminTemplates {
         <section><h2>Jobs</h2>
         <table><tr><th>Status</th><th>Jobs</th></tr>
         {{#jobs}}<tr><td><a href="{{href}}">{{status}}</a></td><td>{{count}}</td></tr>{{/jobs}}
-        </table></section>
-        {{#capped}}<p class="hint">{{capped}}</p>{{/capped}}
+        </table>
+        <p>Oldest waiting job due: {{#oldestWaitingJob}}{{oldestWaitingJob}}{{/oldestWaitingJob}}{{^oldestWaitingJob}}none{{/oldestWaitingJob}}</p>
+        </section>
         """
 
     static let installations = """

@@ -39,6 +39,7 @@ public import StripeAppsAPI
 /// | `CLIENT_ADDRESS_HEADER` | none | behind a reverse proxy: the header carrying the client address (`X-Forwarded-For`: its last entry) |
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
+/// | `METRICS_TOKEN` | none | the bearer token `GET /metrics` requires (32+ characters); open without it |
 /// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
 /// | `JOB_CONCURRENCY` | `16` | jobs one instance runs at once (as `EVENT_CONCURRENCY`) |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
@@ -150,6 +151,9 @@ public struct AppConfiguration: Sendable {
     /// The bearer token the app's own server authenticates with on the server-to-server routes
     /// (`POST /install/tickets`, `POST /install/links`), when `APP_SERVER_TOKEN` is set.
     public var appServerToken: String?
+    /// The bearer token `GET /metrics` requires, when `METRICS_TOKEN` is set; without it the metrics are open
+    /// (`doctor` warns when `PUBLIC_URL` is https).
+    public var metricsToken: String?
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -260,18 +264,8 @@ public struct AppConfiguration: Sendable {
         host = reader.string(forKey: "host", default: host)
         port = try Self.integer(reader, "port", "PORT", default: port, in: 0...65535)
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
-        if let token = reader.string(forKey: "app.server.token", isSecret: true)?.trimmingCharacters(in: .whitespaces),
-            !token.isEmpty
-        {
-            guard token.utf8.count >= 32, token.utf8.count <= 256,
-                token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
-            else {
-                throw ConfigurationError(
-                    variable: "APP_SERVER_TOKEN",
-                    problem: "must be 32 to 256 printable ASCII characters without spaces (openssl rand -hex 32)")
-            }
-            appServerToken = token
-        }
+        appServerToken = try Self.bearerToken(reader, "app.server.token", "APP_SERVER_TOKEN") ?? appServerToken
+        metricsToken = try Self.bearerToken(reader, "metrics.token", "METRICS_TOKEN") ?? metricsToken
         databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
         _ = try database()
         databasePoolSize = try Self.integer(
@@ -385,6 +379,21 @@ public struct AppConfiguration: Sendable {
         instanceID = reader.string(forKey: "instance.id").flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
     }
 
+    /// A bearer token setting: 32 to 256 printable ASCII characters, trimmed; `nil` when unset or empty.
+    static func bearerToken(_ reader: ConfigReader, _ key: ConfigKey, _ variable: String) throws -> String? {
+        guard let token = reader.string(forKey: key, isSecret: true)?.trimmingCharacters(in: .whitespaces),
+            !token.isEmpty
+        else { return nil }
+        guard token.utf8.count >= 32, token.utf8.count <= 256,
+            token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+        else {
+            throw ConfigurationError(
+                variable: variable,
+                problem: "must be 32 to 256 printable ASCII characters without spaces (openssl rand -hex 32)")
+        }
+        return token
+    }
+
     private mutating func readStripeAPI(_ reader: ConfigReader) throws {
         for (key, variable, mode) in [
             ("stripe.secret.key.live", "STRIPE_SECRET_KEY_LIVE", Tenant.Mode.live),
@@ -414,9 +423,14 @@ public struct AppConfiguration: Sendable {
     }
 
     /// The Stripe API entry point this configuration describes (keys, base URL, pinned version).
-    public func stripeAPI(logger: Logger = Logger(label: "stripe-apps.api")) throws -> StripeAPI {
+    ///
+    /// - Parameter observer: Told of each attempt and OAuth refresh (the server passes its metrics').
+    public func stripeAPI(
+        logger: Logger = Logger(label: "stripe-apps.api"), observer: StripeAPIObserver = .none
+    ) throws -> StripeAPI {
         try StripeAPI(
-            configuration: StripeAPIConfiguration(baseURL: stripeAPIBaseURL, apiVersion: stripeAPIVersion),
+            configuration: StripeAPIConfiguration(
+                baseURL: stripeAPIBaseURL, apiVersion: stripeAPIVersion, observer: observer),
             secretKeys: stripeSecretKeys,
             logger: logger
         )

@@ -30,6 +30,9 @@ public struct ApplicationHooks: Sendable {
     /// starts it once storage is migrated; push jobs with it. Without one the application runs its own, for the
     /// backend's periodic jobs only.
     public var jobWorker: JobWorker?
+    /// The metrics served at `/metrics`; pass your own to add the app's metrics to its registry. A new one when
+    /// `nil`.
+    public var metrics: AppMetrics?
 
     /// Creates hooks; every one is optional.
     public init(
@@ -40,7 +43,8 @@ public struct ApplicationHooks: Sendable {
         onInstall: @escaping @Sendable (InstallCompletion) async throws -> Void = { _ in },
         eventHandlers: EventHandlers = EventHandlers(),
         lifecycle: InstallLifecycle = InstallLifecycle(),
-        jobWorker: JobWorker? = nil
+        jobWorker: JobWorker? = nil,
+        metrics: AppMetrics? = nil
     ) {
         self.now = now
         self.services = services
@@ -50,6 +54,7 @@ public struct ApplicationHooks: Sendable {
         self.eventHandlers = eventHandlers
         self.lifecycle = lifecycle
         self.jobWorker = jobWorker
+        self.metrics = metrics
     }
 }
 
@@ -77,14 +82,19 @@ public func buildApplication<Storage: StorageBackend>(
     var logger = logger ?? Logger(label: "stripe-apps-backend")
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let signing = AppSigning()
+    let metrics = hooks.metrics ?? AppMetrics()
     let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
+    worker.recordMetrics(into: metrics)
     // The app's worker, or one for the backend's own periodic jobs.
     let jobs =
         hooks.jobWorker
         ?? jobWorker(
             configuration: configuration, storage: storage, registry: JobRegistry(), now: hooks.now, logger: logger)
+    jobs.recordMetrics(into: metrics)
+    let gauges = StorageGauges(statistics: storage.statistics, metrics: metrics, now: hooks.now, logger: logger)
     let router = buildRouter(
-        configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
+        configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker,
+        metrics: metrics)
     // Events stored by another instance on shared storage start here at once too, not at the next poll.
     storage.onEventsStoredElsewhere { worker.notify() }
     let host = configuration.bindHost
@@ -105,7 +115,7 @@ public func buildApplication<Storage: StorageBackend>(
         configuration: .init(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
-        services: [StorageService(storage)] + hooks.services + [worker, jobs],
+        services: [StorageService(storage)] + hooks.services + [worker, jobs, gauges],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
@@ -115,6 +125,7 @@ public func buildApplication<Storage: StorageBackend>(
         signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
         worker.start()
         jobs.start()
+        gauges.start()
     }
     return app
 }
@@ -137,7 +148,9 @@ public func buildRouter<Storage: StorageBackend>(
 ) -> Router<AppRequestContext> {
     let signing = AppSigning()
     signing.set(appKeyring, verifier: uiVerifier(configuration: configuration, keyring: appKeyring, now: hooks.now))
-    return buildRouter(configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker)
+    return buildRouter(
+        configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker,
+        metrics: hooks.metrics ?? AppMetrics())
 }
 
 /// Health routes, webhooks, install links, the admin page (only with `ADMIN_TOKEN`), then the signed UI routes under `/api` with CORS; each controller
@@ -148,12 +161,15 @@ func buildRouter<Storage: StorageBackend>(
     storage: Storage,
     signing: AppSigning,
     hooks: ApplicationHooks,
-    worker: InboxWorker?
+    worker: InboxWorker?,
+    metrics: AppMetrics
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Rejections of anonymous traffic are logged at most ten per kind every ten seconds.
     let rejections = LogSampler()
-    // Outermost first: CORS must see every /api response, so errors are turned into responses inside it.
+    // Outermost first: the metrics see the final status; CORS must see every /api response, so errors are turned
+    // into responses inside it.
+    router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: UIRouteCORSMiddleware())
     router.add(middleware: JSONErrorMiddleware())
@@ -161,8 +177,11 @@ func buildRouter<Storage: StorageBackend>(
     // signed routes log one info line with the tenant once they are answered.
     router.add(middleware: RequestLogMiddleware(.debug))
     HealthController(checkStorage: { try await storage.checkHealth() }).register(on: router)
+    MetricsController(metrics: metrics, token: configuration.metricsToken, now: hooks.now, rejections: rejections)
+        .register(on: router)
     WebhookController(
-        configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker, rejections: rejections
+        configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker, rejections: rejections,
+        metrics: metrics
     ).register(on: router)
     InstallController(
         configuration: configuration,
@@ -170,10 +189,13 @@ func buildRouter<Storage: StorageBackend>(
         installations: storage.installations,
         signing: signing,
         hooks: hooks,
-        oauthTokens: oauthTokens(configuration: configuration, credentials: storage.credentials, now: hooks.now),
+        oauthTokens: oauthTokens(
+            configuration: configuration, credentials: storage.credentials, now: hooks.now,
+            observer: metrics.stripeAPIObserver),
         rejections: rejections,
         limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute),
-        worker: worker
+        worker: worker,
+        metrics: metrics
     ).register(on: router)
     InstallTicketController(
         tickets: InstallTickets(
@@ -188,7 +210,7 @@ func buildRouter<Storage: StorageBackend>(
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
     let api = router.group("api")
-        .add(middleware: StripeSignatureMiddleware(signing: signing, rejections: rejections))
+        .add(middleware: StripeSignatureMiddleware(signing: signing, rejections: rejections, metrics: metrics))
         .group(context: VerifiedRequestContext.self)
     WhoAmIController(installations: storage.installations).register(on: api)
     // Every other signed route reaches a tenant's data: only while the app is installed there.
@@ -263,10 +285,11 @@ public func developmentSecret(in metadata: some MetadataStore) async throws -> S
 func oauthTokens(
     configuration: AppConfiguration,
     credentials: some CredentialStore,
-    now: @escaping @Sendable () -> Date
+    now: @escaping @Sendable () -> Date,
+    observer: StripeAPIObserver = .none
 ) -> OAuthTokens? {
     guard let cipher = configuration.credentialCipher, !configuration.stripeSecretKeys.isEmpty,
-        let api = try? configuration.stripeAPI()
+        let api = try? configuration.stripeAPI(observer: observer)
     else { return nil }
     return OAuthTokens(
         api: api, credentials: TenantCredentials(store: credentials, cipher: cipher, now: now), now: now)

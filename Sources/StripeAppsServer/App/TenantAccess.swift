@@ -17,10 +17,14 @@ public struct TenantAccess: Sendable {
 
     /// What the configuration allows: platform apps use the secret keys (`STRIPE_SECRET_KEY_LIVE`/`_TEST`),
     /// OAuth apps the stored tokens and restricted-key apps the stored keys (both need `ENCRYPTION_KEYS`).
-    public init(configuration: AppConfiguration, credentials store: some CredentialStore) {
+    ///
+    /// - Parameter observer: Told of every Stripe API attempt and OAuth refresh (the job worker's metrics).
+    public init(
+        configuration: AppConfiguration, credentials store: some CredentialStore, observer: StripeAPIObserver = .none
+    ) {
         let credentials = configuration.credentialCipher.map { TenantCredentials(store: store, cipher: $0) }
         self.credentials = credentials
-        guard let api = try? configuration.stripeAPI() else {
+        guard let api = try? configuration.stripeAPI(observer: observer) else {
             clients = nil
             return
         }

@@ -22,17 +22,24 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     let limiter: ClientRateLimiter
     /// Woken when a callback stored its follow-up event, so the install hook runs at once.
     let worker: InboxWorker?
+    /// Counts outcomes (each page's code, `started`, `installed`) and install signature checks.
+    let metrics: AppMetrics
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
     var isSecure: Bool { (configuration.publicURL ?? configuration.install.redirectURI ?? "").hasPrefix("https://") }
 
     func register(on router: Router<AppRequestContext>) {
+        // Pages count their own code; the redirects onwards (to Stripe, or to the app once installed) here.
         router.get("install") { request, context in
-            await answeringFailuresWithAPage(context) { try await begin(request, context) }
+            let response = await answeringFailuresWithAPage(context) { try await begin(request, context) }
+            if response.status == .found { metrics.recordInstall(outcome: "started") }
+            return response
         }
         router.get("install/callback") { request, context in
-            await answeringFailuresWithAPage(context) { try await complete(request, context) }
+            let response = await answeringFailuresWithAPage(context) { try await complete(request, context) }
+            if response.status == .found { metrics.recordInstall(outcome: "installed") }
+            return response
         }
         router.methodNotAllowed("install", allowed: [.get])
         router.methodNotAllowed("install/callback", allowed: [.get])
@@ -240,7 +247,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 installSignature: installSignature,
                 payload: InstallRedirectPayload(state: state, userID: userID, accountID: accountID)
             )
+            metrics.recordVerification(.install, result: "valid")
         } catch {
+            metrics.recordVerification(.install, result: "\(error.code)")
             rejections.log(context.logger, .warning, "install signature rejected", code: "\(error.code)")
             if error.code == .timestampOutsideTolerance {
                 return page(
@@ -412,6 +421,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     func page(
         _ status: HTTPResponse.Status, _ code: String, _ title: String, _ message: String, _ headers: HTTPFields = [:]
     ) -> Response {
-        HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
+        metrics.recordInstall(outcome: code)
+        return HTMLPage(status: status, code: code, title: title, message: message).response(headers: headers)
     }
 }

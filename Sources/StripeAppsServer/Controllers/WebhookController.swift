@@ -18,19 +18,39 @@ struct WebhookController<Inbox: EventInbox> {
     let worker: InboxWorker?
     /// Samples the log lines of rejected deliveries.
     let rejections: LogSampler
+    /// Counts deliveries and signature checks.
+    let metrics: AppMetrics
 
     func register(on router: Router<AppRequestContext>) {
         // One verifier per endpoint, built once: each holds its secrets' keyed hash states.
         let live = verifier(configuration.webhookSecretsLive)
         let test = verifier(configuration.webhookSecretsTest)
         router.post("webhooks/live") { request, context in
-            try await receive(request, context: context, verifier: live, isLiveEndpoint: true)
+            try await counted(isLiveEndpoint: true) {
+                try await receive(request, context: context, verifier: live, isLiveEndpoint: true)
+            }
         }
         router.post("webhooks/test") { request, context in
-            try await receive(request, context: context, verifier: test, isLiveEndpoint: false)
+            try await counted(isLiveEndpoint: false) {
+                try await receive(request, context: context, verifier: test, isLiveEndpoint: false)
+            }
         }
         router.methodNotAllowed("webhooks/live", allowed: [.post])
         router.methodNotAllowed("webhooks/test", allowed: [.post])
+    }
+
+    /// Runs `receive`, counting its delivery as stored, duplicate or rejected (whatever it throws).
+    private func counted(isLiveEndpoint: Bool, _ receive: () async throws -> (Response, isNew: Bool)) async throws
+        -> Response
+    {
+        do {
+            let (response, isNew) = try await receive()
+            metrics.recordDelivery(isLiveEndpoint: isLiveEndpoint, outcome: isNew ? "stored" : "duplicate")
+            return response
+        } catch {
+            metrics.recordDelivery(isLiveEndpoint: isLiveEndpoint, outcome: "rejected")
+            throw error
+        }
     }
 
     private func verifier(_ keyring: SigningKeyring?) -> SignatureVerifier? {
@@ -49,7 +69,7 @@ struct WebhookController<Inbox: EventInbox> {
         context: AppRequestContext,
         verifier: SignatureVerifier?,
         isLiveEndpoint: Bool
-    ) async throws -> Response {
+    ) async throws -> (Response, isNew: Bool) {
         guard let verifier else {
             // Stripe retries on 503, so nothing is lost while the operator configures the secret.
             throw APIError(
@@ -65,8 +85,10 @@ struct WebhookController<Inbox: EventInbox> {
         let event: AppEvent
         do {
             _ = try verifier.verify(payload: bytes, header: header)
+            metrics.recordVerification(.webhook, result: "valid")
             event = try AppEvent(json: bytes)
         } catch {
+            if error.code != .invalidPayload { metrics.recordVerification(.webhook, result: "\(error.code)") }
             rejections.log(context.logger, .info, "rejected webhook", code: "\(error.code)")
             throw APIError(error)
         }
@@ -90,7 +112,9 @@ struct WebhookController<Inbox: EventInbox> {
                 "inbox.duplicate": "\(!isNew)",
             ]
         )
-        return Response.json(
-            .object([PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))]))
+        return (
+            Response.json(.object([PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))])),
+            isNew
+        )
     }
 }

@@ -113,6 +113,7 @@ public final class InboxWorker: Service, Sendable {
 
     private let inbox: any EventInbox
     private let handlers: EventHandlers
+    private let metrics = MetricsHandle()
     private let policy: RetryPolicy
     private let options: Options
     private let now: @Sendable () -> Date
@@ -172,6 +173,12 @@ public final class InboxWorker: Service, Sendable {
     public static func defaultOwner() -> String {
         let random = String(UInt32.random(in: .min ... .max), radix: 36)
         return "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(random)"
+    }
+
+    /// Records its handler runs in `metrics` from now on (`stripe_apps_event_handler_runs_total` and
+    /// `stripe_apps_event_handler_duration_seconds`); the application calls it with its own.
+    public func recordMetrics(into metrics: AppMetrics) {
+        self.metrics.set(metrics)
     }
 
     /// Lets the running worker claim events (storage is ready), and looks at the inbox at once.
@@ -451,11 +458,18 @@ public final class InboxWorker: Service, Sendable {
         }
         if let tenant = event.tenant { logger[metadataKey: "stripe.account"] = .string(tenant.description) }
         let context = EventContext(event: event, tenant: event.tenant, logger: logger)
+        let started = ContinuousClock.now
         do {
             try await run(within: options.handlerTimeout) {
                 for handler in eventHandlers { try await handler(context) }
             }
+            metrics.current?.recordHandlerRun(eventType: stored.type, result: "succeeded", duration: .now - started)
         } catch {
+            if !Task.isCancelled {
+                metrics.current?.recordHandlerRun(
+                    eventType: stored.type, result: error is HandlerTimedOut ? "timed_out" : "failed",
+                    duration: .now - started)
+            }
             // Our own cancellation (the application is stopping at once): nothing is recorded, the lease expires
             // and the event runs again. Any other error, a handler's own CancellationError and a time-out
             // included, is a failed attempt with its backoff: never a hot loop.

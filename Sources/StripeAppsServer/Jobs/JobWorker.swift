@@ -70,6 +70,8 @@ public final class JobWorker: Service, Sendable {
     let options: Options
     let now: @Sendable () -> Date
     let logger: Logger
+    /// Where runs and the jobs' Stripe API calls are recorded, once the application set it.
+    let metrics: MetricsHandle
     /// Every job this worker holds a lease on: running, or claimed and waiting for a free slot.
     private let running = Mutex<[String: Running]>([:])
     /// Claimed jobs waiting for a free slot, oldest claim first.
@@ -92,7 +94,7 @@ public final class JobWorker: Service, Sendable {
     private let wakeUps: AsyncStream<Void>
 
     /// Creates a worker over `queue` for the types in `registry`.
-    public init(
+    public convenience init(
         queue: some JobQueue,
         schedules: (any ScheduleStore)? = nil,
         registry: JobRegistry,
@@ -101,6 +103,23 @@ public final class JobWorker: Service, Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
+        self.init(
+            queue: queue, schedules: schedules, registry: registry, access: access, options: options, now: now,
+            logger: logger, metrics: MetricsHandle())
+    }
+
+    /// Creates a worker recording into `metrics`, which its `access` clients may already record into.
+    init(
+        queue: some JobQueue,
+        schedules: (any ScheduleStore)?,
+        registry: JobRegistry,
+        access: TenantAccess?,
+        options: Options,
+        now: @escaping @Sendable () -> Date,
+        logger: Logger,
+        metrics: MetricsHandle
+    ) {
+        self.metrics = metrics
         self.queue = queue
         self.schedules = schedules
         self.registry = registry
@@ -348,8 +367,15 @@ public final class JobWorker: Service, Sendable {
         let timeout = registration.timeout
         let deadline = deadlines.add(at: .now + timeout) { job.stop(.timedOut) }
         let started = ContinuousClock.now
+        let lag = Duration.seconds(now().timeIntervalSince(claim.job.runAt))
         let result = await task.result
-        recordRun(took: .now - started)
+        let took = ContinuousClock.now - started
+        recordRun(took: took)
+        defer {
+            metrics.current?.recordJobRun(
+                name: claim.job.name, result: Self.metricsResult(result, job.reason.withLock { $0 }), lag: lag,
+                duration: took)
+        }
         deadlines.remove(deadline)
         // The slot is free before the outcome commits (outcomes of several runs share a commit), and the claim
         // needs no more heartbeats: its lease ends with that write, or runs out if it fails.
@@ -376,6 +402,23 @@ public final class JobWorker: Service, Sendable {
         case (.failure(let error), nil):
             await record(job, error: error, strategy: registration.retryStrategy, logger: logger)
         }
+    }
+
+    /// The `result` label of a run that ended with `result`, stopped for `reason`.
+    static func metricsResult(_ result: Result<Void, any Error>, _ reason: StopReason?) -> String {
+        switch (result, reason) {
+        case (.success, _): "succeeded"
+        case (.failure, .requested?): "stopped"
+        case (.failure, .leaseLost?), (.failure, .shutdown?): "interrupted"
+        case (.failure, .timedOut?): "timed_out"
+        case (.failure, nil): "failed"
+        }
+    }
+
+    /// Records its runs in `metrics` from now on (`stripe_apps_job_runs_total`, run durations, start lag), and its
+    /// jobs' Stripe API calls; the application calls it with its own.
+    public func recordMetrics(into metrics: AppMetrics) {
+        self.metrics.set(metrics)
     }
 
     /// Frees the job's slot and wakes the run loop to fill it; a second call does nothing.
@@ -435,7 +478,9 @@ public func jobWorker<Storage: StorageBackend>(
     now: @escaping @Sendable () -> Date = { Date() },
     logger: Logger
 ) -> JobWorker {
-    let access = TenantAccess(configuration: configuration, credentials: storage.credentials)
+    let metrics = MetricsHandle()
+    let access = TenantAccess(
+        configuration: configuration, credentials: storage.credentials, observer: metrics.stripeAPIObserver)
     var registry = registry
     BuiltInJobs.registerMaintenance(
         in: &registry, installStates: storage.installStates, inbox: storage.inbox, jobs: storage.jobs,
@@ -451,5 +496,5 @@ public func jobWorker<Storage: StorageBackend>(
         options: JobWorker.Options(
             lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
             owner: configuration.instanceID ?? InboxWorker.defaultOwner()),
-        now: now, logger: logger)
+        now: now, logger: logger, metrics: metrics)
 }

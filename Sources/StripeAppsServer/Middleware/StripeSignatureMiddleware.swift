@@ -16,21 +16,25 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
 
     private let currentVerifier: @Sendable () throws -> SignatureVerifier
     private let rejections: LogSampler
+    private let metrics: AppMetrics?
 
     /// Creates the middleware.
     ///
     /// - Parameters:
     ///   - verifier: The verifier holding the app signing secrets, the time window and the payload limit.
     ///   - rejections: Samples the log lines of refused requests, so that anonymous traffic cannot flood the log.
-    public init(verifier: SignatureVerifier, rejections: LogSampler = LogSampler()) {
+    ///   - metrics: Counts each check in `stripe_apps_signature_verifications_total{surface="ui"}`.
+    public init(verifier: SignatureVerifier, rejections: LogSampler = LogSampler(), metrics: AppMetrics? = nil) {
         currentVerifier = { verifier }
         self.rejections = rejections
+        self.metrics = metrics
     }
 
     /// Creates the middleware with a verifier known only once storage is ready.
-    init(signing: AppSigning, rejections: LogSampler) {
+    init(signing: AppSigning, rejections: LogSampler, metrics: AppMetrics) {
         currentVerifier = { try signing.verifier() }
         self.rejections = rejections
+        self.metrics = metrics
     }
 
     public func handle(
@@ -43,6 +47,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
         let verifier = try currentVerifier()
         let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         guard let header = try request.headers.singleStripeSignature(), !header.isEmpty else {
+            metrics?.recordVerification(.ui, result: "\(SignatureError.Code.missingHeader)")
             throw APIError(SignatureError(.missingHeader))
         }
         let payload: UIRequestPayload
@@ -64,9 +69,11 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
                 payload = try UIRequestPayload(verifiedJSON: bytes)
             }
         } catch let error as SignatureError {
+            metrics?.recordVerification(.ui, result: "\(error.code)")
             rejections.log(context.logger, .info, "rejected signed request", code: "\(error.code)")
             throw APIError(error)
         }
+        metrics?.recordVerification(.ui, result: "valid")
         // Authentic is not the same as sane: ids and roles of the wrong shape go no further than here.
         do {
             try payload.validateShape()

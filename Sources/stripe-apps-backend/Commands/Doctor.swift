@@ -45,5 +45,6 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     input.installConfirmURL = configuration.install.confirmURL
     input.adminTokenLength = configuration.admin.token?.count
     input.readOnlyAdminTokenLength = configuration.admin.readOnlyToken?.count
+    input.hasMetricsToken = configuration.metricsToken != nil
     return input
 }

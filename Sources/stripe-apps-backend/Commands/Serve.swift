@@ -36,6 +36,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = try await readConfiguration(flags: flags, configFile: config)
         let reader = try await configurationReader(flags: flags, configFile: config)
         bootstrapLogging(level: configuration.logLevel, json: configuration.logsAsJSON)
+        // Whatever is still buffered is written when serve returns, after a graceful shutdown or a start-up error.
+        defer { LogWriter.standardError.flush() }
         let logger = {
             var logger = Logger(label: "stripe-apps-backend")
             logger.logLevel = configuration.logLevel
@@ -67,14 +69,13 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Logs to standard error, once per process: JSON lines, or swift-log's plain text; either way with anything
-/// shaped like a key, token or signature redacted.
+/// Logs to standard error through one buffered writer, once per process: JSON lines, or swift-log's plain text
+/// layout; either way with anything shaped like a key, token or signature redacted. Call
+/// `LogWriter.standardError.flush()` before exiting.
 func bootstrapLogging(level: Logger.Level, json: Bool) {
     LoggingSystem.bootstrap { label in
-        if json { return RedactingLogHandler(JSONLogHandler(label: label, level: level)) }
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return RedactingLogHandler(handler)
+        if json { return RedactingLogHandler(JSONLogHandler(label: label, level: level, writer: .standardError)) }
+        return RedactingLogHandler(TextLogHandler(label: label, level: level, writer: .standardError))
     }
 }
 

@@ -12,6 +12,9 @@ struct FakeStripeHarness: Sendable {
     let api: StripeAPI
     let waits: Recorder<Duration>
     let logs: Recorder<String>
+    /// What the API's observer was told: every attempt, and every OAuth refresh's success.
+    let attempts: Recorder<StripeAPIAttempt>
+    let refreshes: Recorder<Bool>
 
     static let accountA = "acct_1TenantAAAAAAAA"
     static let accountB = "acct_1TenantBBBBBBBB"
@@ -31,13 +34,17 @@ struct FakeStripeHarness: Sendable {
         try await fake.withServer { url in
             let waits = Recorder<Duration>()
             let logs = Recorder<String>()
+            let attempts = Recorder<StripeAPIAttempt>()
+            let refreshes = Recorder<Bool>()
             var logger = Logger(label: "test") { _ in RecordingLogHandler(lines: logs) }
             logger.logLevel = .trace
             let api = try StripeAPI(
                 configuration: StripeAPIConfiguration(
                     baseURL: url.absoluteString,
                     timeout: timeout,
-                    retryPolicy: retryPolicy
+                    retryPolicy: retryPolicy,
+                    observer: StripeAPIObserver(
+                        attemptEnded: { attempts.append($0) }, oauthRefreshEnded: { refreshes.append($0) })
                 ),
                 secretKeys: [
                     APICredential(secretKey: fake.testSecretKey), APICredential(secretKey: fake.liveSecretKey),
@@ -46,7 +53,10 @@ struct FakeStripeHarness: Sendable {
                 sleep: { waits.append($0) },
                 jitter: { 1 }
             )
-            try await body(FakeStripeHarness(fake: fake, clock: clock, api: api, waits: waits, logs: logs))
+            try await body(
+                FakeStripeHarness(
+                    fake: fake, clock: clock, api: api, waits: waits, logs: logs, attempts: attempts,
+                    refreshes: refreshes))
         }
     }
 }
