@@ -400,6 +400,7 @@ import Testing
                 let page = try await client.execute(uri: uri, method: .get, headers: [.cookie: session.cookie])
                 #expect(page.status == .ok, "\(uri)")
                 #expect(page.text.contains("</html>"), "\(uri)")
+                #expect(!page.text.contains("nil") && !page.text.contains("Optional("), "\(uri): an unset value shown")
             }
             let tenant = try await client.execute(
                 uri: "/admin/installations/test/acct_admin", method: .get, headers: [.cookie: session.cookie])

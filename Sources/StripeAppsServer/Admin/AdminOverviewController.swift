@@ -37,12 +37,13 @@ struct AdminOverviewController<Admin: AdminStore, Statistics: StorageStatistics>
             ["status": status.description, "count": jobCounts[status], "href": "/admin/jobs?status=\(status)"]
         }
         let failing = try await failingHandlers()
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "installations": installations, "inbox": inbox, "jobs": jobRows, "failing": failing,
             "hasFailing": !failing.isEmpty, "failingSample": Self.failingSample,
-            "oldestPending": inboxCounts.oldestPendingReceivedAt.map { AdminPages.time($0) } as Any,
-            "oldestWaitingJob": jobCounts.oldestWaitingRunAt.map { AdminPages.time($0) } as Any,
         ]
+        // Optional values are left out when nil: Mustache would print an `Optional` as "nil".
+        if let date = inboxCounts.oldestPendingReceivedAt { data["oldestPending"] = AdminPages.time(date) }
+        if let date = jobCounts.oldestWaitingRunAt { data["oldestWaitingJob"] = AdminPages.time(date) }
         return pages.page(
             "overview", data,
             AdminPages.Frame(title: "Overview", code: "overview", session: context.session, refreshable: request))
