@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c 'import stripe, localstripe' 2>/dev/null; then
+if ! .venv/bin/python -c 'import stripe, localstripe, selenium' 2>/dev/null; then
     echo "scripts/test.sh: creating .venv with Tests/CrossCheck/requirements.txt"
     if ! { python3 -m venv .venv && .venv/bin/pip install --quiet -r Tests/CrossCheck/requirements.txt; }; then
         if [ "${CI:-}" = "true" ]; then

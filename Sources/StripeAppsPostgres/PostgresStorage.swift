@@ -107,6 +107,7 @@ public final class PostgresStorage: StorageBackend, Service {
     public var inbox: PostgresEventInbox { PostgresEventInbox(database: database) }
     public var jobs: PostgresJobQueue { PostgresJobQueue(database: database) }
     public var schedules: PostgresJobQueue { PostgresJobQueue(database: database) }
+    public var admin: PostgresAdminStore { PostgresAdminStore(database: database) }
     public var statistics: PostgresStatistics { PostgresStatistics(database: database) }
 
     /// Runs the connection pool and the wake-up listener until cancelled or shut down.

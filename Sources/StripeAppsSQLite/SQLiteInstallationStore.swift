@@ -6,7 +6,7 @@ public import StripeApps
 public struct SQLiteInstallationStore: InstallationStore {
     let database: SQLiteDatabase
 
-    private static let columns =
+    static let columns =
         "account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by"
 
     public func installation(for tenant: Tenant) async throws -> Installation? {
@@ -90,7 +90,7 @@ public struct SQLiteInstallationStore: InstallationStore {
         return try Row.fetchOne(statement, arguments: [tenant.accountID, tenant.mode.isLive]).map(installation)
     }
 
-    private static func installation(_ row: Row) throws -> Installation {
+    static func installation(_ row: Row) throws -> Installation {
         guard let status = Installation.Status(row["status"] as String) else {
             throw StoreError.corruptRow("installations")
         }

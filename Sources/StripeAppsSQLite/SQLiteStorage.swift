@@ -38,6 +38,7 @@ public final class SQLiteStorage: StorageBackend, Service {
     public var inbox: SQLiteEventInbox { SQLiteEventInbox(database: database) }
     public var jobs: SQLiteJobQueue { SQLiteJobQueue(database: database) }
     public var schedules: SQLiteJobQueue { SQLiteJobQueue(database: database) }
+    public var admin: SQLiteAdminStore { SQLiteAdminStore(database: database) }
     public var statistics: SQLiteStatistics { SQLiteStatistics(database: database) }
 
     /// Keeps the file open until the task is cancelled or the application shuts down.

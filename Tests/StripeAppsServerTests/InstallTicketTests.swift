@@ -380,6 +380,7 @@ final class FlakyCompletionStorage: StorageBackend, InstallStateStore {
     var inbox: InMemoryStorage { base }
     var jobs: InMemoryJobQueue { base.jobs }
     var schedules: InMemoryJobQueue { base.schedules }
+    var admin: InMemoryStorage { base }
     var statistics: InMemoryStorage { base }
     func run() async throws { try await base.run() }
     func migrate() async throws { try await base.migrate() }

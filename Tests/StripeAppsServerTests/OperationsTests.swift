@@ -21,6 +21,7 @@ final class UnavailableStorage: StorageBackend {
     var inbox: UnavailableStorage { self }
     var jobs: UnavailableStorage { self }
     var schedules: UnavailableStorage { self }
+    var admin: UnavailableStorage { self }
     var statistics: UnavailableStorage { self }
     func run() async throws { await waitUntilCancelled() }
     func migrate() async throws {}
@@ -29,8 +30,22 @@ final class UnavailableStorage: StorageBackend {
 }
 
 extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStore, CredentialStore, MetadataStore,
-    EventInbox, JobQueue, ScheduleStore, StorageStatistics
+    EventInbox, JobQueue, ScheduleStore, AdminStore,
+    StorageStatistics
 {
+    func events(matching filter: InboxFilter, after position: String?, limit: Int) async throws -> [InboxEvent] {
+        throw fail()
+    }
+    func event(id: String) async throws -> InboxEvent? { throw fail() }
+    func replay(id: String, by action: AdminAction) async throws -> InboxEvent? { throw fail() }
+    func replayAll(matching filter: InboxFilter, limit: Int, by action: AdminAction) async throws -> Int {
+        throw fail()
+    }
+    func discard(id: String, by action: AdminAction) async throws -> InboxEvent? { throw fail() }
+    func installations(matching filter: InstallationFilter, after position: Tenant?, limit: Int) async throws
+        -> [Installation]
+    { throw fail() }
+    func installationCounts() async throws -> [InstallationCount] { throw fail() }
     func inboxCounts() async throws -> InboxCounts { throw fail() }
     func jobCounts() async throws -> JobCounts { throw fail() }
     func advance(

@@ -60,6 +60,7 @@ struct TestStorage: Sendable {
     let inbox: any EventInbox
     let jobs: any JobQueue
     let schedules: any ScheduleStore
+    let admin: any AdminStore
     let statistics: any StorageStatistics
     let checkHealth: @Sendable () async throws -> Void
 
@@ -72,6 +73,7 @@ struct TestStorage: Sendable {
         inbox = storage.inbox
         jobs = storage.jobs
         schedules = storage.schedules
+        admin = storage.admin
         statistics = storage.statistics
         checkHealth = { try await storage.checkHealth() }
     }

@@ -164,4 +164,20 @@ import Testing
     @Test func appIDMustMatchTheManifest() throws {
         #expect(problems(try Self.input { $0.appID = "com.other.app" }).contains { $0.contains("manifest's id") })
     }
+
+    @Test func aShortAdminTokenIsWeakAndAReadOnlyTokenAloneOpensNothing() throws {
+        let short = Doctor.diagnose(try Self.input { $0.adminTokenLength = 12 })
+        #expect(short.contains { $0.severity == .warning && $0.message.hasPrefix("ADMIN_TOKEN has 12 characters") })
+        let strong = Doctor.diagnose(try Self.input { $0.adminTokenLength = 64 })
+        #expect(!strong.contains { $0.message.contains("ADMIN_TOKEN has") })
+        #expect(strong.contains { $0.severity == .ok && $0.message == "Admin page on at /admin." })
+        let readOnly = Doctor.diagnose(try Self.input { $0.readOnlyAdminTokenLength = 40 })
+        #expect(readOnly.contains { $0.message.hasPrefix("ADMIN_READONLY_TOKEN is set but ADMIN_TOKEN is not") })
+        let clear = Doctor.diagnose(
+            try Self.input {
+                $0.adminTokenLength = 64
+                $0.publicURL = "http://backend.example.com"
+            })
+        #expect(clear.contains { $0.severity == .warning && $0.message.hasPrefix("PUBLIC_URL is http") })
+    }
 }

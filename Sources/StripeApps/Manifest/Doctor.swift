@@ -33,6 +33,10 @@ public enum Doctor: Sendable {
         public var hasAppServerToken: Bool = false
         /// `INSTALL_CONFIRM_URL`, the page an install started with a ticket returns to.
         public var installConfirmURL: String?
+        /// How many characters `ADMIN_TOKEN` has; `nil` when it is not set (no admin page).
+        public var adminTokenLength: Int?
+        /// How many characters `ADMIN_READONLY_TOKEN` has; `nil` when it is not set.
+        public var readOnlyAdminTokenLength: Int?
         /// Whether `METRICS_TOKEN` is set (`GET /metrics` needs it as a bearer token).
         public var hasMetricsToken: Bool = false
 
@@ -108,8 +112,45 @@ public enum Doctor: Sendable {
             findings.append(Finding(severity: .warning, message: legacyInstallHMACWarning))
         }
         checkInstallTickets(input, into: &findings)
+        checkAdminPage(input, into: &findings)
         checkMetrics(input, into: &findings)
         return findings
+    }
+
+    /// The length under which an admin token is called weak: 32 characters, as `openssl rand -hex 16` gives.
+    public static let recommendedAdminTokenLength = 32
+
+    /// The admin page: off without `ADMIN_TOKEN`; tokens long enough to resist guessing; a session cookie that
+    /// does not cross the network in clear.
+    private static func checkAdminPage(_ input: Input, into findings: inout [Finding]) {
+        guard let length = input.adminTokenLength else {
+            if input.readOnlyAdminTokenLength != nil {
+                findings.append(
+                    Finding(
+                        severity: .warning,
+                        message: "ADMIN_READONLY_TOKEN is set but ADMIN_TOKEN is not: the admin page stays off (404)."))
+            }
+            return
+        }
+        for (name, count) in [("ADMIN_TOKEN", length), ("ADMIN_READONLY_TOKEN", input.readOnlyAdminTokenLength)] {
+            guard let count, count < recommendedAdminTokenLength else { continue }
+            findings.append(
+                Finding(
+                    severity: .warning,
+                    message:
+                        "\(name) has \(count) characters: a short token can be guessed despite the login rate limit. Use at least \(recommendedAdminTokenLength) random characters (openssl rand -hex 32)."
+                ))
+        }
+        if let url = input.publicURL, url.hasPrefix("http://") {
+            findings.append(
+                Finding(
+                    severity: .warning,
+                    message:
+                        "PUBLIC_URL is http: the admin token and the admin session cookie would cross the network in clear. Serve the backend over https."
+                ))
+        } else {
+            findings.append(Finding(severity: .ok, message: "Admin page on at /admin."))
+        }
     }
 
     /// Install tickets need both halves: the token the app's server authenticates with, and the page the link

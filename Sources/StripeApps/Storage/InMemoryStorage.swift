@@ -49,6 +49,7 @@ public final class InMemoryStorage: StorageBackend {
     public var jobs: InMemoryJobQueue { InMemoryJobQueue(storage: self) }
     public var schedules: InMemoryJobQueue { InMemoryJobQueue(storage: self) }
     public var inbox: InMemoryStorage { self }
+    public var admin: InMemoryStorage { self }
 
     /// Waits until the task is cancelled: there are no connections to keep.
     public func run() async throws {

@@ -27,6 +27,8 @@ public protocol StorageBackend: Sendable {
     associatedtype Jobs: JobQueue
     /// Where each schedule is in its slots.
     associatedtype Schedules: ScheduleStore
+    /// The admin pages' listings, replays and discards.
+    associatedtype Admin: AdminStore
     /// Counts over the inbox and the jobs, for metrics and the admin page.
     associatedtype Statistics: StorageStatistics
 
@@ -46,6 +48,8 @@ public protocol StorageBackend: Sendable {
     var jobs: Jobs { get }
     /// Where each schedule is in its slots.
     var schedules: Schedules { get }
+    /// The admin pages' listings, replays and discards.
+    var admin: Admin { get }
     /// Counts over the inbox and the jobs.
     var statistics: Statistics { get }
 

@@ -53,6 +53,8 @@ public import StripeAppsAPI
 /// | `LOG_FORMAT` | `json` | `json` (one JSON object per line) or `text` (swift-log's plain layout) |
 /// | `LOG_LEVEL` | `info` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` |
 ///
+/// The admin page's settings (`ADMIN_TOKEN`, `ADMIN_READONLY_TOKEN`, …) are in ``AdminConfiguration``.
+///
 /// Keys are read in dotted form (`stripe.app.secrets`), which the environment provider maps to the names above.
 public struct AppConfiguration: Sendable {
     /// The app id, when configured.
@@ -134,6 +136,8 @@ public struct AppConfiguration: Sendable {
     public var logsAsJSON: Bool
     /// Install links and their callback.
     public var install: InstallConfiguration
+    /// The admin page, off unless `ADMIN_TOKEN` is set.
+    public var admin = AdminConfiguration()
     /// The app manifest, when one was read (the executable reads ``InstallConfiguration/manifestPath``).
     public var manifest: AppManifest?
     /// The developer's secret keys, at most one per mode.
@@ -319,6 +323,7 @@ public struct AppConfiguration: Sendable {
         default: throw ConfigurationError(variable: "LOG_FORMAT", problem: "must be json or text")
         }
         install = try InstallConfiguration(reader: reader, publicURL: publicURL)
+        admin = try AdminConfiguration(reader: reader)
         try readStripeAPI(reader)
     }
 

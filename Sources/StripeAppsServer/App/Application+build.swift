@@ -153,7 +153,7 @@ public func buildRouter<Storage: StorageBackend>(
         metrics: hooks.metrics ?? AppMetrics())
 }
 
-/// Health routes, webhooks, install links, then the signed UI routes under `/api` with CORS; each controller
+/// Health routes, webhooks, install links, the admin page (only with `ADMIN_TOKEN`), then the signed UI routes under `/api` with CORS; each controller
 /// gets the one store it uses. Signed routes other than `/api/whoami` need an active installation of the tenant
 /// (``RequireInstallationMiddleware``), except in development mode.
 func buildRouter<Storage: StorageBackend>(
@@ -204,6 +204,8 @@ func buildRouter<Storage: StorageBackend>(
         token: configuration.appServerToken,
         rejections: rejections
     ).register(on: router)
+    AdminRoutes.register(
+        on: router, configuration: configuration, storage: storage, now: hooks.now, worker: worker)
     router.methodNotAllowed("api/whoami", allowed: [.post])
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 

@@ -9,12 +9,17 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified caller of a signed UI route; `nil` until the signature middleware accepted the request.
     public internal(set) var verifiedUser: VerifiedUser?
+    /// The admin session of an `/admin` request, once ``AdminSessionMiddleware`` checked its cookie.
+    var adminSession: AdminSession?
+    /// The posted form of an `/admin` action, once its CSRF token was checked.
+    var adminForm = AdminForm()
     /// The peer of the connection (a reverse proxy, when there is one: see `CLIENT_ADDRESS_HEADER`).
     public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.verifiedUser = nil
+        self.adminSession = nil
         self.remoteAddress = source.channel.remoteAddress
     }
 }

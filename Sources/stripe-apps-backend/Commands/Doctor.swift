@@ -43,6 +43,8 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     )
     input.hasAppServerToken = configuration.appServerToken != nil
     input.installConfirmURL = configuration.install.confirmURL
+    input.adminTokenLength = configuration.admin.token?.count
+    input.readOnlyAdminTokenLength = configuration.admin.readOnlyToken?.count
     input.hasMetricsToken = configuration.metricsToken != nil
     return input
 }

@@ -149,6 +149,20 @@ enum ExternalTool {
         return candidate
     }()
 
+    /// A Python with Selenium (`Tests/CrossCheck/requirements.txt`), for the multi-step admin page flow.
+    static let seleniumPython: URL? = {
+        let configured = ProcessInfo.processInfo.environment["STRIPE_APPS_PYTHON"]
+        let candidate =
+            configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: candidate.path),
+            let check = try? runProcess(candidate, ["-c", "import selenium"]), check.status == 0
+        else { return nil }
+        return candidate
+    }()
+
+    /// Debian's `chromedriver` (package `chromium-driver`), which Selenium drives Chromium through.
+    static let chromedriver = onPath("chromedriver")
+
     /// `node`, for checking JSON text against `JSON.stringify`.
     static let node = onPath("node")
 

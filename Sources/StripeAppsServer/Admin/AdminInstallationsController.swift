@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import StripeApps
+
+/// `GET /admin/installations` (search by account, filter by mode and status, 50 a page) and one tenant's page,
+/// `GET /admin/installations/{mode}/{account}`: its installation, settings keys (never values), recent events
+/// and audit log.
+struct AdminInstallationsController<
+    Admin: AdminStore, Installations: InstallationStore, Settings: SettingsStore, Credentials: CredentialStore
+>: Sendable {
+    let pages: AdminPages
+    let admin: Admin
+    let installations: Installations
+    let settings: Settings
+    let credentials: Credentials
+
+    static var pageSize: Int { 50 }
+    /// The newest audit records shown on a tenant's page.
+    static var auditShown: Int { 100 }
+
+    func register(on group: RouterGroup<AdminRequestContext>) {
+        group.get("installations") { request, context in try await list(request, context) }
+        group.get("installations/:mode/:account") { request, context in try await tenant(request, context) }
+    }
+
+    private func list(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var filter = InstallationFilter()
+        filter.accountContains = query.get("q").map { String($0.trimmingCharacters(in: .whitespaces).prefix(200)) }
+            .flatMap { $0.isEmpty ? nil : $0 }
+        if let mode = query.get("mode"), !mode.isEmpty {
+            guard let parsed = Tenant.Mode(mode) else {
+                throw AdminPageError.badRequest("invalid_mode", "The mode must be live or test.")
+            }
+            filter.mode = parsed
+        }
+        if let status = query.get("status"), !status.isEmpty {
+            guard let parsed = Installation.Status(status) else {
+                throw AdminPageError.badRequest("invalid_status", "The status must be active or inactive.")
+            }
+            filter.status = parsed
+        }
+        var after: Tenant?
+        if let position = query.get("after") {
+            let parts = position.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2, let mode = Tenant.Mode(String(parts[0])) else {
+                throw AdminPageError.badRequest("invalid_position", "The page position cannot be read.")
+            }
+            after = Tenant(accountID: String(parts[1]), mode: mode)
+        }
+        let found = try await admin.installations(matching: filter, after: after, limit: Self.pageSize)
+        var data: [String: Any] = [
+            "q": filter.accountContains ?? "",
+            "modes": AdminPages.options(["live", "test"], selected: filter.mode?.description),
+            "statuses": AdminPages.options(["active", "inactive"], selected: filter.status?.description),
+            "rows": found.map { installation in
+                [
+                    "account": installation.tenant.accountID, "mode": installation.tenant.mode.description,
+                    "status": installation.status.description, "href": AdminPages.tenantHref(installation.tenant),
+                    "created": AdminPages.time(installation.createdAt),
+                    "changed": AdminPages.time(installation.lastChangedAt ?? installation.updatedAt),
+                ] as [String: Any]
+            },
+        ]
+        if found.count == Self.pageSize, let last = found.last {
+            let items = AdminPages.queryItems(request).filter { $0.name != "after" }
+            data["next"] = AdminPages.path(
+                "/admin/installations",
+                items + [URLQueryItem(name: "after", value: "\(last.tenant.mode)/\(last.tenant.accountID)")])
+        }
+        return pages.page(
+            "installations", data,
+            AdminPages.Frame(title: "Installations", code: "installations", session: context.session))
+    }
+
+    private func tenant(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
+        guard let mode = Tenant.Mode(try context.parameter("mode")) else {
+            throw AdminPageError.notFound("tenant")
+        }
+        let tenant = Tenant(accountID: try context.parameter("account"), mode: mode)
+        let installation = try await installations.installation(for: tenant)
+        let document = try await settings.settings(for: tenant)
+        let audit = try await credentials.auditRecords(for: tenant).suffix(Self.auditShown).reversed()
+        let events = try await admin.events(
+            matching: InboxFilter(accountID: tenant.accountID, mode: tenant.mode), after: nil, limit: 20)
+        let keys = document.values.keys.sorted()
+        var data: [String: Any] = [
+            "settingsKeys": keys, "hasSettings": !keys.isEmpty, "settingsVersion": document.version,
+            "events": events.map(AdminInboxController<Admin>.row),
+            "allEvents": AdminPages.path(
+                "/admin/inbox",
+                [URLQueryItem(name: "account", value: tenant.accountID), URLQueryItem(name: "mode", value: "\(mode)")]),
+            "audit": audit.map { record in
+                ["date": AdminPages.time(record.date), "action": record.action, "reason": record.reason]
+            },
+        ]
+        if let installation {
+            data["installation"] = [
+                "status": installation.status.description, "created": AdminPages.time(installation.createdAt),
+                "changed": AdminPages.time(installation.lastChangedAt ?? installation.updatedAt),
+                "changedBy": installation.lastChangedBy ?? "unknown",
+            ]
+        } else if events.isEmpty && audit.isEmpty {
+            throw AdminPageError.notFound("tenant")
+        }
+        return pages.page(
+            "tenant", data,
+            AdminPages.Frame(title: "Tenant \(tenant)", code: "tenant", session: context.session, refreshable: request))
+    }
+}
