@@ -34,9 +34,12 @@ public struct RedactingLogHandler<Base: LogHandler>: LogHandler {
 
     public func log(event: LogEvent) {
         var event = event
-        event.message = "\(LogRedaction.redact(event.message.description))"
+        let message = event.message.description
+        if CredentialRedaction.mayNeedRedaction(message) { event.message = "\(LogRedaction.redact(message))" }
         event.metadata = event.metadata.map(LogRedaction.redact)
-        // The handler's own metadata (request id, tenant) is merged by `base`: redact it there too.
+        // The handler's own metadata (request id, tenant) is merged by `base`: redact it there too, when it needs it
+        // (most lines hold nothing to redact, and copying the handler's metadata for each would cost more).
+        guard LogRedaction.mayNeedRedaction(base.metadata) else { return base.log(event: event) }
         var base = self.base
         base.metadata = LogRedaction.redact(base.metadata)
         base.log(event: event)
@@ -47,6 +50,7 @@ public struct RedactingLogHandler<Base: LogHandler>: LogHandler {
 package enum LogRedaction {
     /// `text` without key- or token-shaped words and without `v1=` signatures.
     package static func redact(_ text: String) -> String {
+        guard CredentialRedaction.mayNeedRedaction(text) else { return text }
         let keysRemoved = CredentialRedaction.redact(text)
         guard keysRemoved.contains("v1=") else { return keysRemoved }
         // A Stripe-Signature's `v1=<64 hex>`: the MAC is no secret, but it is a credential for its payload.
@@ -65,7 +69,21 @@ package enum LogRedaction {
     }
 
     static func redact(_ metadata: Logger.Metadata) -> Logger.Metadata {
-        metadata.mapValues(redact)
+        mayNeedRedaction(metadata) ? metadata.mapValues(redact) : metadata
+    }
+
+    /// Whether any value of `metadata` may hold something to redact (see `CredentialRedaction.mayNeedRedaction`).
+    static func mayNeedRedaction(_ metadata: Logger.Metadata) -> Bool {
+        metadata.values.contains(where: mayNeedRedaction)
+    }
+
+    static func mayNeedRedaction(_ value: Logger.MetadataValue) -> Bool {
+        switch value {
+        case .string(let text): CredentialRedaction.mayNeedRedaction(text)
+        case .stringConvertible(let convertible): CredentialRedaction.mayNeedRedaction(convertible.description)
+        case .array(let values): values.contains(where: mayNeedRedaction)
+        case .dictionary(let dictionary): mayNeedRedaction(dictionary)
+        }
     }
 
     static func redact(_ value: Logger.MetadataValue) -> Logger.MetadataValue {
