@@ -64,6 +64,13 @@ public enum PayloadValue: Sendable, Hashable {
     /// Escapes like `JSON.stringify`: `"`, `\` and control characters only; everything else stays raw UTF-8.
     static func writeString(_ value: String, to output: inout String) {
         output += "\""
+        // Most strings need no escape: appended whole, instead of scalar by scalar.
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+        else {
+            output += value
+            output += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""

@@ -77,23 +77,40 @@ public final class LogWriter: Sendable {
             pending.isFlushScheduled = true
             return true
         }
-        if shouldSchedule { queue.async { self.flush() } }
+        if shouldSchedule { queue.async { self.drain() } }
     }
 
     /// Writes every queued line now, on the calling thread.
     public func flush() {
+        _ = writeBatch(endingDrain: false)
+    }
+
+    /// The background writer: writes batches until none is waiting. Lines queued meanwhile join the next batch
+    /// without waking the queue again, so a busy server pays one wake-up per burst, not one per batch.
+    private func drain() {
+        while writeBatch(endingDrain: true) {}
+    }
+
+    /// Takes what is queued and writes it; returns whether there was anything. With `endingDrain`, finding nothing
+    /// ends the drain, so that the next line schedules a new one.
+    private func writeBatch(endingDrain: Bool) -> Bool {
         writing.withLock { _ in
-            let (batch, dropped) = pending.withLock { pending in
+            let taken = pending.withLock { pending -> (batch: [UInt8], dropped: Int)? in
+                guard !pending.buffer.isEmpty || pending.dropped > 0 else {
+                    if endingDrain { pending.isFlushScheduled = false }
+                    return nil
+                }
                 defer {
                     pending.buffer = []
                     pending.buffer.reserveCapacity(4096)
-                    pending.isFlushScheduled = false
                     pending.dropped = 0
                 }
                 return (pending.buffer, pending.dropped)
             }
-            writeAll(batch)
-            if dropped > 0 { writeAll(droppedLine(dropped)) }
+            guard let taken else { return false }
+            writeAll(taken.batch)
+            if taken.dropped > 0 { writeAll(droppedLine(taken.dropped)) }
+            return true
         }
     }
 
