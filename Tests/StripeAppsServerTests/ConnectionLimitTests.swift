@@ -66,6 +66,32 @@ import Testing
         }
     }
 
+    /// A kept-alive connection whose last request armed the long body deadline still gets the short head deadline
+    /// on its next request: the one timer per connection is brought forward, not left at the later time.
+    @Test func aTricklingHeadAfterAServedRequestIsDisconnectedByTheHeadDeadline() async throws {
+        var configuration = try AppConfiguration.testing()
+        configuration.httpHeaderTimeoutSeconds = 1
+        configuration.httpBodyTimeoutSeconds = 120
+        try await Self.withServer(configuration) { port in
+            let outcome = try await RawConnection.blocking {
+                let connection = try RawConnection(port: port)
+                defer { connection.close() }
+                try connection.send(Self.healthRequest)
+                let first = try connection.readResponseHead()
+                let began = ContinuousClock.now
+                try connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+                for index in 0..<150 {
+                    if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
+                    try? connection.send("X-Slow-\(index): 1\r\n")
+                }
+                return (first, connection.isClosedByPeer(waiting: .milliseconds(100)), ContinuousClock.now - began)
+            }
+            #expect(outcome.0.hasPrefix("HTTP/1.1 200"), "\(outcome.0)")
+            #expect(outcome.1, "the server kept a trickling head open for \(outcome.2)")
+            #expect(outcome.2 < .seconds(29), "closed by the head deadline, not the end of the trickle")
+        }
+    }
+
     @Test func aClientThatTricklesItsBodyIsDisconnected() async throws {
         var configuration = try AppConfiguration.testing()
         configuration.httpBodyTimeoutSeconds = 1
