@@ -40,6 +40,7 @@ public import StripeAppsAPI
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
 /// | `METRICS_TOKEN` | none | the bearer token `GET /metrics` requires (32+ characters); open without it |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | where traces go (OTLP); traces are off without it. The other `OTEL_*` variables are swift-otel's |
 /// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
 /// | `JOB_CONCURRENCY` | `16` | jobs one instance runs at once (as `EVENT_CONCURRENCY`) |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
@@ -154,6 +155,11 @@ public struct AppConfiguration: Sendable {
     /// The bearer token `GET /metrics` requires, when `METRICS_TOKEN` is set; without it the metrics are open
     /// (`doctor` warns when `PUBLIC_URL` is https).
     public var metricsToken: String?
+    /// Whether traces are exported: an OTLP endpoint is configured with the standard variables
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), and neither `OTEL_SDK_DISABLED=true`
+    /// nor `OTEL_TRACES_EXPORTER=none` turns them off. `serve` then bootstraps swift-otel, which reads the other
+    /// `OTEL_*` variables (service name, sampler, protocol) itself.
+    public var isTracingEnabled = false
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -266,6 +272,11 @@ public struct AppConfiguration: Sendable {
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
         appServerToken = try Self.bearerToken(reader, "app.server.token", "APP_SERVER_TOKEN") ?? appServerToken
         metricsToken = try Self.bearerToken(reader, "metrics.token", "METRICS_TOKEN") ?? metricsToken
+        let endpoint = [reader.string(forKey: "otel.exporter.otlp.endpoint"),
+            reader.string(forKey: "otel.exporter.otlp.traces.endpoint")].contains { !($0 ?? "").isEmpty }
+        isTracingEnabled =
+            endpoint && reader.string(forKey: "otel.sdk.disabled")?.lowercased() != "true"
+            && reader.string(forKey: "otel.traces.exporter")?.lowercased() != "none"
         databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
         _ = try database()
         databasePoolSize = try Self.integer(

@@ -169,6 +169,8 @@ func buildRouter<Storage: StorageBackend>(
     let rejections = LogSampler()
     // Outermost first: the metrics see the final status; CORS must see every /api response, so errors are turned
     // into responses inside it.
+    // Outermost of all when traces are on: the request's span covers everything below it.
+    if configuration.isTracingEnabled { router.add(middleware: RequestTracingMiddleware()) }
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: UIRouteCORSMiddleware())
@@ -210,7 +212,9 @@ func buildRouter<Storage: StorageBackend>(
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
     let api = router.group("api")
-        .add(middleware: StripeSignatureMiddleware(signing: signing, rejections: rejections, metrics: metrics))
+        .add(middleware: StripeSignatureMiddleware(
+                signing: signing, rejections: rejections, metrics: metrics,
+                isTraced: configuration.isTracingEnabled))
         .group(context: VerifiedRequestContext.self)
     WhoAmIController(installations: storage.installations).register(on: api)
     // Every other signed route reaches a tenant's data: only while the app is installed there.

@@ -22,6 +22,8 @@ import Synchronization
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
+    /// Adds metadata to every line, such as the current trace's `trace_id` and `span_id`.
+    public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let fileDescriptor: Int32
     private let writer: LogWriter?
@@ -34,11 +36,16 @@ public struct JSONLogHandler: LogHandler {
     ///   - fileDescriptor: Where lines go without a writer; standard error by default.
     ///   - writer: The buffered writer lines go through (``LogWriter/standardError`` under `serve`); each line is
     ///     written at once with its own `write(2)` when `nil`.
-    public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 2, writer: LogWriter? = nil) {
+    ///   - metadataProvider: Adds metadata to every line (the trace's ids when traces are on).
+    public init(
+        label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 2, writer: LogWriter? = nil,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) {
         self.label = label
         self.logLevel = level
         self.fileDescriptor = fileDescriptor
         self.writer = writer
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -47,7 +54,8 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map {
+        let fields = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
+            .sorted { $0.key < $1.key }.map {
             PayloadField($0.key, Self.value($0.value))
         }
         let line =

@@ -9,14 +9,20 @@ public import Logging
 public struct TextLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
+    /// Adds metadata to every line, such as the current trace's `trace_id` and `span_id`.
+    public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let writer: LogWriter
 
     /// Creates a handler for `label` writing through `writer`.
-    public init(label: String, level: Logger.Level = .info, writer: LogWriter = .standardError) {
+    public init(
+        label: String, level: Logger.Level = .info, writer: LogWriter = .standardError,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) {
         self.label = label
         self.logLevel = level
         self.writer = writer
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -25,7 +31,8 @@ public struct TextLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let pairs = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map {
+        let pairs = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
+            .sorted { $0.key < $1.key }.map {
             "\($0.key)=\($0.value)"
         }.joined(separator: " ")
         let line =

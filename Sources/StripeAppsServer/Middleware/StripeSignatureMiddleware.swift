@@ -1,5 +1,6 @@
 public import Hummingbird
 import Logging
+import Tracing
 public import StripeApps
 
 /// Verifies the `Stripe-Signature` of a UI-extension request, then records the verified caller in the context.
@@ -17,6 +18,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     private let currentVerifier: @Sendable () throws -> SignatureVerifier
     private let rejections: LogSampler
     private let metrics: AppMetrics?
+    private let isTraced: Bool
 
     /// Creates the middleware.
     ///
@@ -24,17 +26,23 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     ///   - verifier: The verifier holding the app signing secrets, the time window and the payload limit.
     ///   - rejections: Samples the log lines of refused requests, so that anonymous traffic cannot flood the log.
     ///   - metrics: Counts each check in `stripe_apps_signature_verifications_total{surface="ui"}`.
-    public init(verifier: SignatureVerifier, rejections: LogSampler = LogSampler(), metrics: AppMetrics? = nil) {
+    ///   - isTraced: Whether each check runs in a `stripe_apps.signature.verify` span (traces are configured).
+    public init(
+        verifier: SignatureVerifier, rejections: LogSampler = LogSampler(), metrics: AppMetrics? = nil,
+        isTraced: Bool = false
+    ) {
         currentVerifier = { verifier }
         self.rejections = rejections
         self.metrics = metrics
+        self.isTraced = isTraced
     }
 
     /// Creates the middleware with a verifier known only once storage is ready.
-    init(signing: AppSigning, rejections: LogSampler, metrics: AppMetrics) {
+    init(signing: AppSigning, rejections: LogSampler, metrics: AppMetrics, isTraced: Bool) {
         currentVerifier = { try signing.verifier() }
         self.rejections = rejections
         self.metrics = metrics
+        self.isTraced = isTraced
     }
 
     public func handle(
@@ -53,20 +61,22 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
         let payload: UIRequestPayload
         let verified: VerifiedSignature
         do {
-            switch request.method {
-            case .get, .head, .delete:
-                payload = try rebuiltPayload(from: request)
-                verified = try verifier.verify(payload: payload.bytes, header: header)
-            default:
-                guard body.readableBytes > 0 else {
-                    throw APIError.badRequest(
-                        "missing_payload",
-                        "Send the signed JSON as the body: JSON.stringify({...payload, user_id, account_id})."
-                    )
+            (payload, verified) = try traced("stripe_apps.signature.verify") {
+                switch request.method {
+                case .get, .head, .delete:
+                    let payload = try rebuiltPayload(from: request)
+                    return (payload, try verifier.verify(payload: payload.bytes, header: header))
+                default:
+                    guard body.readableBytes > 0 else {
+                        throw APIError.badRequest(
+                            "missing_payload",
+                            "Send the signed JSON as the body: JSON.stringify({...payload, user_id, account_id})."
+                        )
+                    }
+                    let bytes = Array(body.readableBytesView)
+                    let verified = try verifier.verify(payload: bytes, header: header)
+                    return (try UIRequestPayload(verifiedJSON: bytes), verified)
                 }
-                let bytes = Array(body.readableBytesView)
-                verified = try verifier.verify(payload: bytes, header: header)
-                payload = try UIRequestPayload(verifiedJSON: bytes)
             }
         } catch let error as SignatureError {
             metrics?.recordVerification(.ui, result: "\(error.code)")
@@ -92,6 +102,15 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
             metadata: ["stripe.secret": .string(verified.secretLabel), "http.status": "\(response.status.code)"]
         )
         return response
+    }
+
+    /// Runs `body` in a span named `name` when traces are on; a failure is recorded on the span.
+    private func traced<R>(_ name: String, _ body: () throws -> R) throws -> R {
+        guard isTraced else { return try body() }
+        return try withSpan(name) { span in
+            span.attributes["stripe_apps.surface"] = "ui"
+            return try body()
+        }
     }
 
     private func rebuiltPayload(from request: Request) throws -> UIRequestPayload {

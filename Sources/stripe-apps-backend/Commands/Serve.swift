@@ -3,6 +3,9 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
+import OTel
+import ServiceLifecycle
+import Tracing
 import StripeApps
 import StripeAppsServer
 
@@ -35,7 +38,8 @@ struct Serve: AsyncParsableCommand {
         if let port { flags["port"] = .init(.string(String(port)), isSecret: false) }
         let configuration = try await readConfiguration(flags: flags, configFile: config)
         let reader = try await configurationReader(flags: flags, configFile: config)
-        bootstrapLogging(level: configuration.logLevel, json: configuration.logsAsJSON)
+        bootstrapLogging(
+            level: configuration.logLevel, json: configuration.logsAsJSON, traced: configuration.isTracingEnabled)
         // Whatever is still buffered is written when serve returns, after a graceful shutdown or a start-up error.
         defer { LogWriter.standardError.flush() }
         let logger = {
@@ -55,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         }
         let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode
-        let hooks = ApplicationHooks(onServerRunning: { port in
+        let hooks = ApplicationHooks(services: try tracingServices(configuration), onServerRunning: { port in
             if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
         })
         switch try SelectedStorage.open(configuration, logger: logger) {
@@ -70,13 +74,34 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Logs to standard error through one buffered writer, once per process: JSON lines, or swift-log's plain text
-/// layout; either way with anything shaped like a key, token or signature redacted. Call
-/// `LogWriter.standardError.flush()` before exiting.
-func bootstrapLogging(level: Logger.Level, json: Bool) {
-    LoggingSystem.bootstrap { label in
-        if json { return RedactingLogHandler(JSONLogHandler(label: label, level: level, writer: .standardError)) }
-        return RedactingLogHandler(TextLogHandler(label: label, level: level, writer: .standardError))
-    }
+/// layout; either way with anything shaped like a key, token or signature redacted, and with `trace_id` and
+/// `span_id` when traces are on. Call `LogWriter.standardError.flush()` before exiting.
+func bootstrapLogging(level: Logger.Level, json: Bool, traced: Bool = false) {
+    LoggingSystem.bootstrap(
+        { label, provider in
+            if json {
+                return RedactingLogHandler(
+                    JSONLogHandler(label: label, level: level, writer: .standardError, metadataProvider: provider))
+            }
+            return RedactingLogHandler(
+                TextLogHandler(label: label, level: level, writer: .standardError, metadataProvider: provider))
+        }, metadataProvider: traced ? OTel.makeLoggingMetadataProvider() : nil)
+}
+
+/// With traces configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), bootstraps swift-otel's tracer for the process and
+/// returns its exporter service, which the application runs; none otherwise. swift-otel reads the other `OTEL_*`
+/// variables (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_PROTOCOL`…) itself; only traces are
+/// exported (metrics are Prometheus', logs go to standard error).
+func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] {
+    guard configuration.isTracingEnabled else { return [] }
+    var otel = OTel.Configuration.default
+    otel.serviceName = "stripe-apps-backend"
+    otel.logs.enabled = false
+    otel.metrics.enabled = false
+    otel.traces.enabled = true
+    let (tracer, service) = try OTel.makeTracingBackend(configuration: otel)
+    InstrumentationSystem.bootstrap(tracer)
+    return [service]
 }
 
 /// Says loudly that this is development mode, and prints a command that sends a correctly signed request.

@@ -1,0 +1,50 @@
+public import Hummingbird
+import HTTPTypes
+import Tracing
+
+/// Starts a server span for each request, continuing a W3C `traceparent` it carries: named after the method and
+/// the route template, with the status; an answer of 500 or more marks it as an error.
+///
+/// Hummingbird's `TracingMiddleware` records the raw path and query string, and install callbacks carry an OAuth
+/// `code`, a CSRF `state` and an `install_signature` in theirs; this one records neither, only the route template
+/// (`/install/callback`), so no span holds a secret or an id from a URL. The composition root adds it only when
+/// traces are configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), so that it costs nothing otherwise.
+public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Creates the middleware; spans go to the tracer bootstrapped in `InstrumentationSystem`.
+    public init() {}
+
+    public func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var parent = ServiceContext.current ?? .topLevel
+        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        let method = HTTPMetricsMiddleware<Context>.label(request.method)
+        return try await withSpan("\(method)", context: parent, ofKind: .server) { span in
+            span.attributes["http.request.method"] = method
+            do {
+                let response = try await next(request, context)
+                Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
+                return response
+            } catch {
+                let status = Int((error as? any HTTPResponseError)?.status.code ?? 500)
+                Self.finish(span, method: method, route: context.endpointPath, status: status)
+                throw error
+            }
+        }
+    }
+
+    static func finish(_ span: any Span, method: String, route: String?, status: Int) {
+        let route = route ?? "NotFound"
+        span.operationName = "\(method) \(route)"
+        span.attributes["http.route"] = route
+        span.attributes["http.response.status_code"] = status
+        if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+    }
+}
+
+/// Reads W3C trace context headers from a request's fields.
+struct HTTPFieldsExtractor: Extractor {
+    func extract(key: String, from carrier: HTTPFields) -> String? {
+        HTTPField.Name(key).flatMap { carrier[$0] }
+    }
+}

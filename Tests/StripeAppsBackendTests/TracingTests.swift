@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import StripeApps
+import StripeAppsTesting
+import Synchronization
+import Testing
+
+/// Traces as an operator gets them: `serve` with the standard `OTEL_*` variables exports OTLP/HTTP (JSON here) to a
+/// receiver this test runs; the spans have the route template, continue the caller's `traceparent`, nest the
+/// signature check under the request, hold nothing from a URL's query, and the log lines carry their ids.
+@Suite struct TracingTests {
+    static let secret = "absec_tracing_test_secret_0123456789"
+
+    /// One exported span, as OTLP/JSON writes it (ids in base64).
+    struct ExportedSpan {
+        let traceID: String
+        let spanID: String
+        let parentSpanID: String?
+        let name: String
+        let kind: Int
+        let attributes: [String: String]
+
+        static func all(in body: [String: Any]) -> [ExportedSpan] {
+            func list(_ value: Any?) -> [[String: Any]] { value as? [[String: Any]] ?? [] }
+            var spans: [ExportedSpan] = []
+            for resource in list(body["resourceSpans"]) {
+                for scope in list(resource["scopeSpans"]) {
+                    for span in list(scope["spans"]) {
+                        var attributes: [String: String] = [:]
+                        for attribute in list(span["attributes"]) {
+                            guard let key = attribute["key"] as? String, let value = attribute["value"] as? [String: Any]
+                            else { continue }
+                            attributes[key] = (value["stringValue"] ?? value["intValue"]).map { "\($0)" } ?? ""
+                        }
+                        spans.append(
+                            ExportedSpan(
+                                traceID: hex(span["traceId"] as? String), spanID: hex(span["spanId"] as? String),
+                                parentSpanID: (span["parentSpanId"] as? String).map { hex($0) },
+                                name: span["name"] as? String ?? "", kind: span["kind"] as? Int ?? 0,
+                                attributes: attributes))
+                    }
+                }
+            }
+            return spans
+        }
+
+        /// OTLP/JSON ids as swift-otel writes them (base64 of the bytes), in hex like `traceparent`.
+        static func hex(_ base64: String?) -> String {
+            guard let base64, let data = Data(base64Encoded: base64) else { return base64 ?? "" }
+            return data.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    @Test func serveExportsRequestSpansThatContinueTheCallersTrace() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("traces-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The receiver: every export's body, as it arrives.
+        let (exports, received) = AsyncStream<Data>.makeStream()
+        let router = Router()
+        router.post("v1/traces") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 22)
+            received.yield(Data(body.readableBytesView))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        try await Application(router: router).test(.live) { receiver in
+            let receiverPort = try #require(receiver.port)
+            let port = try freePort()
+            let server = try ServeProcess(
+                arguments: ["--port", "\(port)"], directory: directory,
+                environment: [
+                    "STRIPE_APP_SECRETS": Self.secret,
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_SAMPLER": "always_on",
+                    "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "tracing-test",
+                ])
+            defer { server.stop() }
+            try await server.waitUntilReady(port: port)
+
+            // A caller that is itself traced sends its traceparent with the signed request.
+            let callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+            let callerSpan = "00f067aa0ba902b7"
+            let signed = try UIExtensionSigner(secrets: [Self.secret]).post(
+                userID: "usr_traced", accountID: "acct_traced", mode: .test)
+            var whoami = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/whoami")
+            whoami.method = .POST
+            for field in signed.headers { whoami.headers.add(name: field.name.rawName, value: field.value) }
+            whoami.headers.add(name: "traceparent", value: "00-\(callerTrace)-\(callerSpan)-01")
+            whoami.body = .bytes(try #require(signed.body))
+            let answered = try await HTTPClient.shared.execute(whoami, timeout: .seconds(30))
+            #expect(answered.status == .ok)
+            // An install callback's query carries a code and a state: no span may hold them.
+            let callback = HTTPClientRequest(
+                url: "http://127.0.0.1:\(port)/install/callback?code=ac_secretcode123&state=somestate")
+            _ = try await HTTPClient.shared.execute(callback, timeout: .seconds(30))
+
+            // Spans come in batches every 100 ms; a minute without them ends the wait, and the test fails below.
+            let limit = Task {
+                try await Task.sleep(for: .seconds(60))
+                received.finish()
+            }
+            defer { limit.cancel() }
+            var spans: [ExportedSpan] = []
+            for await export in exports {
+                guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
+                spans += ExportedSpan.all(in: body)
+                let names = Set(spans.map(\.name))
+                if names.isSuperset(of: ["POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback"]) {
+                    break
+                }
+            }
+            let request = try #require(spans.first { $0.name == "POST /api/whoami" })
+            #expect(request.kind == 2, "a server span")
+            #expect(request.traceID == callerTrace && request.parentSpanID == callerSpan, "the caller's trace goes on")
+            #expect(request.attributes["http.route"] == "/api/whoami")
+            #expect(request.attributes["http.response.status_code"] == "200")
+            let verify = try #require(spans.first { $0.name == "stripe_apps.signature.verify" })
+            #expect(verify.traceID == callerTrace && verify.parentSpanID == request.spanID, "nested in the request")
+            let install = try #require(spans.first { $0.name == "GET /install/callback" })
+            #expect(install.attributes["http.route"] == "/install/callback")
+            for span in spans {
+                for value in span.attributes.values {
+                    #expect(!value.contains("secretcode") && !value.contains("somestate") && !value.contains("acct_"))
+                }
+            }
+            // The request's log line carries the ids of its span.
+            let logged = await server.logLines.first { $0.contains("signed request") }
+            let line = try #require(logged)
+            let metadata = try PayloadValue.parse(line)["metadata"]
+            #expect(metadata?["trace_id"]?.stringValue == callerTrace)
+            #expect(metadata?["span_id"]?.stringValue == request.spanID)
+        }
+    }
+}
