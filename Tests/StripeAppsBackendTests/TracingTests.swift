@@ -33,7 +33,8 @@ import Testing
                     for span in list(scope["spans"]) {
                         var attributes: [String: String] = [:]
                         for attribute in list(span["attributes"]) {
-                            guard let key = attribute["key"] as? String, let value = attribute["value"] as? [String: Any]
+                            guard let key = attribute["key"] as? String,
+                                let value = attribute["value"] as? [String: Any]
                             else { continue }
                             attributes[key] = (value["stringValue"] ?? value["intValue"]).map { "\($0)" } ?? ""
                         }
@@ -66,7 +67,9 @@ import Testing
         router.post("v1/traces") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 22)
             received.yield(Data(body.readableBytesView))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{}")))
         }
         try await Application(router: router).test(.live) { receiver in
             let receiverPort = try #require(receiver.port)

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import StripeApps
+import Tracing
 
 /// Sends one call to the Stripe API with its retries; shared by every client made by one ``StripeAPI``.
 struct StripeTransport: Sendable {
@@ -33,7 +34,15 @@ struct StripeTransport: Sendable {
             let outcome: Outcome
             let started = ContinuousClock.now
             do {
-                outcome = try await attempt(request)
+                // A client span per attempt (a no-op unless traces are configured), its retry number attached.
+                outcome = try await withSpan("stripe.api \(call.method.rawValue)", ofKind: .client) { span in
+                    span.attributes["http.request.method"] = call.method.rawValue
+                    span.attributes["stripe_apps.retry"] = retry
+                    let outcome = try await attempt(request)
+                    if let status = outcome.status { span.attributes["http.response.status_code"] = status }
+                    if case .retry = outcome { span.addEvent("retry scheduled") }
+                    return outcome
+                }
             } catch let error as StripeAPIError where error.code == .connection || error.code == .timeout {
                 outcome = .retry(error, retryAfter: nil)
             } catch {

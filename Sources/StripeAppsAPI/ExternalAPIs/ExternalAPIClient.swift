@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import NIOCore
 public import NIOHTTP1
 public import StripeApps
+import Tracing
 
 /// Calls another service's API on behalf of a tenant, with that tenant's own credential for the service.
 ///
@@ -97,13 +98,28 @@ public struct ExternalAPIClient: Sendable {
         request.headers = headers
         if let body { request.body = .bytes(body) }
         authorize(&request, credential)
-        let answer = try await HTTPExchange.perform(
-            request,
-            on: httpClient,
-            timeout: timeout,
-            maximumBytes: maximumResponseBytes,
-            service: baseURL
-        )
-        return Response(status: answer.status, headers: answer.headers, body: answer.body)
+        // A client span per call; its W3C `traceparent` goes with the request when traces are configured, so
+        // the service's own traces continue ours (without a tracer, nothing is added).
+        return try await withSpan("HTTP \(method.rawValue)", ofKind: .client) { span in
+            span.attributes["http.request.method"] = method.rawValue
+            InstrumentationSystem.instrument.inject(
+                ServiceContext.current ?? .topLevel, into: &request.headers, using: HTTPHeadersInjector())
+            let answer = try await HTTPExchange.perform(
+                request,
+                on: httpClient,
+                timeout: timeout,
+                maximumBytes: maximumResponseBytes,
+                service: baseURL
+            )
+            span.attributes["http.response.status_code"] = Int(answer.status.code)
+            return Response(status: answer.status, headers: answer.headers, body: answer.body)
+        }
+    }
+}
+
+/// Writes W3C trace context headers into an outgoing request's headers.
+struct HTTPHeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout HTTPHeaders) {
+        carrier.replaceOrAdd(name: key, value: value)
     }
 }

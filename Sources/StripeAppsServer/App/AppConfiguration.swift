@@ -272,8 +272,10 @@ public struct AppConfiguration: Sendable {
         publicURL = reader.string(forKey: "public.url").flatMap { $0.isEmpty ? nil : $0 }
         appServerToken = try Self.bearerToken(reader, "app.server.token", "APP_SERVER_TOKEN") ?? appServerToken
         metricsToken = try Self.bearerToken(reader, "metrics.token", "METRICS_TOKEN") ?? metricsToken
-        let endpoint = [reader.string(forKey: "otel.exporter.otlp.endpoint"),
-            reader.string(forKey: "otel.exporter.otlp.traces.endpoint")].contains { !($0 ?? "").isEmpty }
+        let endpoint = [
+            reader.string(forKey: "otel.exporter.otlp.endpoint"),
+            reader.string(forKey: "otel.exporter.otlp.traces.endpoint"),
+        ].contains { !($0 ?? "").isEmpty }
         isTracingEnabled =
             endpoint && reader.string(forKey: "otel.sdk.disabled")?.lowercased() != "true"
             && reader.string(forKey: "otel.traces.exporter")?.lowercased() != "none"

@@ -212,9 +212,11 @@ func buildRouter<Storage: StorageBackend>(
     router.methodNotAllowed("api/settings", allowed: [.get, .post])
 
     let api = router.group("api")
-        .add(middleware: StripeSignatureMiddleware(
+        .add(
+            middleware: StripeSignatureMiddleware(
                 signing: signing, rejections: rejections, metrics: metrics,
-                isTraced: configuration.isTracingEnabled))
+                isTraced: configuration.isTracingEnabled)
+        )
         .group(context: VerifiedRequestContext.self)
     WhoAmIController(installations: storage.installations).register(on: api)
     // Every other signed route reaches a tenant's data: only while the app is installed there.

@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 public import StripeApps
 import Synchronization
+import Tracing
 
 /// Runs the handlers of stored events under a lease, with retries and dead letters, on any number of instances.
 ///
@@ -461,7 +462,12 @@ public final class InboxWorker: Service, Sendable {
         let started = ContinuousClock.now
         do {
             try await run(within: options.handlerTimeout) {
-                for handler in eventHandlers { try await handler(context) }
+                // One span per run (a no-op unless traces are configured); the handlers' own calls nest in it.
+                try await withSpan("stripe_apps.event.handle", ofKind: .consumer) { span in
+                    span.attributes["stripe_apps.event.type"] = stored.type
+                    span.attributes["stripe_apps.event.attempt"] = stored.attempts
+                    for handler in eventHandlers { try await handler(context) }
+                }
             }
             metrics.current?.recordHandlerRun(eventType: stored.type, result: "succeeded", duration: .now - started)
         } catch {

@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 public import StripeApps
 import Synchronization
+import Tracing
 
 /// Runs the jobs of a ``StripeApps/JobQueue`` under a lease, on any number of instances: registered types only,
 /// several at once, with heartbeats, time limits, retries and cooperative cancellation.
@@ -361,7 +362,14 @@ public final class JobWorker: Service, Sendable {
             reportProgress: { fraction, message in
                 _ = try await queue.recordProgress(claim, fraction: fraction, message: message)
             }, access: access)
-        let task = Task { try await registration.run(claim.job.parameters, context) }
+        let task = Task {
+            // One span per run (a no-op unless traces are configured); the job's own calls nest in it.
+            try await withSpan("stripe_apps.job.run", ofKind: .consumer) { span in
+                span.attributes["stripe_apps.job.name"] = claim.job.name
+                span.attributes["stripe_apps.job.attempt"] = claim.job.attempts
+                try await registration.run(claim.job.parameters, context)
+            }
+        }
         job.task.withLock { $0 = task }
         if job.reason.withLock({ $0 }) != nil { task.cancel() }
         let timeout = registration.timeout

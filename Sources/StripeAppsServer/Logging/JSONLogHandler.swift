@@ -56,8 +56,8 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let fields = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
             .sorted { $0.key < $1.key }.map {
-            PayloadField($0.key, Self.value($0.value))
-        }
+                PayloadField($0.key, Self.value($0.value))
+            }
         let line =
             PayloadValue.object([
                 PayloadField("ts", .string(Timestamp.now())),

@@ -1,5 +1,5 @@
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 import Tracing
 
 /// Starts a server span for each request, continuing a W3C `traceparent` it carries: named after the method and

@@ -1,7 +1,7 @@
 public import Hummingbird
 import Logging
-import Tracing
 public import StripeApps
+import Tracing
 
 /// Verifies the `Stripe-Signature` of a UI-extension request, then records the verified caller in the context.
 ///

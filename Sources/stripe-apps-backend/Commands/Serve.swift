@@ -5,9 +5,9 @@ import Hummingbird
 import Logging
 import OTel
 import ServiceLifecycle
-import Tracing
 import StripeApps
 import StripeAppsServer
+import Tracing
 
 /// `serve`: runs the backend until SIGTERM or SIGINT, then shuts down gracefully.
 ///
@@ -59,9 +59,11 @@ struct Serve: AsyncParsableCommand {
         }
         let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode
-        let hooks = ApplicationHooks(services: try tracingServices(configuration), onServerRunning: { port in
-            if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
-        })
+        let hooks = ApplicationHooks(
+            services: try tracingServices(configuration),
+            onServerRunning: { port in
+                if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+            })
         switch try SelectedStorage.open(configuration, logger: logger) {
         case .sqlite(let storage):
             try await buildApplication(configuration: configuration, storage: storage, logger: logger, hooks: hooks)
