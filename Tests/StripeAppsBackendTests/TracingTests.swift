@@ -15,6 +15,7 @@ import Testing
 /// signature check under the request, hold nothing from a URL's query, and the log lines carry their ids.
 @Suite struct TracingTests {
     static let secret = "absec_tracing_test_secret_0123456789"
+    static let webhookSecret = "whsec_tracing_test_secret"
 
     /// One exported span, as OTLP/JSON writes it (ids in base64).
     struct ExportedSpan {
@@ -77,7 +78,7 @@ import Testing
             let server = try ServeProcess(
                 arguments: ["--port", "\(port)"], directory: directory,
                 environment: [
-                    "STRIPE_APP_SECRETS": Self.secret,
+                    "STRIPE_APP_SECRETS": Self.secret, "STRIPE_WEBHOOK_SECRETS_TEST": Self.webhookSecret,
                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
                     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_SAMPLER": "always_on",
                     "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "tracing-test",
@@ -102,18 +103,35 @@ import Testing
                 url: "http://127.0.0.1:\(port)/install/callback?code=ac_secretcode123&state=somestate")
             _ = try await HTTPClient.shared.execute(callback, timeout: .seconds(30))
 
+            // A webhook whose built-in handler (the install lifecycle) runs in the worker.
+            let event =
+                #"{"id":"evt_traced","object":"event","created":1700000000,"livemode":false,"type":"account.application.authorized","account":"acct_traced","data":{"object":{"id":"ca_1","object":"application"}}}"#
+            let signature = SignatureSigner(keyring: try SigningKeyring(secrets: [Self.webhookSecret]))
+                .signatureHeader(for: Array(event.utf8), timestamp: Int64(Date().timeIntervalSince1970))
+            var delivery = HTTPClientRequest(url: "http://127.0.0.1:\(port)/webhooks/test")
+            delivery.method = .POST
+            delivery.headers.add(name: "Stripe-Signature", value: signature.headerValue)
+            delivery.headers.add(name: "Content-Type", value: "application/json")
+            delivery.body = .bytes(ByteBuffer(string: event))
+            #expect(try await HTTPClient.shared.execute(delivery, timeout: .seconds(30)).status == .ok)
+
             // Spans come in batches every 100 ms; a minute without them ends the wait, and the test fails below.
             let limit = Task {
                 try await Task.sleep(for: .seconds(60))
                 received.finish()
             }
             defer { limit.cancel() }
+
             var spans: [ExportedSpan] = []
             for await export in exports {
                 guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
                 spans += ExportedSpan.all(in: body)
                 let names = Set(spans.map(\.name))
-                if names.isSuperset(of: ["POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback"]) {
+                let expected: Set = [
+                    "POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback", "POST /webhooks/test",
+                    "stripe_apps.event.handle",
+                ]
+                if names.isSuperset(of: expected) {
                     break
                 }
             }
@@ -126,6 +144,9 @@ import Testing
             #expect(verify.traceID == callerTrace && verify.parentSpanID == request.spanID, "nested in the request")
             let install = try #require(spans.first { $0.name == "GET /install/callback" })
             #expect(install.attributes["http.route"] == "/install/callback")
+            let handled = try #require(spans.first { $0.name == "stripe_apps.event.handle" })
+            #expect(handled.attributes["stripe_apps.event.type"] == "account.application.authorized")
+            #expect(handled.kind == 5, "a consumer span (OTLP SPAN_KIND_CONSUMER)")
             for span in spans {
                 for value in span.attributes.values {
                     #expect(!value.contains("secretcode") && !value.contains("somestate") && !value.contains("acct_"))
