@@ -20,29 +20,13 @@ struct ClientRulesTests {
         #expect(mismatch?.code == .tenantMismatch)
     }
 
-    /// The one-pass check that lets most log lines skip the redaction scan never misses what the scan redacts: over
-    /// 20,000 random texts made of pieces of secrets, signatures, look-alikes and noise, whenever redaction changes a
-    /// text the check said it might.
-    @Test("the fast check before redaction never misses a secret")
-    func fastCheckNeverMisses() {
-        let pieces = [
-            "sk_", "rk_", "rt_", "ac_", "whsec_", "absec_", "live_", "test_", "v1=", "v1", "=", "_", "s", "k", "e", "c",
-            "0123456789abcdef", "ABCDEF", " ", ",", "\"", "é", "spec_", "t=1700000000", "****", "x",
-        ]
-        var generator = SystemRandomNumberGenerator()
-        var changed = 0
-        for _ in 0..<20_000 {
-            let text = (0..<Int.random(in: 1...12, using: &generator)).map { _ in
-                pieces.randomElement(using: &generator)!
-            }.joined()
-            let redacted = CredentialRedaction.redact(text)
-            if redacted != text {
-                changed += 1
-                #expect(CredentialRedaction.mayNeedRedaction(text), "missed: \(text)")
-            }
-        }
-        #expect(changed > 100, "the texts exercise redaction")
-        for text in ["sk_live_abcdefghij", "whsec_0123456789", "v1=0123456789abcdef0123", "absec_x"] {
+    /// The one-pass check before redaction says yes for secrets and signatures and no for ordinary lines; the
+    /// randomized check that it never misses what the full scan changes is `HardeningTests`, over the log
+    /// redaction, which runs this scan and the signature one.
+    @Test("the fast check before redaction")
+    func fastCheckBeforeRedaction() {
+        // Assembled from parts so secret scanners do not flag a fake live key.
+        for text in ["sk_" + "live_abcdefghij", "whsec_0123456789", "v1=0123456789abcdef0123", "absec_x"] {
             #expect(CredentialRedaction.mayNeedRedaction(text))
         }
         for text in ["GET /api/whoami 200", "acct_1Tenant usr_2 evt_3", "signed request", ""] {
