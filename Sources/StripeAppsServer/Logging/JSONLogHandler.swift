@@ -54,10 +54,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let fields = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
-            .sorted { $0.key < $1.key }.map {
-                PayloadField($0.key, Self.value($0.value))
-            }
+        let fields = lineMetadata(metadata, provider: metadataProvider, event: event).map {
+            PayloadField($0.key, Self.value($0.value))
+        }
         let line =
             PayloadValue.object([
                 PayloadField("ts", .string(Timestamp.now())),
@@ -92,6 +91,17 @@ public struct JSONLogHandler: LogHandler {
             .object(dictionary.sorted { $0.key < $1.key }.map { PayloadField($0.key, Self.value($0.value)) })
         }
     }
+}
+
+/// The metadata of one line, sorted by key: the handler's, then the provider's, then the event's; a later one wins
+/// on the same key, as in swift-log's own handlers.
+func lineMetadata(
+    _ metadata: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent
+) -> [(key: String, value: Logger.MetadataValue)] {
+    var merged = metadata
+    if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { $1 } }
+    if let extra = event.metadata { merged.merge(extra) { $1 } }
+    return merged.sorted { $0.key < $1.key }
 }
 
 /// UTC timestamps with milliseconds; the `YYYY-MM-DDTHH:MM:SS` part is formatted once per second.

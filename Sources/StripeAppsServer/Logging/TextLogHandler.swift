@@ -31,10 +31,8 @@ public struct TextLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let pairs = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
-            .sorted { $0.key < $1.key }.map {
-                "\($0.key)=\($0.value)"
-            }.joined(separator: " ")
+        let pairs = lineMetadata(metadata, provider: metadataProvider, event: event).map { "\($0.key)=\($0.value)" }
+            .joined(separator: " ")
         let line =
             "\(Timestamp.now()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pairs.isEmpty ? "" : " " + pairs)"
             + " [\(event.source)] \(event.message)\n"
