@@ -38,19 +38,26 @@ import Testing
     /// connection, and when. Without the deadlines nothing closes it that soon (Hummingbird's idle timeout, 60 s
     /// here, restarts with every decoded part and never fires before it); a loaded machine may accept and read the
     /// connection late, so the bound is the window, not the 1 s deadline.
-    static func trickle(to port: Int, start: String, piece: @escaping @Sendable (Int) -> String) async throws
-        -> (closed: Bool, after: Duration)
-    {
+    /// With `servedFirst`, that request is sent and its answer's head read on the same connection before the
+    /// trickle starts, and returned.
+    static func trickle(
+        to port: Int, servedFirst: String? = nil, start: String, piece: @escaping @Sendable (Int) -> String
+    ) async throws -> (closed: Bool, after: Duration, firstAnswer: String?) {
         try await RawConnection.blocking {
             let connection = try RawConnection(port: port)
             defer { connection.close() }
+            var firstAnswer: String?
+            if let servedFirst {
+                try connection.send(servedFirst)
+                firstAnswer = try connection.readResponseHead()
+            }
             let began = ContinuousClock.now
             try connection.send(start)
             for index in 0..<150 {
                 if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
                 try? connection.send(piece(index))
             }
-            return (connection.isClosedByPeer(waiting: .milliseconds(100)), ContinuousClock.now - began)
+            return (connection.isClosedByPeer(waiting: .milliseconds(100)), ContinuousClock.now - began, firstAnswer)
         }
     }
 
@@ -73,22 +80,12 @@ import Testing
         configuration.httpHeaderTimeoutSeconds = 1
         configuration.httpBodyTimeoutSeconds = 120
         try await Self.withServer(configuration) { port in
-            let outcome = try await RawConnection.blocking {
-                let connection = try RawConnection(port: port)
-                defer { connection.close() }
-                try connection.send(Self.healthRequest)
-                let first = try connection.readResponseHead()
-                let began = ContinuousClock.now
-                try connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
-                for index in 0..<150 {
-                    if connection.isClosedByPeer(waiting: .milliseconds(200)) { break }
-                    try? connection.send("X-Slow-\(index): 1\r\n")
-                }
-                return (first, connection.isClosedByPeer(waiting: .milliseconds(100)), ContinuousClock.now - began)
-            }
-            #expect(outcome.0.hasPrefix("HTTP/1.1 200"), "\(outcome.0)")
-            #expect(outcome.1, "the server kept a trickling head open for \(outcome.2)")
-            #expect(outcome.2 < .seconds(29), "closed by the head deadline, not the end of the trickle")
+            let outcome = try await Self.trickle(
+                to: port, servedFirst: Self.healthRequest, start: "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+            ) { "X-Slow-\($0): 1\r\n" }
+            #expect(outcome.firstAnswer?.hasPrefix("HTTP/1.1 200") == true, "\(outcome.firstAnswer ?? "no answer")")
+            #expect(outcome.closed, "the server kept a trickling head open for \(outcome.after)")
+            #expect(outcome.after < .seconds(29), "closed by the head deadline, not the end of the trickle")
         }
     }
 
