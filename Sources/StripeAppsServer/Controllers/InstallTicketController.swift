@@ -81,10 +81,7 @@ struct InstallTicketController<States: InstallStateStore, Installations: Install
                 .serviceUnavailable, code: "app_server_token_not_configured",
                 message: "Set APP_SERVER_TOKEN to let the app's own server call this route.")
         }
-        let presented = request.headers[.authorization].flatMap { value -> String? in
-            value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
-        }
-        guard let presented, ConstantTime.isEqual(presented, token) else {
+        guard request.headers.carriesBearerToken(token) else {
             rejections.log(
                 context.logger, .warning, "server-to-server call without the right token", code: "unauthorized")
             throw APIError(

@@ -24,10 +24,7 @@ struct MetricsController {
 
     private func scrape(_ request: Request, _ context: AppRequestContext) throws -> Response {
         if let token {
-            let presented = request.headers[.authorization].flatMap { value -> String? in
-                value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
-            }
-            guard let presented, ConstantTime.isEqual(presented, token) else {
+            guard request.headers.carriesBearerToken(token) else {
                 rejections.log(context.logger, .warning, "metrics scrape without the right token", code: "unauthorized")
                 throw APIError(
                     .unauthorized, code: "unauthorized", message: "Authorization: Bearer <METRICS_TOKEN> is required.",

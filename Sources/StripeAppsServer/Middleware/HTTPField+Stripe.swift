@@ -1,4 +1,5 @@
 public import HTTPTypes
+import StripeApps
 
 // These names are valid header tokens, so the failable initializer cannot fail.
 // swift-format-ignore: NeverForceUnwrap
@@ -25,5 +26,14 @@ extension HTTPFields {
                 "duplicate_signature_header", "Send one Stripe-Signature header line, not \(lines.count).")
         }
         return lines.first
+    }
+}
+
+extension HTTPFields {
+    /// Whether `Authorization: Bearer <token>` carries `token`, compared in constant time (the server-to-server
+    /// routes and `/metrics`).
+    func carriesBearerToken(_ token: String) -> Bool {
+        guard let value = self[.authorization], value.hasPrefix("Bearer ") else { return false }
+        return ConstantTime.isEqual(String(value.dropFirst(7)), token)
     }
 }
