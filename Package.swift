@@ -54,7 +54,9 @@ let package = Package(
         .target(
             name: "StripeApps",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                .product(name: "Crypto", package: "swift-crypto"),
+                // The tracing API only (no implementation): the storage backends' spans.
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: librarySettings
         ),
@@ -62,6 +64,7 @@ let package = Package(
             name: "StripeAppsSQLite",
             dependencies: [
                 "StripeApps",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -71,6 +74,7 @@ let package = Package(
             name: "StripeAppsPostgres",
             dependencies: [
                 "StripeApps",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -252,6 +256,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),

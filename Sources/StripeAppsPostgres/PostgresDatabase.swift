@@ -80,34 +80,50 @@ final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Runs one statement, ignoring any rows.
-    func execute(_ query: PostgresQuery) async throws {
-        let (client, logger) = (client, logger)
-        do {
-            try await Deadline.run(timeout) {
-                for try await _ in try await client.query(query, logger: logger) {}
+    /// Runs `body` (a batcher's submission) in a span named after the calling store method
+    /// (``StripeApps/StorageSpan``).
+    func traced<T>(
+        fileID: String = #fileID, function: String = #function, _ body: () async throws -> T
+    ) async throws -> T {
+        try await StorageSpan.run(system: "postgresql", fileID: fileID, function: function, body)
+    }
+
+    /// Runs one statement, ignoring any rows, in a span named after the calling store method.
+    func execute(_ query: PostgresQuery, fileID: String = #fileID, function: String = #function) async throws {
+        let (client, logger, timeout) = (client, logger, timeout)
+        try await traced(fileID: fileID, function: function) {
+            do {
+                try await Deadline.run(timeout) {
+                    for try await _ in try await client.query(query, logger: logger) {}
+                }
+            } catch {
+                throw Self.storeError(error)
             }
-        } catch {
-            throw Self.storeError(error)
         }
     }
 
-    /// Runs one statement and collects its rows, decoded.
+    /// Runs one statement and collects its rows, decoded, in a span named after the calling store method.
     func rows<each Column: PostgresDecodable & Sendable>(
         _ query: PostgresQuery,
-        as types: (repeat each Column).Type
+        as types: (repeat each Column).Type,
+        fileID: String = #fileID,
+        function: String = #function
     ) async throws -> [(repeat each Column)] {
-        let (client, logger) = (client, logger)
-        do {
-            return try await Deadline.run(timeout) {
-                var result: [(repeat each Column)] = []
-                for try await row in try await client.query(query, logger: logger).decode((repeat each Column).self) {
-                    result.append(row)
+        let (client, logger, timeout) = (client, logger, timeout)
+        return try await traced(fileID: fileID, function: function) {
+            do {
+                return try await Deadline.run(timeout) {
+                    var result: [(repeat each Column)] = []
+                    for try await row in try await client.query(query, logger: logger).decode(
+                        (repeat each Column).self)
+                    {
+                        result.append(row)
+                    }
+                    return result
                 }
-                return result
+            } catch {
+                throw Self.storeError(error)
             }
-        } catch {
-            throw Self.storeError(error)
         }
     }
 
@@ -118,7 +134,17 @@ final class PostgresDatabase: Sendable {
     /// error in a `PostgresTransactionError`, which would hide ours.)
     func transaction<R: Sendable>(
         deadline: Bool = true,
+        fileID: String = #fileID,
+        function: String = #function,
         _ body: @Sendable (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        try await traced(fileID: fileID, function: function) {
+            try await untracedTransaction(deadline: deadline, body)
+        }
+    }
+
+    private func untracedTransaction<R: Sendable>(
+        deadline: Bool, _ body: @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {
         let (client, logger) = (client, logger)
         do {

@@ -14,23 +14,27 @@ public struct PostgresEventInbox: EventInbox {
     let database: PostgresDatabase
 
     typealias Row = (
-        String, String, Bool, String?, Int64, Double, String, Int, String, Double?, String?, String?, Double?, Int64
+        String, String, Bool, String?, Int64, Double, String, Int, String, Double?, String?, String?, Double?, Int64,
+        String?
     )
 
     static let columns = """
         id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
-        last_error, lease_owner, lease_expires_at, lease_token
+        last_error, lease_owner, lease_expires_at, lease_token, trace_parent
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) != .duplicate
+        try await database.traced {
+            try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) != .duplicate
+        }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
         -> ClaimedEvent?
     {
-        let stored = try await database.enqueueBatcher.submit(
-            Delivery(event: event, claim: (owner, lease.timeInterval)))
+        let stored = try await database.traced {
+            try await database.enqueueBatcher.submit(Delivery(event: event, claim: (owner, lease.timeInterval)))
+        }
         guard case .claimed(let leaseExpiresAt) = stored else { return nil }
         // The lease end comes from the database clock, as a claim's does.
         return event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt))
@@ -61,19 +65,19 @@ public struct PostgresEventInbox: EventInbox {
                 """
                 WITH stored AS (
                     INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
-                        payload, lease_owner, lease_expires_at, lease_token)
+                        payload, lease_owner, lease_expires_at, lease_token, trace_parent)
                     SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at,
                         CASE WHEN owner = '' THEN status ELSE 'running' END,
                         CASE WHEN owner = '' THEN attempts ELSE 1 END, payload, NULLIF(owner, ''),
                         CASE WHEN owner <> '' THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
-                        CASE WHEN owner = '' THEN 0 ELSE 1 END
+                        CASE WHEN owner = '' THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
                     FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
                         \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
                         \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
                         \(events.map(\.attempts)), \(events.map(\.payload)), \(deliveries.map { $0.claim?.owner ?? "" }),
-                        \(deliveries.map { $0.claim?.seconds ?? 0 }))
+                        \(deliveries.map { $0.claim?.seconds ?? 0 }), \(events.map { $0.traceParent ?? "" }))
                         AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
-                            owner, lease)
+                            owner, lease, trace_parent)
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id, lease_expires_at, status = 'pending'
                 )
@@ -156,11 +160,13 @@ public struct PostgresEventInbox: EventInbox {
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.settleBatcher.submit(.completed(claim))
+        try await database.traced { try await database.settleBatcher.submit(.completed(claim)) }
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.settleBatcher.submit(.failed(claim, error: error, retryAt: retryAt))
+        try await database.traced {
+            try await database.settleBatcher.submit(.failed(claim, error: error, retryAt: retryAt))
+        }
     }
 
     /// Writes a batch of settlements in one statement; each output says whether that claim still held its lease.
@@ -256,7 +262,8 @@ public struct PostgresEventInbox: EventInbox {
             nextAttemptAt: row.9.map(Date.init(unixSeconds:)),
             lastError: row.10,
             leaseOwner: row.11,
-            leaseExpiresAt: row.12.map(Date.init(unixSeconds:))
+            leaseExpiresAt: row.12.map(Date.init(unixSeconds:)),
+            traceParent: row.14
         )
         return (event, row.13)
     }

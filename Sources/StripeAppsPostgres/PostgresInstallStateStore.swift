@@ -44,10 +44,10 @@ public struct PostgresInstallStateStore: InstallStateStore {
             try await connection.query(
                 """
                 INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
-                    payload, lease_token)
+                    payload, lease_token, trace_parent)
                 VALUES (\(event.id), \(event.type), \(event.isLiveMode), \(event.accountID), \(event.created),
                     \(event.receivedAt.timeIntervalSince1970), \(event.status.description), \(event.attempts),
-                    \(event.payload), 0)
+                    \(event.payload), 0, \(event.traceParent))
                 ON CONFLICT (id) DO NOTHING
                 """, logger: logger)
             // Other instances' workers hear of it at once (delivered at commit), as of a webhook's event.

@@ -23,7 +23,7 @@ public struct PostgresJobQueue: JobQueue {
 
     public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
         let record = JobRecord(job, queuedAt: now)
-        return try await database.jobPushBatcher.submit(record) ? record : nil
+        return try await database.traced { try await database.jobPushBatcher.submit(record) ? record : nil }
     }
 
     /// Stores a batch of pushes in one statement (group commit), and wakes other instances' workers once;
@@ -87,15 +87,17 @@ public struct PostgresJobQueue: JobQueue {
     }
 
     public func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await database.jobSettleBatcher.submit(.completed(claim, now: now))
+        try await database.traced { try await database.jobSettleBatcher.submit(.completed(claim, now: now)) }
     }
 
     public func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool {
-        try await database.jobSettleBatcher.submit(.failed(claim, error: error, retryAt: retryAt, now: now))
+        try await database.traced {
+            try await database.jobSettleBatcher.submit(.failed(claim, error: error, retryAt: retryAt, now: now))
+        }
     }
 
     public func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await database.jobSettleBatcher.submit(.stopped(claim, now: now))
+        try await database.traced { try await database.jobSettleBatcher.submit(.stopped(claim, now: now)) }
     }
 
     /// Writes a batch of outcomes in one statement; each output says whether that claim still held its lease.

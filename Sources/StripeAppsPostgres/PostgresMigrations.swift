@@ -194,6 +194,12 @@ package enum PostgresMigrations {
             CREATE INDEX inbox_events_leased ON inbox_events (lease_expires_at) WHERE status = 'running';
             """
         ),
+        (
+            "0010_inbox_trace_parent",
+            """
+            ALTER TABLE inbox_events ADD COLUMN trace_parent TEXT;
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

@@ -79,11 +79,12 @@ extension PostgresStorage {
                 try await connection.query(
                     """
                     INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
-                        payload, next_attempt_at, last_error, lease_owner, lease_expires_at, lease_token)
+                        payload, next_attempt_at, last_error, lease_owner, lease_expires_at, lease_token, trace_parent)
                     VALUES (\(event.id), \(event.type), \(event.isLiveMode), \(event.accountID), \(event.created),
                         \(event.receivedAt.timeIntervalSince1970), \(event.status.description), \(event.attempts),
                         \(event.payload), \(event.nextAttemptAt?.timeIntervalSince1970), \(event.lastError),
-                        \(event.leaseOwner), \(event.leaseExpiresAt?.timeIntervalSince1970), \(token))
+                        \(event.leaseOwner), \(event.leaseExpiresAt?.timeIntervalSince1970), \(token),
+                        \(event.traceParent))
                     """, logger: logger)
             }
             for record in rows.audit {

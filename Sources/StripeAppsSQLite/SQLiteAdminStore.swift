@@ -14,15 +14,15 @@ public struct SQLiteAdminStore: AdminStore {
     public func events(matching filter: InboxFilter, after position: String?, limit: Int) async throws
         -> [InboxEvent]
     {
-        try await database.writer.read { db in try Self.listing(filter, after: position, limit: limit, in: db) }
+        try await database.read { db in try Self.listing(filter, after: position, limit: limit, in: db) }
     }
 
     public func event(id: String) async throws -> InboxEvent? {
-        try await database.writer.read { db in try Self.read(id, in: db) }
+        try await database.read { db in try Self.read(id, in: db) }
     }
 
     public func replay(id: String, by action: AdminAction) async throws -> InboxEvent? {
-        try await database.writer.write { db in
+        try await database.write { db in
             guard let event = try Self.read(id, in: db) else { return nil }
             guard event.isReplayable else { return event }
             return try Self.replay(event, by: action, in: db)
@@ -31,7 +31,7 @@ public struct SQLiteAdminStore: AdminStore {
 
     public func replayAll(matching filter: InboxFilter, limit: Int, by action: AdminAction) async throws -> Int {
         let limit = max(0, min(limit, InboxFilter.maximumBulkReplay))
-        return try await database.writer.write { db in
+        return try await database.write { db in
             let chosen = try Self.listing(filter, after: nil, limit: limit, replayableOnly: true, in: db)
             for event in chosen { try Self.replay(event, by: action, in: db) }
             return chosen.count
@@ -39,7 +39,7 @@ public struct SQLiteAdminStore: AdminStore {
     }
 
     public func discard(id: String, by action: AdminAction) async throws -> InboxEvent? {
-        try await database.writer.write { db in
+        try await database.write { db in
             guard let event = try Self.read(id, in: db) else { return nil }
             guard event.isDiscardable else { return event }
             // The token moves on, so no worker can record anything for the event any more.
@@ -58,7 +58,7 @@ public struct SQLiteAdminStore: AdminStore {
     public func installations(matching filter: InstallationFilter, after position: Tenant?, limit: Int) async throws
         -> [Installation]
     {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -77,7 +77,7 @@ public struct SQLiteAdminStore: AdminStore {
     }
 
     public func installationCounts() async throws -> [InstallationCount] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT livemode, status, count(*) FROM installations GROUP BY livemode, status"
             ).map { row in

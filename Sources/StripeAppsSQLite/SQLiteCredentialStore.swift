@@ -7,7 +7,7 @@ public struct SQLiteCredentialStore: CredentialStore {
     let database: SQLiteDatabase
 
     public func credential(named name: String, for tenant: Tenant) async throws -> StoredCredential? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchOne(
                 db,
                 sql:
@@ -33,7 +33,7 @@ public struct SQLiteCredentialStore: CredentialStore {
         expectedVersion: Int?,
         at date: Date
     ) async throws -> StoredCredential {
-        let version: Int = try await database.writer.write { db in
+        let version: Int = try await database.write { db in
             let current =
                 try Int.fetchOne(
                     db,
@@ -56,7 +56,7 @@ public struct SQLiteCredentialStore: CredentialStore {
     }
 
     public func credentials(after position: StoredCredential.ID?, limit: Int) async throws -> [StoredCredential] {
-        try await database.writer.read { db in
+        try await database.read { db in
             let columns = "SELECT account_id, livemode, name, sealed, version, updated_at FROM tenant_credentials "
             let order = "ORDER BY account_id, livemode, name LIMIT ?"
             let rows: [Row]
@@ -83,7 +83,7 @@ public struct SQLiteCredentialStore: CredentialStore {
     }
 
     public func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM tenant_credentials WHERE account_id = ? AND livemode = ? AND name = ?",
                 arguments: [tenant.accountID, tenant.mode.isLive, name]
@@ -93,7 +93,7 @@ public struct SQLiteCredentialStore: CredentialStore {
     }
 
     public func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql:

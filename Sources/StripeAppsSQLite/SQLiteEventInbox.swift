@@ -14,18 +14,18 @@ public struct SQLiteEventInbox: EventInbox {
     /// case-insensitively, which cost a measurable part of each claim.
     static let columns = """
         id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
-        last_error, lease_owner, lease_expires_at, lease_token
+        last_error, lease_owner, lease_expires_at, lease_token, trace_parent
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.inboxWrites.submit(.store(event)).changed
+        try await database.traced { try await database.inboxWrites.submit(.store(event)).changed }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
         -> ClaimedEvent?
     {
         let claim = event.claimedOnArrival(by: owner, until: now.addingTimeInterval(lease.timeInterval))
-        return try await database.inboxWrites.submit(.storeClaimed(claim)).claimed.first
+        return try await database.traced { try await database.inboxWrites.submit(.storeClaimed(claim)).claimed.first }
     }
 
     /// A write the inbox batches with every other one waiting: deliveries, workers' claims and settlements share
@@ -105,8 +105,8 @@ public struct SQLiteEventInbox: EventInbox {
 
     private static let insertSQL = """
         INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload,
-            lease_owner, lease_expires_at, lease_token)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+            lease_owner, lease_expires_at, lease_token, trace_parent)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
         """
 
     /// The insert's arguments for `event` with its lease, if any.
@@ -114,7 +114,7 @@ public struct SQLiteEventInbox: EventInbox {
         [
             event.id, event.type, event.isLiveMode, event.accountID, event.created,
             event.receivedAt.timeIntervalSince1970, event.status.description, event.attempts, event.payload,
-            event.leaseOwner, event.leaseExpiresAt?.timeIntervalSince1970, token,
+            event.leaseOwner, event.leaseExpiresAt?.timeIntervalSince1970, token, event.traceParent,
         ]
     }
 
@@ -147,7 +147,7 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -160,21 +160,26 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] {
-        try await database.inboxWrites.submit(.claim(Claim(now: now, limit: limit, lease: lease, owner: owner))).claimed
+        try await database.traced {
+            try await database.inboxWrites.submit(.claim(Claim(now: now, limit: limit, lease: lease, owner: owner)))
+                .claimed
+        }
     }
 
     public func complete(_ claim: ClaimedEvent) async throws -> Bool {
-        try await database.inboxWrites.submit(.settle(.completed(claim))).changed
+        try await database.traced { try await database.inboxWrites.submit(.settle(.completed(claim))).changed }
     }
 
     public func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
-        try await database.inboxWrites.submit(.settle(.failed(claim, error: error, retryAt: retryAt))).changed
+        try await database.traced {
+            try await database.inboxWrites.submit(.settle(.failed(claim, error: error, retryAt: retryAt))).changed
+        }
     }
 
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
         guard !claims.isEmpty else { return [] }
         let expiry = now.timeIntervalSince1970 + lease.timeInterval
-        return try await database.writer.write { db in
+        return try await database.write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     UPDATE inbox_events SET lease_expires_at = ?
@@ -191,7 +196,7 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func replay(id: String) async throws -> Bool {
-        try await database.writer.write { db in
+        try await database.write { db in
             // The token moves on, so a worker still running the event can no longer record anything for it.
             try db.execute(
                 sql: """
@@ -206,7 +211,7 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     public func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE inbox_events SET payload = '', last_error = NULL
@@ -237,7 +242,8 @@ public struct SQLiteEventInbox: EventInbox {
             nextAttemptAt: (row[9] as Double?).map(Date.init(unixSeconds:)),
             lastError: row[10],
             leaseOwner: row[11],
-            leaseExpiresAt: (row[12] as Double?).map(Date.init(unixSeconds:))
+            leaseExpiresAt: (row[12] as Double?).map(Date.init(unixSeconds:)),
+            traceParent: row[14]
         )
     }
 }

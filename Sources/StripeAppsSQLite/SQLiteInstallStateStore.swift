@@ -11,15 +11,15 @@ public struct SQLiteInstallStateStore: InstallStateStore {
         "state_hash, kind, app_value, mode, account_id, livemode, user_id, created_at, expires_at"
 
     public func save(_ state: InstallState) async throws {
-        try await database.writer.write { db in try Self.insert(state, in: db) }
+        try await database.write { db in try Self.insert(state, in: db) }
     }
 
     public func consume(_ kind: InstallState.Kind, hash: String, now: Date) async throws -> InstallState? {
-        try await database.writer.write { db in try Self.consume(kind, hash: hash, now: now, in: db) }
+        try await database.write { db in try Self.consume(kind, hash: hash, now: now, in: db) }
     }
 
     public func state(hash: String, now: Date) async throws -> InstallState? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchOne(
                 db,
                 sql:
@@ -32,7 +32,7 @@ public struct SQLiteInstallStateStore: InstallStateStore {
     public func complete(hash: String, now: Date, _ followUp: @Sendable (InstallState) -> InstallFollowUp)
         async throws -> InstallState?
     {
-        let consumed = try await database.writer.write { db -> InstallState? in
+        let consumed = try await database.write { db -> InstallState? in
             guard let consumed = try Self.consume(.state, hash: hash, now: now, in: db) else { return nil }
             let work = followUp(consumed)
             try SQLiteEventInbox.insert(work.event, in: db)
@@ -43,7 +43,7 @@ public struct SQLiteInstallStateStore: InstallStateStore {
     }
 
     public func deleteExpired(now: Date) async throws -> Int {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM install_states WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
             return db.changesCount

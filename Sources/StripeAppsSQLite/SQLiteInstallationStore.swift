@@ -19,14 +19,14 @@ public struct SQLiteInstallationStore: InstallationStore {
     }
 
     public func installations() async throws -> [Installation] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM installations ORDER BY account_id, livemode")
                 .map(Self.installation)
         }
     }
 
     public func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome {
-        let (outcome, record) = try await database.writer.write { db -> (InstallationChange.Outcome, Installation?) in
+        let (outcome, record) = try await database.write { db -> (InstallationChange.Outcome, Installation?) in
             let current = try Self.read(change.tenant, in: db)
             let outcome = change.outcome(against: current)
             guard outcome == .applied else { return (outcome, current) }

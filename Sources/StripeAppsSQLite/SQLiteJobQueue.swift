@@ -15,7 +15,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func push(_ job: NewJob, now: Date) async throws -> JobRecord? {
         let record = JobRecord(job, queuedAt: now)
-        return try await database.writer.write { db in try Self.insert(record, in: db) ? record : nil }
+        return try await database.write { db in try Self.insert(record, in: db) ? record : nil }
     }
 
     /// Stores a new pending job unless its slot key is taken; returns whether it was stored.
@@ -36,7 +36,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedJob] {
         let seconds = now.timeIntervalSince1970
-        return try await database.writer.write { db in
+        return try await database.write { db in
             try Self.cancelAbandonedStops(at: seconds, in: db)
             // Expired leases first, then due jobs in claim order, each through its own partial index.
             let rows = try Row.fetchAll(
@@ -64,15 +64,17 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func complete(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await database.jobSettlements.submit(.completed(claim, now: now))
+        try await database.traced { try await database.jobSettlements.submit(.completed(claim, now: now)) }
     }
 
     public func fail(_ claim: ClaimedJob, error: String, retryAt: Date?, now: Date) async throws -> Bool {
-        try await database.jobSettlements.submit(.failed(claim, error: error, retryAt: retryAt, now: now))
+        try await database.traced {
+            try await database.jobSettlements.submit(.failed(claim, error: error, retryAt: retryAt, now: now))
+        }
     }
 
     public func stopped(_ claim: ClaimedJob, now: Date) async throws -> Bool {
-        try await database.jobSettlements.submit(.stopped(claim, now: now))
+        try await database.traced { try await database.jobSettlements.submit(.stopped(claim, now: now)) }
     }
 
     /// Writes a batch of outcomes in one transaction; each output says whether that claim still held its lease.
@@ -98,7 +100,7 @@ public struct SQLiteJobQueue: JobQueue {
     public func heartbeat(_ claims: [ClaimedJob], now: Date, lease: Duration) async throws -> [String: Bool] {
         guard !claims.isEmpty else { return [:] }
         let expiry = now.timeIntervalSince1970 + lease.timeInterval
-        return try await database.writer.write { db in
+        return try await database.write { db in
             var held: [String: Bool] = [:]
             for claim in claims {
                 if let row = try Row.fetchOne(
@@ -117,7 +119,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func recordProgress(_ claim: ClaimedJob, fraction: Double?, message: String?) async throws -> Bool {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET progress = ?, progress_message = ?
@@ -132,7 +134,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func cancel(id: String, now: Date) async throws -> JobRecord? {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET
@@ -148,7 +150,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func replay(id: String, now: Date) async throws -> Bool {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET status = 'pending', attempts = 0, run_at = ?, finished_at = NULL,
@@ -162,7 +164,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func prune(finishedBefore cutoff: Date, limit: Int) async throws -> Int {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     DELETE FROM jobs WHERE id IN (
@@ -176,13 +178,13 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func job(id: String) async throws -> JobRecord? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
         }
     }
 
     public func jobs(status: JobRecord.Status?, limit: Int) async throws -> [JobRecord] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -245,7 +247,7 @@ extension SQLiteJobQueue: ScheduleStore {
         plan: @Sendable (ScheduleCursor) -> SchedulePlan
     ) async throws -> (plan: SchedulePlan, pushed: Int)? {
         // The file's single writer serializes advances: one transaction reads, pushes and moves the slot.
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO job_schedules (name, last_slot, updated_at) VALUES (?, NULL, ?) ON CONFLICT DO NOTHING",
@@ -283,7 +285,7 @@ extension SQLiteJobQueue: ScheduleStore {
     }
 
     public func schedules() async throws -> [ScheduleRecord] {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -308,7 +310,7 @@ extension SQLiteJobQueue: ScheduleStore {
 
     public func latestRuns(of schedule: String) async throws -> [JobRecord] {
         // Slot keys are `name:owner:unix-second`: within one owner the newest slot has the greatest key.
-        try await database.writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """

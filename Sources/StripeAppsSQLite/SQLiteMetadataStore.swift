@@ -6,7 +6,7 @@ public struct SQLiteMetadataStore: MetadataStore {
     let database: SQLiteDatabase
 
     public func value(forKey key: String, insertingIfMissing value: String) async throws -> String {
-        try await database.writer.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "INSERT INTO app_metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 arguments: [key, value]

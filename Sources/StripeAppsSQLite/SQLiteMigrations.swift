@@ -216,6 +216,12 @@ package enum SQLiteMigrations {
                 WHERE status IN ('succeeded', 'dead') AND payload <> '';
             """
         ),
+        (
+            "0015_inbox_trace_parent",
+            """
+            ALTER TABLE inbox_events ADD COLUMN trace_parent TEXT;
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

@@ -16,7 +16,7 @@ public struct SQLiteSettingsStore: SettingsStore {
         _ update: @Sendable (inout [String: PayloadValue]) throws -> Void
     ) async throws -> SettingsDocument {
         let now = Date()
-        return try await database.writer.write { db in
+        return try await database.write { db in
             let updated = try Self.settings(in: db, for: tenant).updated(
                 expectedVersion: expectedVersion, at: now, by: update)
             try db.execute(

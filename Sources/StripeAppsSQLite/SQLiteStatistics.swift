@@ -13,7 +13,7 @@ public struct SQLiteStatistics: StorageStatistics {
     let database: SQLiteDatabase
 
     public func inboxCounts() async throws -> InboxCounts {
-        try await database.writer.read { db in
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -29,7 +29,7 @@ public struct SQLiteStatistics: StorageStatistics {
     }
 
     public func jobCounts() async throws -> JobCounts {
-        try await database.writer.read { db in
+        try await database.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM jobs GROUP BY status")
             let oldest = try Double.fetchOne(
                 db, sql: "SELECT min(run_at) FROM jobs WHERE status IN ('pending', 'failed')")

@@ -5,7 +5,7 @@ package import StripeApps
 extension SQLiteStorage {
     /// Reads every row of every table in one read transaction, so the copy is a consistent snapshot.
     package func exportRows() async throws -> StorageRows {
-        try await database.writer.read { db in
+        try await database.read { db in
             var rows = StorageRows()
             rows.metadata = try Row.fetchAll(db, sql: "SELECT key, value FROM app_metadata ORDER BY key").map {
                 (key: $0["key"], value: $0["value"])

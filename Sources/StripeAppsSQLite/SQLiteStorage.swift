@@ -59,17 +59,17 @@ public final class SQLiteStorage: StorageBackend, Service {
 
     /// The names of the applied migrations, in order.
     public func appliedMigrations() async throws -> [String] {
-        try await database.writer.read { try SQLiteMigrations.migrator.appliedMigrations($0) }
+        try await database.read { try SQLiteMigrations.migrator.appliedMigrations($0) }
     }
 
     /// Whether the database file uses write-ahead logging.
     public func journalMode() async throws -> String {
-        try await database.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
+        try await database.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
     }
 
     public func checkHealth() async throws {
         do {
-            _ = try await database.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM app_metadata") }
+            _ = try await database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM app_metadata") }
         } catch {
             throw StoreError(.unavailable, message: "SQLite is not usable: \(SQLiteDatabase.reason(error))")
         }
@@ -83,6 +83,31 @@ final class SQLiteDatabase: Sendable {
     let inboxWrites: GroupCommit<SQLiteEventInbox.Write, SQLiteEventInbox.Outcome>
     /// Job outcomes that arrive together share one transaction, and so one disk sync.
     let jobSettlements: GroupCommit<JobSettlement, Bool>
+
+    /// Reads in a span named after the calling store method (``StripeApps/StorageSpan``).
+    func read<T: Sendable>(
+        fileID: String = #fileID, function: String = #function, _ body: @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await StorageSpan.run(system: "sqlite", fileID: fileID, function: function) {
+            try await writer.read(body)
+        }
+    }
+
+    /// Writes in one transaction, in a span named after the calling store method (``StripeApps/StorageSpan``).
+    func write<T: Sendable>(
+        fileID: String = #fileID, function: String = #function, _ body: @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await StorageSpan.run(system: "sqlite", fileID: fileID, function: function) {
+            try await writer.write(body)
+        }
+    }
+
+    /// Runs `body` (a group commit's submission) in a span named after the calling store method.
+    func traced<T>(
+        fileID: String = #fileID, function: String = #function, _ body: () async throws -> T
+    ) async throws -> T {
+        try await StorageSpan.run(system: "sqlite", fileID: fileID, function: function, body)
+    }
 
     init(location: DatabaseURL.SQLite, installationCacheLifetime: Duration) throws {
         installationCache = InstallationCache(lifetime: installationCacheLifetime)

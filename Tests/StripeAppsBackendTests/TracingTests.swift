@@ -25,6 +25,13 @@ import Testing
         let name: String
         let kind: Int
         let attributes: [String: String]
+        /// The spans it links to, as trace id and span id in hex.
+        let links: [Link]
+
+        struct Link: Equatable {
+            let traceID: String
+            let spanID: String
+        }
 
         static func all(in body: [String: Any]) -> [ExportedSpan] {
             func list(_ value: Any?) -> [[String: Any]] { value as? [[String: Any]] ?? [] }
@@ -44,7 +51,10 @@ import Testing
                                 traceID: hex(span["traceId"] as? String), spanID: hex(span["spanId"] as? String),
                                 parentSpanID: (span["parentSpanId"] as? String).map { hex($0) },
                                 name: span["name"] as? String ?? "", kind: span["kind"] as? Int ?? 0,
-                                attributes: attributes))
+                                attributes: attributes,
+                                links: list(span["links"]).map {
+                                    Link(traceID: hex($0["traceId"] as? String), spanID: hex($0["spanId"] as? String))
+                                }))
                     }
                 }
             }
@@ -129,7 +139,7 @@ import Testing
                 let names = Set(spans.map(\.name))
                 let expected: Set = [
                     "POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback", "POST /webhooks/test",
-                    "stripe_apps.event.handle",
+                    "stripe_apps.event.handle", "EventInbox.enqueue",
                 ]
                 if names.isSuperset(of: expected) {
                     break
@@ -147,6 +157,14 @@ import Testing
             let handled = try #require(spans.first { $0.name == "stripe_apps.event.handle" })
             #expect(handled.attributes["stripe_apps.event.type"] == "account.application.authorized")
             #expect(handled.kind == 5, "a consumer span (OTLP SPAN_KIND_CONSUMER)")
+            // The run links to the delivery that stored the event (kept with it in the inbox).
+            let delivered = try #require(spans.first { $0.name == "POST /webhooks/test" })
+            #expect(handled.links == [.init(traceID: delivered.traceID, spanID: delivered.spanID)])
+            // Storage calls are client spans of their own, under the request that made them.
+            let stored = try #require(spans.first { $0.name == "EventInbox.enqueue" })
+            #expect(stored.traceID == delivered.traceID && stored.parentSpanID == delivered.spanID)
+            #expect(stored.kind == 3, "a client span (OTLP SPAN_KIND_CLIENT)")
+            #expect(stored.attributes["db.system.name"] == "sqlite")
             for span in spans {
                 for value in span.attributes.values {
                     #expect(!value.contains("secretcode") && !value.contains("somestate") && !value.contains("acct_"))

@@ -28,6 +28,31 @@ import Testing
     }
 
     @Test(arguments: Backend.enabled)
+    func theDeliverysTraceContextIsKeptThroughClaimsAndListings(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            let traced = InboxEvent(
+                id: "evt_traced", type: "t", isLiveMode: false, accountID: "acct_1", created: 1_700_000_000,
+                receivedAt: Date(timeIntervalSince1970: 1_700_000_000), payload: "{}", traceParent: traceParent)
+            #expect(try await storage.inbox.enqueue(traced))
+            #expect(try await storage.inbox.enqueue(Self.event("evt_untraced")))
+            let arrived = try #require(
+                try await storage.inbox.enqueue(
+                    InboxEvent(
+                        id: "evt_arrived", type: "t", isLiveMode: false, accountID: "acct_1", created: 1_600_000_000,
+                        receivedAt: Self.now, payload: "{}", traceParent: traceParent),
+                    claimingFor: "receiver", now: Self.now, lease: Self.long))
+            #expect(arrived.event.traceParent == traceParent)
+            let claimed = try await storage.inbox.claim(now: Self.now, limit: 10, lease: Self.long, owner: "w")
+            let kept: [String: String?] = Dictionary(
+                uniqueKeysWithValues: claimed.map { ($0.id, $0.event.traceParent) })
+            #expect(kept == ["evt_traced": traceParent, "evt_untraced": String?.none])
+            #expect(try await storage.admin.event(id: "evt_arrived")?.traceParent == traceParent)
+            #expect(try await storage.inbox.events(status: nil, limit: 10).filter { $0.traceParent != nil }.count == 2)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
     func concurrentDeliveriesWithDuplicatesStoreEveryIdOnce(_ backend: Backend) async throws {
         try await backend.withStorage { storage in
             // 300 deliveries of 200 distinct events, shuffled, all at once.

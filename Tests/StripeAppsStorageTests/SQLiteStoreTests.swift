@@ -30,6 +30,7 @@ import Testing
         ("0012_jobs_ready", "ce48d5748d33c752f5d84f42f85377222637624e61c9083da0d9e7cf6416a280"),
         ("0013_job_schedule_details", "249b258c1f3c6271acaa4e8a3483664770fb179f210d79aed7380a1b3bf70912"),
         ("0014_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
+        ("0015_inbox_trace_parent", "f7764aee3f81dd83b40b38cdb2ce31de230c04dd0d160063bc2cff6cbf88a058"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
@@ -110,5 +111,20 @@ import Testing
         let cachedCount = (0..<10).filter { cache.cached(Tenant(accountID: "acct_\($0)", mode: .test)) != nil }.count
         #expect(cachedCount <= 3)
         #expect(cache.cached(Tenant(accountID: "acct_9", mode: .test)) != nil)
+    }
+}
+
+/// Storage spans are named after the role and method, the same on both backends.
+@Suite struct StorageSpanNameTests {
+    @Test(arguments: [
+        ("StripeAppsSQLite/SQLiteEventInbox.swift", "claim(now:limit:lease:owner:)", "EventInbox.claim"),
+        ("StripeAppsPostgres/PostgresEventInbox.swift", "claim(now:limit:lease:owner:)", "EventInbox.claim"),
+        ("StripeAppsSQLite/SQLiteInstallStateStore.swift", "consume(_:hash:now:)", "InstallState.consume"),
+        ("StripeAppsPostgres/PostgresStorage+Import.swift", "importRows(_:)", "Storage.importRows"),
+        ("StripeAppsPostgres/PostgresJobQueue.swift", "push(_:now:)", "JobQueue.push"),
+        ("StripeAppsSQLite/SQLiteStatistics.swift", "inboxCounts()", "Statistics.inboxCounts"),
+    ])
+    func nameDropsTheBackendAndTheStoreSuffix(_ fileID: String, _ function: String, _ expected: String) {
+        #expect(StorageSpan.name(fileID: fileID, function: function) == expected)
     }
 }

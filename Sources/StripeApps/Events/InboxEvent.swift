@@ -65,6 +65,10 @@ public struct InboxEvent: Sendable, Hashable {
     public var leaseOwner: String?
     /// When the lease of a running event ends, unless its worker extends it.
     public var leaseExpiresAt: Date?
+    /// The W3C `traceparent` of the webhook delivery that stored the event, when traces were on: each run of
+    /// its handlers links its span to that delivery, however much later and on whichever instance it runs.
+    /// Only a trace and span id, never anything from the request.
+    public var traceParent: String?
 
     /// Whether the event is finished (succeeded or dead): nothing will run it again unless it is replayed, so its
     /// payload may be pruned.
@@ -79,7 +83,7 @@ public struct InboxEvent: Sendable, Hashable {
         InboxEvent(
             id: id, type: type, isLiveMode: isLiveMode, accountID: accountID, created: created, receivedAt: receivedAt,
             status: status, attempts: attempts, payload: "", nextAttemptAt: nextAttemptAt, lastError: nil,
-            leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt)
+            leaseOwner: leaseOwner, leaseExpiresAt: leaseExpiresAt, traceParent: traceParent)
     }
 
     /// The longest ``lastError`` a store keeps; longer errors are cut to this many characters.
@@ -104,7 +108,8 @@ public struct InboxEvent: Sendable, Hashable {
         nextAttemptAt: Date? = nil,
         lastError: String? = nil,
         leaseOwner: String? = nil,
-        leaseExpiresAt: Date? = nil
+        leaseExpiresAt: Date? = nil,
+        traceParent: String? = nil
     ) {
         self.id = id
         self.type = type
@@ -119,10 +124,11 @@ public struct InboxEvent: Sendable, Hashable {
         self.lastError = lastError
         self.leaseOwner = leaseOwner
         self.leaseExpiresAt = leaseExpiresAt
+        self.traceParent = traceParent
     }
 
     /// A new pending record for a verified event.
-    public init(event: AppEvent, payload: String, receivedAt: Date) {
+    public init(event: AppEvent, payload: String, receivedAt: Date, traceParent: String? = nil) {
         self.init(
             id: event.id,
             type: event.type,
@@ -130,7 +136,8 @@ public struct InboxEvent: Sendable, Hashable {
             accountID: event.accountID,
             created: event.created,
             receivedAt: receivedAt,
-            payload: payload
+            payload: payload,
+            traceParent: traceParent
         )
     }
 }

@@ -1,3 +1,5 @@
+public import Tracing
+
 /// How clients reach the Stripe API.
 public struct StripeAPIConfiguration: Sendable {
     /// The API's base URL, without a trailing slash: `https://api.stripe.com`, or a fake's in tests.
@@ -15,6 +17,9 @@ public struct StripeAPIConfiguration: Sendable {
     public var userAgent: String
     /// Told of every attempt and OAuth refresh (the server's metrics); ``StripeAPIObserver/none`` by default.
     public var observer: StripeAPIObserver
+    /// Where the client span of each attempt goes; `nil` (the default) is the tracer bootstrapped in
+    /// `InstrumentationSystem` when the call is made, which is a no-op unless traces are configured.
+    public var tracer: (any Tracer)?
 
     /// The API version this package's models are written against.
     public static let defaultAPIVersion = "2025-02-24.acacia"
@@ -27,7 +32,8 @@ public struct StripeAPIConfiguration: Sendable {
         retryPolicy: RetryPolicy = .default,
         maximumResponseBytes: Int = 16 << 20,
         userAgent: String = "stripe-apps-backend (Swift)",
-        observer: StripeAPIObserver = .none
+        observer: StripeAPIObserver = .none,
+        tracer: (any Tracer)? = nil
     ) {
         var baseURL = baseURL
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
@@ -38,5 +44,6 @@ public struct StripeAPIConfiguration: Sendable {
         self.maximumResponseBytes = maximumResponseBytes
         self.userAgent = userAgent
         self.observer = observer
+        self.tracer = tracer
     }
 }

@@ -35,7 +35,8 @@ struct StripeTransport: Sendable {
             let started = ContinuousClock.now
             do {
                 // A client span per attempt (a no-op unless traces are configured), its retry number attached.
-                outcome = try await withSpan("stripe.api \(call.method.rawValue)", ofKind: .client) { span in
+                let tracer = configuration.tracer ?? InstrumentationSystem.tracer
+                outcome = try await tracer.withSpan("stripe.api \(call.method.rawValue)", ofKind: .client) { span in
                     span.attributes["http.request.method"] = call.method.rawValue
                     span.attributes["stripe_apps.retry"] = retry
                     let outcome = try await attempt(request)

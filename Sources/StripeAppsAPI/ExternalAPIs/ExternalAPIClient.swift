@@ -2,7 +2,7 @@ public import AsyncHTTPClient
 public import NIOCore
 public import NIOHTTP1
 public import StripeApps
-import Tracing
+public import Tracing
 
 /// Calls another service's API on behalf of a tenant, with that tenant's own credential for the service.
 ///
@@ -44,8 +44,10 @@ public struct ExternalAPIClient: Sendable {
     private let timeout: Duration
     private let maximumResponseBytes: Int
     private let authorize: Authorize
+    private let tracer: (any Tracer)?
 
-    /// Creates a client.
+    /// Creates a client; `tracer` gets the client span of each call, `nil` (the default) meaning the tracer
+    /// bootstrapped in `InstrumentationSystem` when the call is made.
     public init(
         baseURL: String,
         credentialName: String,
@@ -55,7 +57,8 @@ public struct ExternalAPIClient: Sendable {
         maximumResponseBytes: Int = 4 << 20,
         authorize: @escaping Authorize = { request, credential in
             request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(credential)")
-        }
+        },
+        tracer: (any Tracer)? = nil
     ) {
         var baseURL = baseURL
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
@@ -66,6 +69,7 @@ public struct ExternalAPIClient: Sendable {
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
         self.authorize = authorize
+        self.tracer = tracer
     }
 
     /// Whether the tenant has connected the service (stored a credential).
@@ -100,10 +104,10 @@ public struct ExternalAPIClient: Sendable {
         authorize(&request, credential)
         // A client span per call; its W3C `traceparent` goes with the request when traces are configured, so
         // the service's own traces continue ours (without a tracer, nothing is added).
-        return try await withSpan("HTTP \(method.rawValue)", ofKind: .client) { span in
+        let tracer = tracer ?? InstrumentationSystem.tracer
+        return try await tracer.withSpan("HTTP \(method.rawValue)", ofKind: .client) { span in
             span.attributes["http.request.method"] = method.rawValue
-            InstrumentationSystem.instrument.inject(
-                ServiceContext.current ?? .topLevel, into: &request.headers, using: HTTPHeadersInjector())
+            tracer.inject(span.context, into: &request.headers, using: HTTPHeadersInjector())
             let answer = try await HTTPExchange.perform(
                 request,
                 on: httpClient,

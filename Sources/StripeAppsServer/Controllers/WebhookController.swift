@@ -99,7 +99,9 @@ struct WebhookController<Inbox: EventInbox> {
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }
-        let stored = InboxEvent(event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now())
+        let stored = InboxEvent(
+            event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now(),
+            traceParent: DeliveryTrace.current())
         // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
         let isNew: Bool
         if let worker { isNew = try await worker.receive(stored) } else { isNew = try await inbox.enqueue(stored) }

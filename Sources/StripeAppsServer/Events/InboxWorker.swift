@@ -466,6 +466,7 @@ public final class InboxWorker: Service, Sendable {
                 try await withSpan("stripe_apps.event.handle", ofKind: .consumer) { span in
                     span.attributes["stripe_apps.event.type"] = stored.type
                     span.attributes["stripe_apps.event.attempt"] = stored.attempts
+                    DeliveryTrace.link(span, to: stored.traceParent)
                     for handler in eventHandlers { try await handler(context) }
                 }
             }

@@ -56,7 +56,7 @@ public enum InstallFollowUps: Sendable {
         ])
         return InboxEvent(
             id: id, type: eventType, isLiveMode: tenant.mode.isLive, accountID: tenant.accountID, created: created,
-            receivedAt: receivedAt, payload: payload.jsonString)
+            receivedAt: receivedAt, payload: payload.jsonString, traceParent: DeliveryTrace.current())
     }
 
     /// Thrown while a live install started without a mode waits for its signed `authorized` event.
