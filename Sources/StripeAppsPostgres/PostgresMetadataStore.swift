@@ -12,4 +12,8 @@ public struct PostgresMetadataStore: MetadataStore {
         return try await database.rows("SELECT value FROM app_metadata WHERE key = \(key)", as: String.self).first
             ?? value
     }
+
+    public func value(forKey key: String) async throws -> String? {
+        try await database.rows("SELECT value FROM app_metadata WHERE key = \(key)", as: String.self).first
+    }
 }

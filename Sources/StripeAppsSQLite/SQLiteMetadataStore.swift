@@ -15,4 +15,10 @@ public struct SQLiteMetadataStore: MetadataStore {
                 ?? value
         }
     }
+
+    public func value(forKey key: String) async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM app_metadata WHERE key = ?", arguments: [key])
+        }
+    }
 }

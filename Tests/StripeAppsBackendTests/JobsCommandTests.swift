@@ -48,6 +48,12 @@ import Testing
         func jobs(_ arguments: [String]) async throws -> ProcessOutput {
             try await runProcessAsync(ExternalTool.backend, ["jobs"] + arguments, environment: environment)
         }
+        // Only serve and migrate create a database; any other command refuses to work on a new, empty one.
+        let refused = try await jobs(["run", "sync-customers"])
+        #expect(
+            refused.status == 1 && refused.standardError.hasPrefix("database_not_found:"), "\(refused.standardError)")
+        let migrated = try await runProcessAsync(ExternalTool.backend, ["migrate"], environment: environment)
+        #expect(migrated.status == 0, "\(migrated.standardError)")
         let pushed = try await jobs([
             "run", "sync-customers", "--account", "acct_cli", "--mode", "test", "--parameters", #"{"since":0}"#,
         ])

@@ -18,17 +18,88 @@ import Testing
         #expect(words.first == ExternalTool.backend.resolvingSymlinksInPath().path)
         #expect(command.contains("http://127.0.0.1:"))
 
-        let simulated = try runProcess(
-            URL(fileURLWithPath: words[0]), Array(words.dropFirst()), currentDirectory: directory)
-        #expect(simulated.status == 0, "\(simulated.standardOutput) \(simulated.standardError)")
-        #expect(simulated.standardOutput.hasPrefix("HTTP 200"))
-        #expect(simulated.standardOutput.contains(#""account_id":"acct_dev""#))
+        // The command names the server's database by its absolute path: it works from any folder, and reads the
+        // development secret there instead of making a new database (and a new secret) where it runs.
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("elsewhere-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let database = directory.appendingPathComponent("stripe-apps.sqlite").resolvingSymlinksInPath().path
+        #expect(command.contains("--database-url sqlite:/"), "\(command)")
+        for folder in [directory, elsewhere] {
+            let simulated = try runProcess(
+                URL(fileURLWithPath: words[0]), Array(words.dropFirst()), currentDirectory: folder)
+            #expect(simulated.status == 0, "\(simulated.standardOutput) \(simulated.standardError)")
+            #expect(simulated.standardOutput.hasPrefix("HTTP 200"))
+            #expect(simulated.standardOutput.contains(#""account_id":"acct_dev""#))
+            #expect(simulated.standardError.contains("signing with the development secret in sqlite:"))
+            #expect(simulated.standardError.contains("(development sha256:"))
+            #expect(!simulated.standardError.contains("absec_"), "never the secret itself")
+        }
+        #expect(!FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("stripe-apps.sqlite").path))
+        let opened = await server.logLines.first { $0.contains("database opened") }
+        #expect(opened?.contains(database) == true, "serve logs the absolute path: \(opened ?? "-")")
 
         // SIGTERM: a graceful exit with status 0.
         server.process.terminate()
         server.process.waitUntilExit()
         #expect(server.process.terminationStatus == 0)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stripe-apps.sqlite").path))
+    }
+
+    /// A command that reads storage never creates a database: from a folder without one it fails, naming the
+    /// absolute path it looked at, and leaves no file behind. `--config` and `--database-url` point it elsewhere.
+    @Test func readingCommandsNeverCreateADatabaseAndTakeTheSameConfiguration() async throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString)")
+        let server = FileManager.default.temporaryDirectory.appendingPathComponent("server-\(UUID().uuidString)")
+        for folder in [empty, server] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        defer { for folder in [empty, server] { try? FileManager.default.removeItem(at: folder) } }
+        let missing = empty.resolvingSymlinksInPath().appendingPathComponent("stripe-apps.sqlite").path
+        for arguments in [
+            ["installations", "list"], ["events", "list"], ["jobs", "list"],
+            ["simulate", "ui", "--to", "http://127.0.0.1:9/api/whoami"],
+        ] {
+            let result = try await runProcessAsync(ExternalTool.backend, arguments, currentDirectory: empty)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(
+                result.standardError.contains("database_not_found: there is no database at \(missing)"),
+                "\(arguments): \(result.standardError)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: empty.path).isEmpty, "nothing created")
+
+        // A database made by migrate in another folder, named by --config or by --database-url.
+        let database = server.appendingPathComponent("app.sqlite").path
+        let migrated = try await runProcessAsync(
+            ExternalTool.backend, ["migrate", "--database-url", "sqlite:\(database)"], currentDirectory: empty)
+        #expect(migrated.status == 0, "\(migrated.standardError)")
+        let config = server.appendingPathComponent("backend.env")
+        try "DATABASE_URL=sqlite:\(database)\n".write(to: config, atomically: true, encoding: .utf8)
+        for options in [["--config", config.path], ["--database-url", "sqlite:\(database)"]] {
+            let listed = try await runProcessAsync(
+                ExternalTool.backend, ["installations", "list"] + options, currentDirectory: empty)
+            #expect(listed.status == 0, "\(options): \(listed.standardError)")
+            #expect(listed.standardOutput.hasPrefix("ACCOUNT\tMODE\tSTATUS"))
+        }
+        // The migrated database has no development secret (no serve ran on it): simulate refuses, never makes one.
+        let unsigned = try await runProcessAsync(
+            ExternalTool.backend, ["simulate", "ui", "--to", "http://127.0.0.1:9/api/whoami", "--config", config.path],
+            currentDirectory: empty)
+        #expect(unsigned.status == 1)
+        #expect(
+            unsigned.standardError.contains("no_signing_secret: STRIPE_APP_SECRETS is not set"),
+            "\(unsigned.standardError)")
+        let noConfig = try await runProcessAsync(
+            ExternalTool.backend, ["events", "list", "--config", "nowhere.env"], currentDirectory: empty)
+        #expect(noConfig.status == 2)
+        #expect(noConfig.standardError.contains("config_not_found: --config names "), "\(noConfig.standardError)")
+        // A usage error shows the usage of the command that was run, not the root's.
+        let misused = try await runProcessAsync(
+            ExternalTool.backend, ["jobs", "run", "sync", "--mode", "test", "--database-url", "sqlite:\(database)"],
+            currentDirectory: empty)
+        #expect(misused.status != 0)
+        #expect(misused.standardError.contains("--mode goes with --account."))
+        #expect(misused.standardError.contains("Usage: stripe-apps-backend jobs run"), "\(misused.standardError)")
     }
 
     @Test func anUnknownDatabaseSchemeIsAClearStartUpError() async throws {
@@ -147,7 +218,26 @@ import Testing
             "simulate", "event", "--to", base, "--test", "--account", "acct_cli", "--id", "evt_cli_1",
         ])
         #expect(installed.status == 0, "\(installed.standardOutput)")
+        #expect(installed.standardError.contains("signing with STRIPE_WEBHOOK_SECRETS_TEST (#0 sha256:"))
         #expect(await processed("evt_cli_1"))
+        // An event type names its object's fixture: customer.subscription.created carries a subscription.
+        for (type, object) in [
+            ("customer.subscription.created", "subscription"), ("issuing_card.created", "issuing.card"),
+            ("invoice.paid", "invoice"),
+        ] {
+            let sent = try await run([
+                "simulate", "event", "--to", base, "--test", "--account", "acct_cli", "--id", "evt_\(object)", "--type",
+                type,
+            ])
+            #expect(sent.status == 0, "\(type): \(sent.standardOutput) \(sent.standardError)")
+            let stored = try await run(["events", "list", "--format", "json"])
+            #expect(stored.standardOutput.contains("evt_\(object)"), "\(type)")
+        }
+        let unknown = try await run(["simulate", "event", "--to", base, "--test", "--type", "nothing.happened"])
+        #expect(unknown.status != 0)
+        #expect(
+            unknown.standardError.contains("No fixture for nothing.happened (tried nothing)"),
+            "\(unknown.standardError)")
         let listed = try await run(["installations", "list", "--format", "json"])
         #expect(listed.standardOutput.contains(#""account_id":"acct_cli","mode":"test","status":"active""#))
 
@@ -175,12 +265,16 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        for _ in 0..<2 {
-            let result = try runProcess(
-                ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
-            #expect(result.status == 0, "\(result.standardError)")
-            #expect(result.standardOutput.contains("applied 0001_create_metadata_installations_settings"))
-        }
+        let first = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
+        #expect(first.status == 0, "\(first.standardError)")
+        let applied = first.standardOutput.split(separator: "\n").filter { $0.hasPrefix("applied ") }
+        #expect(applied.first == "applied 0001_create_metadata_installations_settings")
+        #expect(applied.count > 10, "every migration, in order")
+        // Run again, nothing is pending: it says so instead of listing every migration again.
+        let second = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(second.standardOutput.hasPrefix("up to date: \(applied.count) migrations applied, the last "))
+        #expect(!second.standardOutput.contains("applied 0001"))
         let bad = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "mysql://x"])
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("DATABASE_URL"))

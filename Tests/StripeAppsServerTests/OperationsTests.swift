@@ -97,6 +97,7 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     func deleteCredential(named name: String, for tenant: Tenant) async throws -> Bool { throw fail() }
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] { throw fail() }
     func value(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
+    func value(forKey key: String) async throws -> String? { throw fail() }
     func enqueue(_ event: InboxEvent) async throws -> Bool { throw fail() }
     func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
         -> ClaimedEvent?

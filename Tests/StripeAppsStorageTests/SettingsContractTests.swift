@@ -117,6 +117,8 @@ import Testing
     @Test(arguments: Backend.enabled)
     func firstMetadataWriterWins(_ backend: Backend) async throws {
         try await backend.withStorage { storage in
+            #expect(try await storage.metadata.value(forKey: "k") == nil, "reading stores nothing")
+            #expect(try await storage.metadata.value(forKey: "k") == nil)
             let values = try await withThrowingTaskGroup(of: String.self) { group in
                 for writer in 0..<10 {
                     group.addTask { try await storage.metadata.value(forKey: "k", insertingIfMissing: "v\(writer)") }
@@ -125,6 +127,7 @@ import Testing
             }
             #expect(values.count == 1)
             #expect(try await storage.metadata.value(forKey: "k", insertingIfMissing: "later") == values.first)
+            #expect(try await storage.metadata.value(forKey: "k") == values.first)
         }
     }
 }

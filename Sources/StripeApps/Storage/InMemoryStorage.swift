@@ -243,4 +243,8 @@ extension InMemoryStorage: MetadataStore {
             return value
         }
     }
+
+    public func value(forKey key: String) async throws -> String? {
+        state.withLock { $0.metadata[key] }
+    }
 }

@@ -25,11 +25,13 @@ struct CredentialsReseal: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Flag(help: "Open every credential and report what would be rewritten; write nothing.")
     var dryRun = false
 
     func run() async throws {
-        let configuration = try await readConfiguration(configFile: nil)
+        let configuration = try await options.read()
         guard let cipher = configuration.credentialCipher else {
             FileHandle.standardError.write(
                 Data("missing_encryption_keys: ENCRYPTION_KEYS must be set to reseal stored credentials\n".utf8))

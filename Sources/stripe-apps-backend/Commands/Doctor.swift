@@ -11,12 +11,11 @@ struct DoctorCommand: AsyncParsableCommand {
         abstract: "Check the configuration and stripe-app.json; exit 1 when something will fail."
     )
 
-    @Option(help: "A file of KEY=VALUE lines that overrides the environment.")
-    var config: String?
+    @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let reader = try await configurationReader(configFile: config)
-        let configuration = try await readConfiguration(configFile: config)
+        let reader = try await options.reader()
+        let configuration = try ConfigurationOptions.configuration(from: reader)
         let findings = Doctor.diagnose(doctorInput(configuration: configuration, reader: reader))
         for finding in findings.sorted(by: { $0.severity > $1.severity }) { print(finding) }
         if findings.contains(where: { $0.severity == .problem }) { throw ExitCode(1) }

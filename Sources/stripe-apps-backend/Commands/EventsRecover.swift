@@ -18,6 +18,8 @@ struct EventsRecover: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "live or test.")
     var mode: String
 
@@ -29,7 +31,7 @@ struct EventsRecover: AsyncParsableCommand {
             FileHandle.standardError.write(Data("invalid_mode: --mode must be live or test\n".utf8))
             throw ExitCode(2)
         }
-        let configuration = try await readConfiguration(configFile: nil)
+        let configuration = try await options.read()
         var logger = Logger(label: "stripe-apps.recover")
         logger.logLevel = .warning
         let api = try configuration.stripeAPI(logger: logger)

@@ -16,11 +16,15 @@ struct InstallationsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List installations, tombstones included.")
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "table or json.")
     var format: OutputFormat = .table
 
     func run() async throws {
-        let installations = try await withConfiguredStorage { try await $0.installations.installations() }
+        let installations = try await withConfiguredStorage(try await options.read()) {
+            try await $0.installations.installations()
+        }
         switch format {
         case .json:
             print(
@@ -60,6 +64,8 @@ struct Events: AsyncParsableCommand {
 struct EventsList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List inbox events, newest first.")
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "pending, running, succeeded, failed or dead.")
     var status: String?
 
@@ -77,7 +83,9 @@ struct EventsList: AsyncParsableCommand {
             }
             parsedStatus = parsed
         }
-        let events = try await withConfiguredStorage { try await $0.inbox.events(status: parsedStatus, limit: limit) }
+        let events = try await withConfiguredStorage(try await options.read()) {
+            try await $0.inbox.events(status: parsedStatus, limit: limit)
+        }
         switch format {
         case .json:
             print(
@@ -112,11 +120,13 @@ struct EventsReplay: AsyncParsableCommand {
         abstract: "Make an event pending again; the running server's worker runs it within a second."
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Argument(help: "The event id (evt_…).")
     var id: String
 
     func run() async throws {
-        let replayed = try await withConfiguredStorage { try await $0.inbox.replay(id: id) }
+        let replayed = try await withConfiguredStorage(try await options.read()) { try await $0.inbox.replay(id: id) }
         guard replayed else {
             FileHandle.standardError.write(
                 Data(

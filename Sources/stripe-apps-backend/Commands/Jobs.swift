@@ -83,6 +83,8 @@ struct JobsList: AsyncParsableCommand {
             running (with progress), failed and dead ones, newest first; --status or --all for others.
             """)
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "Only jobs of this status: pending, running, succeeded, failed, dead or cancelled.")
     var status: String?
 
@@ -115,7 +117,7 @@ struct JobsList: AsyncParsableCommand {
             statuses = [nil]
         }
         let limit = max(0, limit)
-        let (schedules, jobs) = try await withConfiguredStorage { storage in
+        let (schedules, jobs) = try await withConfiguredStorage(try await options.read()) { storage in
             let tenants = try await storage.installations.installations().filter { $0.status == .active }.map(
                 \.tenant)
             var listed: [Listed] = []
@@ -235,6 +237,8 @@ struct JobsRun: AsyncParsableCommand {
             "The parameters are the job type's JSON (default {}); a scheduled job's parameters are its schedule's."
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Argument(help: "The job type's name (its jobName).")
     var name: String
 
@@ -261,7 +265,9 @@ struct JobsRun: AsyncParsableCommand {
             throw ValidationError("--parameters must be a JSON object.")
         }
         let job = NewJob(name: name, tenant: tenant, parameters: parameters)
-        let pushed = try await withConfiguredStorage { try await $0.jobs.push(job, now: Date()) }
+        let pushed = try await withConfiguredStorage(try await options.read()) {
+            try await $0.jobs.push(job, now: Date())
+        }
         print(pushed.map { "\($0.id) pending" } ?? "not pushed")
     }
 }
@@ -272,11 +278,16 @@ struct JobsCancel: AsyncParsableCommand {
         commandName: "cancel",
         abstract: "Cancel a job: a pending one at once, a running one at its worker's next heartbeat.")
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Argument(help: "The job id (job_…).")
     var id: String
 
     func run() async throws {
-        guard let job = try await withConfiguredStorage(nil, { try await $0.jobs.cancel(id: id, now: Date()) }) else {
+        guard
+            let job = try await withConfiguredStorage(
+                try await options.read(), { try await $0.jobs.cancel(id: id, now: Date()) })
+        else {
             printToStandardError("no_such_job: \(id.prefix(60)) is not in the queue")
             throw ExitCode(1)
         }
@@ -293,11 +304,15 @@ struct JobsReplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay", abstract: "Make a dead or cancelled job pending again, its attempts from zero.")
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Argument(help: "The job id (job_…).")
     var id: String
 
     func run() async throws {
-        guard try await withConfiguredStorage(nil, { try await $0.jobs.replay(id: id, now: Date()) }) else {
+        guard
+            try await withConfiguredStorage(try await options.read(), { try await $0.jobs.replay(id: id, now: Date()) })
+        else {
             printToStandardError("not_replayable: \(id.prefix(60)) is not a dead or cancelled job")
             throw ExitCode(1)
         }

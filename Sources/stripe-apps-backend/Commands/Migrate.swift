@@ -18,8 +18,7 @@ struct Migrate: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A file of KEY=VALUE lines that overrides the environment.")
-    var config: String?
+    @OptionGroup var options: ConfigurationOptions
 
     @Option(help: "The embedded database to copy from (sqlite:PATH).")
     var from: String?
@@ -36,10 +35,13 @@ struct Migrate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try await readConfiguration(configFile: config)
+        let configuration = try await options.read()
         guard let from, let to else {
-            let applied = try await withConfiguredStorage(configuration) { try await $0.appliedMigrations() }
-            for name in applied { print("applied \(name)") }
+            let migrated = try await SelectedStorage.open(configuration).migrate()
+            if migrated.new.isEmpty {
+                print("up to date: \(migrated.all.count) migrations applied, the last \(migrated.all.last ?? "none")")
+            }
+            for name in migrated.new { print("applied \(name)") }
             return
         }
         let source = try Self.url(from, "--from")

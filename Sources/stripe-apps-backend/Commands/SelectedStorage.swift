@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StripeApps
 import StripeAppsPostgres
@@ -52,6 +53,28 @@ enum SelectedStorage {
         }
     }
 
+    /// Runs the backend and applies the migrations not applied yet; returns those, and every applied one.
+    func migrate() async throws -> (new: [String], all: [String]) {
+        switch self {
+        case .sqlite(let storage): try await Self.migrate(storage)
+        case .postgres(let storage): try await Self.migrate(storage)
+        }
+    }
+
+    private static func migrate<Backend: StorageBackend>(_ storage: Backend) async throws -> (
+        new: [String], all: [String]
+    ) {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await storage.run() }
+            defer { group.cancelAll() }
+            // A new database has no record of migrations yet (or no table for it): nothing was applied.
+            let before = Set((try? await storage.appliedMigrations()) ?? [])
+            try await storage.migrate()
+            let all = try await storage.appliedMigrations()
+            return (all.filter { !before.contains($0) }, all)
+        }
+    }
+
     private static func withMigrated<Backend: StorageBackend, R: Sendable>(
         _ storage: Backend,
         _ body: (StorageHandles) async throws -> R
@@ -94,15 +117,24 @@ let commandLogger: Logger = {
 }()
 
 /// Opens the storage `DATABASE_URL` names, migrated, for the length of `body`.
+///
+/// Only `serve` and `migrate` may create a database (`creating`); any other command that finds no SQLite file
+/// where the configuration points fails with `database_not_found` and the absolute path it looked at, instead of
+/// quietly working on a new, empty database (with a new development secret) in whatever folder it runs from.
 func withConfiguredStorage<R: Sendable>(
-    _ configuration: AppConfiguration? = nil,
+    _ configuration: AppConfiguration,
+    creating: Bool = false,
     _ body: (StorageHandles) async throws -> R
 ) async throws -> R {
-    let resolved: AppConfiguration
-    if let configuration {
-        resolved = configuration
-    } else {
-        resolved = try await readConfiguration(configFile: nil)
+    let url = try configuration.database()
+    if !creating, let sqlite = url.sqlite, let path = sqlite.path, !FileManager.default.fileExists(atPath: path) {
+        throw CommandError(
+            "database_not_found",
+            """
+            there is no database at \(absolutePath(path)) (DATABASE_URL=\(configuration.databaseURL)). Point this \
+            command at the server's database: --database-url sqlite:/absolute/path, --config with the server's \
+            file, or DATABASE_URL; `serve` prints the options of its database when it starts.
+            """)
     }
-    return try await SelectedStorage.open(resolved).withMigrated(body)
+    return try await SelectedStorage.open(url, configuration: configuration).withMigrated(body)
 }

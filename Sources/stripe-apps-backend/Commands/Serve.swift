@@ -29,15 +29,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to bind (PORT); 0 picks a free port.")
     var port: Int?
 
-    @Option(help: "A file of KEY=VALUE lines that overrides the environment.")
-    var config: String?
+    @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
         var flags: [AbsoluteConfigKey: ConfigValue] = [:]
         if let host { flags["host"] = .init(.string(host), isSecret: false) }
         if let port { flags["port"] = .init(.string(String(port)), isSecret: false) }
-        let configuration = try await readConfiguration(flags: flags, configFile: config)
-        let reader = try await configurationReader(flags: flags, configFile: config)
+        let reader = try await options.reader(flags: flags)
+        let configuration = try ConfigurationOptions.configuration(from: reader)
         bootstrapLogging(
             level: configuration.logLevel, json: configuration.logsAsJSON, traced: configuration.isTracingEnabled)
         // Whatever is still buffered is written when serve returns, after a graceful shutdown or a start-up error.
@@ -57,12 +56,21 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("\(finding.message)")
             }
         }
-        let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode
+        // The database as an absolute location: the relative default would be another file from another folder.
+        let database = try configuration.database()
+        logger.info(
+            "database opened",
+            metadata: [
+                "database": "\(database.sqlite?.path.map { "sqlite:" + absolutePath($0) } ?? database.description)"
+            ])
+        let sameConfiguration = options.arguments(for: configuration)
         let hooks = ApplicationHooks(
             services: try tracingServices(configuration),
             onServerRunning: { port in
-                if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+                if isDevelopment {
+                    announceDevelopmentMode(port: port, configurationArguments: sameConfiguration, logger: logger)
+                }
             })
         switch try SelectedStorage.open(configuration, logger: logger) {
         case .sqlite(let storage):
@@ -106,8 +114,10 @@ func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] 
     return [service]
 }
 
-/// Says loudly that this is development mode, and prints a command that sends a correctly signed request.
-private func announceDevelopmentMode(port: Int, databaseURL: String, logger: Logger) {
+/// Says loudly that this is development mode, and prints a command that sends a correctly signed request: with
+/// the absolute `--database-url` (and `--config`) of this server, so it reads the same development secret from
+/// any folder.
+private func announceDevelopmentMode(port: Int, configurationArguments: [String], logger: Logger) {
     logger.warning(
         """
         DEVELOPMENT MODE: STRIPE_APP_SECRETS is not set, so UI calls are verified with a local development \
@@ -118,8 +128,19 @@ private func announceDevelopmentMode(port: Int, databaseURL: String, logger: Log
     let executable =
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
-    var command =
-        "\(executable) simulate ui --to http://127.0.0.1:\(port)/api/whoami --account acct_dev --user usr_dev --mode test"
-    if databaseURL != "sqlite:stripe-apps.sqlite" { command = "DATABASE_URL='\(databaseURL)' " + command }
+    let command =
+        ([executable, "simulate", "ui"] + configurationArguments + [
+            "--to", "http://127.0.0.1:\(port)/api/whoami", "--account", "acct_dev", "--user", "usr_dev", "--mode",
+            "test",
+        ]).map(shellQuoted).joined(separator: " ")
     FileHandle.standardOutput.write(Data("Send a signed request to this server:\n  \(command)\n".utf8))
+}
+
+/// `argument` as one word for a POSIX shell: as it is when it holds nothing special, else in single quotes.
+func shellQuoted(_ argument: String) -> String {
+    let plain = argument.unicodeScalars.allSatisfy {
+        CharacterSet.alphanumerics.contains($0) || "-_./:=,@%+".unicodeScalars.contains($0)
+    }
+    if plain && !argument.isEmpty { return argument }
+    return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

@@ -19,6 +19,8 @@ struct SimulateEvent: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "The backend's base URL, e.g. http://127.0.0.1:8080.")
     var to: String
 
@@ -88,25 +90,54 @@ struct SimulateEvent: AsyncParsableCommand {
                 PayloadField("name", .string("Simulated app")),
             ])
         }
-        let name = fixture ?? String(type.split(separator: ".").dropLast().joined(separator: "."))
         guard let url = Bundle.module.url(forResource: "fixtures3", withExtension: "json"),
             let data = FileManager.default.contents(atPath: url.path),
-            let resource = try PayloadValue.parse(Array(data), maximumDepth: 64)["resources"]?[name]
+            let resources = try PayloadValue.parse(Array(data), maximumDepth: 64)["resources"]
         else {
+            throw CommandError("fixture_not_found", "the bundled fixtures3.json cannot be read.")
+        }
+        let candidates = fixture.map { [$0] } ?? Self.fixtureNames(forEventType: type)
+        guard let resource = candidates.lazy.compactMap({ resources[$0] }).first else {
             throw ValidationError(
-                "No fixture named \(name); pass --fixture with a resource of Stripe's fixtures3.json (e.g. customer, invoice)."
+                "No fixture for \(fixture.map { "--fixture \($0)" } ?? type) (tried \(candidates.joined(separator: ", "))); "
+                    + "pass --fixture with a resource of Stripe's fixtures3.json (e.g. customer, invoice, subscription)."
             )
         }
         return resource
     }
 
+    /// The fixtures3.json resources an event type's object may be, most specific first: the type without its
+    /// action (`customer.subscription`), then without each leading part (`subscription`), and with the first `_`
+    /// as a namespace dot (`issuing_card` → `issuing.card`).
+    static func fixtureNames(forEventType type: String) -> [String] {
+        let parts = type.split(separator: ".").dropLast().map(String.init)
+        var names: [String] = []
+        for start in parts.indices {
+            let name = parts[start...].joined(separator: ".")
+            names.append(name)
+            if let underscore = name.firstIndex(of: "_"), !name.contains(".") {
+                names.append(name.replacingCharacters(in: underscore...underscore, with: "."))
+            }
+        }
+        return names
+    }
+
     private func webhookKeyring(endpoint: String) async throws -> SigningKeyring {
-        if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
-        let configuration = try await readConfiguration(configFile: nil)
+        if !secrets.isEmpty {
+            let keyring = try SigningKeyring(secrets: secrets)
+            announceSigning(with: keyring, from: "--secret")
+            return keyring
+        }
+        let configuration = try await options.read()
+        let variable = "STRIPE_WEBHOOK_SECRETS_\(endpoint.uppercased())"
         guard let keyring = endpoint == "live" ? configuration.webhookSecretsLive : configuration.webhookSecretsTest
         else {
-            throw ValidationError("Pass --secret, or set STRIPE_WEBHOOK_SECRETS_\(endpoint.uppercased()).")
+            throw CommandError(
+                "no_signing_secret",
+                "\(variable) is not set: pass --secret whsec_…, set it, or --config with the server's file.",
+                exitCode: 2)
         }
+        announceSigning(with: keyring, from: variable)
         return keyring
     }
 }

@@ -20,6 +20,8 @@ struct SimulateInstall: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var options: ConfigurationOptions
+
     @Option(help: "The backend's base URL, e.g. http://127.0.0.1:8080.")
     var to: String
 
@@ -99,7 +101,7 @@ struct SimulateInstall: AsyncParsableCommand {
                 .init(name: "state", value: state),
             ]
         } else {
-            let signer = SignatureSigner(keyring: try await resolveAppKeyring(secrets: secrets))
+            let signer = SignatureSigner(keyring: try await resolveAppKeyring(secrets: secrets, options: options))
             let payload = try InstallRedirectPayload(state: state, userID: user, accountID: account)
             items = [
                 .init(name: "user_id", value: user), .init(name: "account_id", value: account),
@@ -171,16 +173,51 @@ struct SimulateInstall: AsyncParsableCommand {
 
     private func resolvedAppServerToken() async throws -> String? {
         if let appServerToken { return appServerToken }
-        return try await readConfiguration(configFile: nil).appServerToken
+        return try await options.read().appServerToken
     }
 }
 
-/// The app secrets for simulations: the flags, else `STRIPE_APP_SECRETS`, else the development secret.
-func resolveAppKeyring(secrets: [String]) async throws -> SigningKeyring {
-    if !secrets.isEmpty { return try SigningKeyring(secrets: secrets) }
-    let configuration = try await readConfiguration(configFile: nil)
-    if let configured = configuration.appSecrets { return configured }
-    return try await withConfiguredStorage(configuration) { storage in
-        try await appKeyring(configuration: configuration, metadata: storage.metadata)
+/// The app secret a simulation signs with: `--secret`, else the configured `STRIPE_APP_SECRETS`, else (only in
+/// development mode) the development secret `serve` keeps in the database, which is read, never created. Says
+/// on standard error which one it signs with, by label and fingerprint, never the value.
+///
+/// - Throws: `database_not_found` when there is no database where the configuration points, and
+///   `no_signing_secret` when it holds no development secret (no `serve` in development mode ran on it).
+func resolveAppKeyring(secrets: [String], options: ConfigurationOptions) async throws -> SigningKeyring {
+    let keyring: SigningKeyring
+    let source: String
+    if !secrets.isEmpty {
+        keyring = try SigningKeyring(secrets: secrets)
+        source = "--secret"
+    } else {
+        let configuration = try await options.read()
+        if let configured = configuration.appSecrets {
+            keyring = configured
+            source = "STRIPE_APP_SECRETS"
+        } else {
+            let stored = try await withConfiguredStorage(configuration) { storage in
+                try await storage.metadata.value(forKey: developmentSecretKey)
+            }
+            guard let stored else {
+                throw CommandError(
+                    "no_signing_secret",
+                    """
+                    STRIPE_APP_SECRETS is not set and the database at \(configuration.databaseURL) holds no \
+                    development secret (`serve` creates one when it starts in development mode). Pass --secret, \
+                    set STRIPE_APP_SECRETS, or point --database-url or --config at the development server's database.
+                    """)
+            }
+            keyring = try SigningKeyring([SigningSecret(stored, label: "development")])
+            source = "the development secret in \(configuration.databaseURL)"
+        }
     }
+    announceSigning(with: keyring, from: source)
+    return keyring
+}
+
+/// Says on standard error which secrets sign (one `v1` each, as Stripe signs during a rotation): where they came
+/// from, their labels and fingerprints; never a value.
+func announceSigning(with keyring: SigningKeyring, from source: String) {
+    let secrets = keyring.secrets.map { "\($0.label) sha256:\($0.fingerprint)…" }.joined(separator: ", ")
+    FileHandle.standardError.write(Data("signing with \(source) (\(secrets))\n".utf8))
 }

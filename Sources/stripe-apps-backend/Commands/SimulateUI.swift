@@ -21,10 +21,14 @@ struct SimulateUI: AsyncParsableCommand {
         commandName: "ui",
         abstract: "Send a request signed like fetchStripeSignature to a UI route.",
         discussion: """
-            The secret is --secret, else STRIPE_APP_SECRETS, else the development secret in DATABASE_URL \
-            (what `serve` uses in development mode). Prints the status and the response body; exits 1 unless 2xx.
+            The secret is --secret, else STRIPE_APP_SECRETS, else the development secret that `serve` keeps in the \
+            database in development mode (read, never created: run serve first, and point --database-url or \
+            --config at its database from another folder). Says on standard error which secret signed (label and \
+            fingerprint). Prints the status and the response body; exits 1 unless 2xx.
             """
     )
+
+    @OptionGroup var options: ConfigurationOptions
 
     @Option(help: "The full URL, e.g. http://127.0.0.1:8080/api/whoami.")
     var to: String
@@ -48,7 +52,7 @@ struct SimulateUI: AsyncParsableCommand {
     var secrets: [String] = []
 
     func run() async throws {
-        let keyring = try await resolveAppKeyring(secrets: secrets)
+        let keyring = try await resolveAppKeyring(secrets: secrets, options: options)
         var fields: [PayloadField] = []
         if let mode {
             guard Tenant.Mode(mode) != nil else { throw ValidationError("--mode must be live or test.") }
