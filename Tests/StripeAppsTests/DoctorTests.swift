@@ -123,8 +123,45 @@ import Testing
         manifest.permissions = []
         let found = problems(try Self.input { $0.manifest = manifest })
         #expect(found.contains { $0.contains("event_read") })
-        let warnings = Doctor.diagnose(try Self.input { $0.hasSecretKey = true }).map(\.message)
+        // secret_write only matters to an app that uses the Secret Store; a secret key alone says nothing of it.
+        let keyOnly = Doctor.diagnose(try Self.input { $0.hasSecretKey = true }).map(\.message)
+        #expect(!keyOnly.contains { $0.contains("secret_write") })
+        let warnings = Doctor.diagnose(try Self.input { $0.usesSecretStore = true }).map(\.message)
         #expect(warnings.contains { $0.contains("secret_write") })
+    }
+
+    @Test func anOAuthAppWithoutASecretKeyOrEncryptionKeysIsAProblem() throws {
+        var manifest = try Self.manifest()
+        manifest.apiAccessType = "oauth"
+        let bare = problems(try Self.input { $0.manifest = manifest })
+        #expect(bare.contains { $0.contains("neither STRIPE_SECRET_KEY_LIVE nor STRIPE_SECRET_KEY_TEST is set") })
+        #expect(bare.contains { $0.contains("ENCRYPTION_KEYS is not set") })
+        let keysOnly = problems(
+            try Self.input {
+                $0.manifest = manifest
+                $0.hasSecretKey = true
+            })
+        #expect(keysOnly.count == 1 && keysOnly[0].contains("ENCRYPTION_KEYS"))
+        let ready = problems(
+            try Self.input {
+                $0.manifest = manifest
+                $0.hasSecretKey = true
+                $0.hasEncryptionKeys = true
+            })
+        #expect(!ready.contains { $0.contains("OAuth") })
+        // A platform app needs neither.
+        #expect(!problems(try Self.input()).contains { $0.contains("OAuth") })
+    }
+
+    @Test func theSummaryCountsProblemsAndWarnings() {
+        let warning = Doctor.Finding(severity: .warning, message: "w")
+        let problem = Doctor.Finding(severity: .problem, message: "p")
+        let ok = Doctor.Finding(severity: .ok, message: "o")
+        #expect(Doctor.summary(of: [ok]) == "No problems found.")
+        #expect(Doctor.summary(of: [ok, warning]) == "No problems; 1 warning.")
+        #expect(Doctor.summary(of: [warning, warning, ok]) == "No problems; 2 warnings.")
+        #expect(Doctor.summary(of: [problem, warning, warning]) == "1 problem, 2 warnings.")
+        #expect(Doctor.summary(of: [problem, problem]) == "2 problems, 0 warnings.")
     }
 
     @Test func secretsOfTheWrongKindOrWithWhitespaceAreProblems() throws {

@@ -39,6 +39,11 @@ public enum Doctor: Sendable {
         public var readOnlyAdminTokenLength: Int?
         /// Whether `METRICS_TOKEN` is set (`GET /metrics` needs it as a bearer token).
         public var hasMetricsToken: Bool = false
+        /// Whether `ENCRYPTION_KEYS` is set (tenant credentials, OAuth tokens among them, are sealed with it).
+        public var hasEncryptionKeys: Bool = false
+        /// Whether the app keeps tenant secrets in Stripe's Secret Store (`SecretStoreSecrets`), which needs the
+        /// `secret_write` permission. The backend itself never does; an app that does says so here.
+        public var usesSecretStore: Bool = false
 
         /// Creates an input; everything is optional.
         public init(
@@ -99,6 +104,12 @@ public enum Doctor: Sendable {
         /// What is wrong and what to do, in plain words; never a secret's value.
         public let message: String
 
+        /// Creates a finding (an app's own checks can sit beside the built-in ones).
+        public init(severity: Severity, message: String) {
+            self.severity = severity
+            self.message = message
+        }
+
         public var description: String { "\(severity): \(message)" }
     }
 
@@ -112,9 +123,59 @@ public enum Doctor: Sendable {
             findings.append(Finding(severity: .warning, message: legacyInstallHMACWarning))
         }
         checkInstallTickets(input, into: &findings)
+        checkStripeAccess(input, into: &findings)
         checkAdminPage(input, into: &findings)
         checkMetrics(input, into: &findings)
         return findings
+    }
+
+    /// The last line of a report: the number of problems and of warnings, both counted, so that "no problems"
+    /// never hides the warnings above it.
+    public static func summary(of findings: [Finding]) -> String {
+        let problems = findings.filter { $0.severity == .problem }.count
+        let warnings = findings.filter { $0.severity == .warning }.count
+        func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
+        switch (problems, warnings) {
+        case (0, 0): return "No problems found."
+        case (0, _): return "No problems; \(count(warnings, "warning"))."
+        default: return "\(count(problems, "problem")), \(count(warnings, "warning"))."
+        }
+    }
+
+    /// What the app's API access type needs: an OAuth app exchanges install codes with a secret key and keeps the
+    /// tokens sealed with `ENCRYPTION_KEYS`; without either the install callback answers 503
+    /// (`oauth_not_configured`). Apps with restricted keys keep each tenant's key sealed too.
+    private static func checkStripeAccess(_ input: Input, into findings: inout [Finding]) {
+        switch input.manifest?.apiAccessType {
+        case "oauth":
+            if !input.hasSecretKey {
+                findings.append(
+                    Finding(
+                        severity: .problem,
+                        message:
+                            "The app uses OAuth but neither STRIPE_SECRET_KEY_LIVE nor STRIPE_SECRET_KEY_TEST is set: the install callback cannot exchange the authorization code and answers 503 oauth_not_configured."
+                    ))
+            }
+            if !input.hasEncryptionKeys {
+                findings.append(
+                    Finding(
+                        severity: .problem,
+                        message:
+                            "The app uses OAuth but ENCRYPTION_KEYS is not set: the tokens cannot be stored sealed, so the install callback answers 503 oauth_not_configured. Set ENCRYPTION_KEYS to a base64 32-byte key (openssl rand -base64 32)."
+                    ))
+            }
+        case "restricted_api_key":
+            if !input.hasEncryptionKeys {
+                findings.append(
+                    Finding(
+                        severity: .warning,
+                        message:
+                            "The app uses restricted API keys but ENCRYPTION_KEYS is not set: each tenant's key cannot be stored sealed (TenantCredentials). Set ENCRYPTION_KEYS (openssl rand -base64 32)."
+                    ))
+            }
+        default:
+            break
+        }
     }
 
     /// The length under which an admin token is called weak: 32 characters, as `openssl rand -hex 16` gives.
@@ -308,7 +369,7 @@ public enum Doctor: Sendable {
                         "Webhook secrets are configured but the manifest lacks the event_read permission: Stripe sends app events only to apps that have it."
                 ))
         }
-        if input.hasSecretKey, !manifest.permissions.contains("secret_write") {
+        if input.usesSecretStore, !manifest.permissions.contains("secret_write") {
             findings.append(
                 .init(
                     severity: .warning,

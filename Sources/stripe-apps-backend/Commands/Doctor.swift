@@ -18,8 +18,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let configuration = try ConfigurationOptions.configuration(from: reader)
         let findings = Doctor.diagnose(doctorInput(configuration: configuration, reader: reader))
         for finding in findings.sorted(by: { $0.severity > $1.severity }) { print(finding) }
+        print(Doctor.summary(of: findings))
         if findings.contains(where: { $0.severity == .problem }) { throw ExitCode(1) }
-        print("No problems found.")
     }
 }
 
@@ -45,5 +45,6 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     input.adminTokenLength = configuration.admin.token?.count
     input.readOnlyAdminTokenLength = configuration.admin.readOnlyToken?.count
     input.hasMetricsToken = configuration.metricsToken != nil
+    input.hasEncryptionKeys = configuration.credentialCipher != nil
     return input
 }
