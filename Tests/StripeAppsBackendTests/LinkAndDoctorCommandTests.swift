@@ -20,8 +20,19 @@ import Testing
             ).url + "\n")
         let legacy = try runProcess(
             ExternalTool.backend,
-            ["links", "deep", "--app-id", "a.b", "--account", "acct_1", "--page", "customers", "--legacy"])
+            ["links", "deep", "--app-id", "a.b", "--page", "customers", "--legacy"])
         #expect(legacy.standardOutput == "https://dashboard.stripe.com/customers?open_drawer_app=a.b\n")
+        // The legacy form has no account: one given with it would be dropped without a word, so it is refused;
+        // the documented form needs a valid one.
+        for (arguments, message) in [
+            (["--account", "acct_1", "--legacy"], "--legacy links open the signed-in account's Dashboard"),
+            ([], "--account is required"), (["--account", "cus_1"], "--account must be an account id"),
+        ] {
+            let refused = try runProcess(
+                ExternalTool.backend, ["links", "deep", "--app-id", "a.b", "--page", "customers"] + arguments)
+            #expect(refused.status != 0 && refused.standardOutput.isEmpty, "\(arguments)")
+            #expect(refused.standardError.contains(message), "\(arguments): \(refused.standardError)")
+        }
         let install = try runProcess(
             ExternalTool.backend,
             [

@@ -93,6 +93,16 @@ import Testing
             ExternalTool.backend, ["events", "list", "--config", "nowhere.env"], currentDirectory: empty)
         #expect(noConfig.status == 2)
         #expect(noConfig.standardError.contains("config_not_found: --config names "), "\(noConfig.standardError)")
+        // Nothing listening: the failure in plain words, with where it tried.
+        let port = try freePort()
+        let refused = try await runProcessAsync(
+            ExternalTool.backend, ["simulate", "event", "--to", "http://127.0.0.1:\(port)", "--secret", "whsec_x"],
+            currentDirectory: empty)
+        #expect(refused.status == 1)
+        #expect(
+            refused.standardError.contains(
+                "connection_failed: cannot connect to 127.0.0.1:\(port): connection refused"),
+            "\(refused.standardError)")
         // A usage error shows the usage of the command that was run, not the root's.
         let misused = try await runProcessAsync(
             ExternalTool.backend, ["jobs", "run", "sync", "--mode", "test", "--database-url", "sqlite:\(database)"],

@@ -28,7 +28,8 @@ import Testing
     }
 
     @Test func writeThenReadWithOptimisticConcurrency() async throws {
-        try await withTestApp(installed: Self.installed) { client in
+        let sink = LogSink()
+        try await withTestApp(installed: Self.installed, logger: sink.logger) { client in
             let empty = try await read(client)
             #expect(empty.status == .ok)
             #expect(empty.text == #"{"account_id":"acct_1","mode":"test","version":0,"values":{},"updated_at":null}"#)
@@ -55,6 +56,10 @@ import Testing
             #expect(stale.status == .conflict)
             #expect(stale.errorCode == "version_conflict")
             #expect(try stale.json()["error"]?["current_version"] == .number(2))
+            // An expected conflict is the client's to resolve: logged at info, not as a storage error.
+            let logged = await sink.line(containing: "version_conflict")
+            #expect(logged?.hasPrefix("info request refused by storage") == true, "\(logged ?? "-")")
+            #expect(!sink.all.contains("storage error"))
 
             let now = try await read(client)
             #expect(try now.json()["version"] == .number(2))

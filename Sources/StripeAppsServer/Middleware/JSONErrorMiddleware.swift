@@ -23,9 +23,16 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as SignatureError {
             return try APIError(error).response(from: request, context: context)
         } catch let error as StoreError {
-            context.logger.error(
-                "storage error", metadata: ["error.code": "\(error.code)", "error": "\(error.message)"])
-            return try APIError(error).response(from: request, context: context)
+            let answer = APIError(error)
+            if answer.status.code < 500 {
+                // A write from a stale version (409 version_conflict): the client's to resolve, nothing is wrong
+                // with storage.
+                context.logger.info("request refused by storage", metadata: ["error.code": "\(error.code)"])
+            } else {
+                context.logger.error(
+                    "storage error", metadata: ["error.code": "\(error.code)", "error": "\(error.message)"])
+            }
+            return try answer.response(from: request, context: context)
         } catch let error as StripeAPIError {
             context.logger.error(
                 "Stripe API error",

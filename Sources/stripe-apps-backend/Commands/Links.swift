@@ -52,8 +52,8 @@ struct DeepLinkCommand: AsyncParsableCommand {
     @Option(name: .customLong("app-id"), help: "The app id.")
     var appID: String
 
-    @Option(help: "The account id (acct_…).")
-    var account: String
+    @Option(help: "The account id (acct_…); not part of the legacy form, so refused with --legacy.")
+    var account: String?
 
     @Option(help: "The Dashboard page, e.g. customers or customers/cus_123.")
     var page: String
@@ -70,13 +70,27 @@ struct DeepLinkCommand: AsyncParsableCommand {
     @Flag(help: "The legacy form …?open_drawer_app=APP_ID.")
     var legacy = false
 
+    func validate() throws {
+        if legacy {
+            // The legacy form has no account in it: an --account given with it would be silently dropped.
+            guard account == nil else {
+                throw ValidationError("--legacy links open the signed-in account's Dashboard; drop --account.")
+            }
+        } else {
+            guard let account else { throw ValidationError("--account is required (acct_…).") }
+            guard StripeID.isValid(account, prefix: "acct_") else {
+                throw ValidationError("--account must be an account id (acct_…).")
+            }
+        }
+    }
+
     func run() async throws {
         guard let parsedTarget = DeepLink.Target(name: target) else {
             throw ValidationError("--target must be drawer or modal.")
         }
         let link = DeepLink(
             appID: appID,
-            accountID: account,
+            accountID: account ?? "",
             mode: test ? .test : .live,
             page: page,
             target: parsedTarget,

@@ -73,7 +73,7 @@ struct SimulateInstall: AsyncParsableCommand {
         startURL.queryItems = startQuery.isEmpty ? nil : startQuery
         var start = HTTPClientRequest(url: base + (startURL.string ?? "/install"))
         start.method = .GET
-        let started = try await client.execute(start, timeout: .seconds(30))
+        let started = try await client.send(start)
         guard started.status == .found, let location = started.headers.first(name: "Location"),
             let marketplace = URLComponents(string: location)
         else {
@@ -118,7 +118,7 @@ struct SimulateInstall: AsyncParsableCommand {
         let callbackURL = base + (callback.string ?? "")
         var request = HTTPClientRequest(url: callbackURL)
         if let cookie { request.headers.add(name: "Cookie", value: cookie) }
-        let answered = try await client.execute(request, timeout: .seconds(30))
+        let answered = try await client.send(request)
         let body = String(buffer: try await answered.body.collect(upTo: 1 << 20))
         let code = body.range(of: "data-code=\"").map { String(body[$0.upperBound...].prefix { $0 != "\"" }) }
         print(
@@ -167,7 +167,7 @@ struct SimulateInstall: AsyncParsableCommand {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(
             ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.send(request)
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
     }
 

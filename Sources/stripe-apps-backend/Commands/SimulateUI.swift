@@ -78,7 +78,7 @@ struct SimulateUI: AsyncParsableCommand {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: payload.bytes))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.send(request)
         let body = try await response.body.collect(upTo: 4 << 20)
         print("HTTP \(response.status.code)")
         print(String(buffer: body))
