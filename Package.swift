@@ -132,6 +132,22 @@ let package = Package(
             resources: [.copy("Resources/fixtures3.json"), .copy("Resources/LICENSE-stripe-openapi")],
             swiftSettings: librarySettings
         ),
+        // The complete program of Docs/library.md, compiled with the package so that the guide cannot rot.
+        .executableTarget(
+            name: "library-backend-example",
+            dependencies: [
+                "StripeApps",
+                "StripeAppsSQLite",
+                "StripeAppsPostgres",
+                "StripeAppsServer",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/LibraryBackend",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StripeAppsTestingTests",
             dependencies: [

@@ -26,7 +26,7 @@ log="$(mktemp)"
 pg_dir=""
 trap 'rm -f "$log"; if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir"; fi' EXIT
 swift build --build-tests --explicit-target-dependency-import-check error 2>&1 | tee "$log"
-if grep -E "^$PWD/(Package.swift|Sources|Tests|Benchmarks)[^:]*:[0-9]+:[0-9]+: warning:" "$log"; then
+if grep -E "^$PWD/(Package.swift|Sources|Tests|Benchmarks|Examples)[^:]*:[0-9]+:[0-9]+: warning:" "$log"; then
     echo "scripts/test.sh: the warnings above are in our code; fix them" >&2
     exit 1
 fi

@@ -302,9 +302,12 @@ struct ServeProcess {
     private let deadline: ProcessDeadline
 
     /// Starts `serve` with the environment less the app's variables, plus `environment`.
-    init(arguments: [String], directory: URL, environment: [String: String]) throws {
-        process.executableURL = ExternalTool.backend
-        process.arguments = ["serve"] + arguments
+    init(
+        executable: URL = ExternalTool.backend, command: [String] = ["serve"], arguments: [String], directory: URL,
+        environment: [String: String]
+    ) throws {
+        process.executableURL = executable
+        process.arguments = command + arguments
         process.currentDirectoryURL = directory
         var merged = ProcessInfo.processInfo.environment
         for key in ["STRIPE_APP_SECRETS", "DATABASE_URL", "HOST", "PORT"] { merged[key] = nil }

@@ -40,7 +40,11 @@ struct DocsExample {
         guard let begin = lines.firstIndex(where: { $0.text.trimmed == "// docs:begin \(name)" }),
             let end = lines[begin...].firstIndex(where: { $0.text.trimmed == "// docs:end \(name)" })
         else { return nil }
-        return Self.normalized(lines[(begin + 1)..<end])
+        // The markers of other examples inside this one are not part of it.
+        let markers = ["// docs:begin ", "// docs:end "]
+        return Self.normalized(
+            ArraySlice(
+                lines[(begin + 1)..<end].filter { line in !markers.contains { line.text.trimmed.hasPrefix($0) } }))
     }
 
     /// How `guide` and `code` differ, one entry per line only one of them has, in file order; empty when they

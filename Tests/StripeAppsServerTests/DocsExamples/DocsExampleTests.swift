@@ -3,7 +3,9 @@ import Testing
 /// The guides' complete examples are the code the tests compile and run, line for line.
 @Suite struct DocsExampleTests {
     @Test(arguments: [
-        ("nightly-customer-sync", "Docs/jobs.md", "Tests/StripeAppsServerTests/DocsExamples/NightlyCustomerSync.swift")
+        ("nightly-customer-sync", "Docs/jobs.md", "Tests/StripeAppsServerTests/DocsExamples/NightlyCustomerSync.swift"),
+        ("library-main", "Docs/library.md", "Examples/LibraryBackend/main.swift"),
+        ("signed-routes", "Docs/server.md", "Examples/LibraryBackend/main.swift"),
     ])
     func theGuideShowsTheCompiledExample(name: String, guidePath: String, codePath: String) throws {
         let example = DocsExample(name: name)
