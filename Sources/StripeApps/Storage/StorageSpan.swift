@@ -15,8 +15,11 @@ package enum StorageSpan {
         if tracer is NoOpTracer { return try await body() }
         let operation = name(fileID: fileID, function: function)
         return try await tracer.withSpan(operation, ofKind: .client) { span in
-            span.attributes["db.system.name"] = system
-            span.attributes["stripe_apps.storage.operation"] = operation
+            // An unsampled span keeps nothing: no attribute is built for it.
+            if span.isRecording {
+                span.attributes["db.system.name"] = system
+                span.attributes["stripe_apps.storage.operation"] = operation
+            }
             return try await body()
         }
     }

@@ -20,7 +20,7 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         let method = HTTPMetricsMiddleware<Context>.label(request.method)
         return try await withSpan("\(method)", context: parent, ofKind: .server) { span in
-            span.attributes["http.request.method"] = method
+            if span.isRecording { span.attributes["http.request.method"] = method }
             do {
                 let response = try await next(request, context)
                 Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
@@ -34,6 +34,8 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
     }
 
     static func finish(_ span: any Span, method: String, route: String?, status: Int) {
+        // An unsampled span (most of them at a low sampling ratio) keeps nothing: skip building its name.
+        guard span.isRecording else { return }
         let route = route ?? "NotFound"
         span.operationName = "\(method) \(route)"
         span.attributes["http.route"] = route

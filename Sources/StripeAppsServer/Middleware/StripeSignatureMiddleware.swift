@@ -108,7 +108,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     private func traced<R>(_ name: String, _ body: () throws -> R) throws -> R {
         guard isTraced else { return try body() }
         return try withSpan(name) { span in
-            span.attributes["stripe_apps.surface"] = "ui"
+            if span.isRecording { span.attributes["stripe_apps.surface"] = "ui" }
             return try body()
         }
     }
