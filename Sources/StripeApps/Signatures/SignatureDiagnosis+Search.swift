@@ -157,6 +157,10 @@ extension SignatureDiagnosis {
                 summary = "The header cannot be used as sent. " + problem.message
                 return
             }
+            if secrets.isEmpty, let problem = findings.first(where: { $0.severity == .problem }) {
+                summary = problem.message
+                return
+            }
             let lead =
                 secrets.count == 1
                 ? "The secret given did not make this signature."

@@ -1,6 +1,9 @@
 extension SignatureDiagnosis {
     /// How a secret is named in findings: its label and fingerprint, never its value.
-    static func name(_ secret: SigningSecret) -> String { "secret \(secret.label) (sha256:\(secret.fingerprint))" }
+    static func name(_ secret: SigningSecret) -> String {
+        let label = secret.label.hasPrefix("#") ? secret.label : "\"\(secret.label)\""
+        return "secret \(label) (sha256:\(secret.fingerprint))"
+    }
 
     /// What is wrong with a secret for `purpose`, judged by its kind and its characters.
     static func findings(for secret: SigningSecret, purpose: Purpose?) -> [Finding] {

@@ -109,9 +109,12 @@ public struct SignatureDiagnosis: Sendable {
     /// Whether the signature verifies as given.
     public var isValid: Bool { code == nil }
 
+    /// The findings the summary does not already say in full.
+    public var details: [Finding] { findings.filter { !summary.contains($0.message) } }
+
     /// The summary, then each finding on its own line: what the CLI prints and the server's development hint holds.
     public var explanation: String {
-        ([summary] + findings.filter { $0.message != summary }.map { "- \($0)" }).joined(separator: "\n")
+        ([summary] + details.map { "- \($0)" }).joined(separator: "\n")
     }
 
     /// Diagnoses a signature against secret strings, as `verify --secret` takes them (not trimmed).

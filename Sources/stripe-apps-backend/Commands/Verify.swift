@@ -167,10 +167,10 @@ struct Verify: AsyncParsableCommand {
         return Array(data)
     }
 
-    /// The code (or `valid`), the summary, one line per finding, and the payload Stripe signed when it differs.
+    /// The code (or `valid`), the summary, one line per other finding, and the payload Stripe signed when it differs.
     static func text(_ diagnosis: SignatureDiagnosis, given: [UInt8]) -> String {
         var lines = [diagnosis.code.map { "\($0)" } ?? "valid", diagnosis.summary]
-        lines += diagnosis.findings.filter { $0.message != diagnosis.summary }.map { "  - \($0)" }
+        lines += diagnosis.details.map { "  - \($0)" }
         if let signed = diagnosis.signedPayload, signed != given {
             lines.append("Stripe signed: " + String(decoding: signed, as: UTF8.self))
         }
