@@ -2,7 +2,7 @@ extension SignatureDiagnosis {
     /// One thing the diagnosis found about the secrets, the header, the timestamp or the payload.
     ///
     /// The ``message`` names secrets only by label, kind and fingerprint, and payload keys only by name: never a
-    /// secret, a signature or a payload value.
+    /// secret, a signature or a payload value. Every code, with its fix, is in `Docs/troubleshooting.md`.
     public struct Finding: Hashable, Sendable, CustomStringConvertible {
         /// How much a finding matters.
         public struct Severity: Hashable, Sendable, CustomStringConvertible {
