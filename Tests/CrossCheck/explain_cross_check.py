@@ -149,7 +149,37 @@ def scenarios(now):
     install = compact({"state": "csrf_8f14e45fceea167a", "user_id": USER, "account_id": ACCOUNT})
     install_header = sign(install, APP, now)
     add("install_signature not URL-decoded", "header_url_encoded", "malformed_header", install, install_header, APP,
-        given_header=quote(install_header, safe=""), purpose="install")
+        given_header=quote(install_header, safe=""), purpose="install", also=["header_shape"])
+    # The blog's legacy scheme: the package's own HMAC helper over the account id alone, no t=.
+    legacy = stripe.WebhookSignature._compute_signature(ACCOUNT, APP)
+    add("the legacy install HMAC", "header_legacy_install_hmac", "malformed_header", ACCOUNT, legacy, APP,
+        given=install, purpose="install")
+    add("quoted", "header_quoted", "malformed_header", default, header, APP, given_header='"' + header + '"')
+    add("no t", "header_no_timestamp", "malformed_header", default, header, APP,
+        given_header=header.split(",", 1)[1], finds_signed_payload=False)
+    add("t with a decimal point", "timestamp_not_integer", "malformed_header", default, header, APP,
+        given_header=header.replace(f"t={now}", f"t={now}.0"))
+    add("v0 instead of v1", "header_no_v1", "no_v1_signature", default, header, APP,
+        given_header=header.replace("v1=", "v0="), finds_signed_payload=False)
+    add("a v1 cut off", "signature_wrong_length", "no_matching_signature", default, header, APP,
+        given_header=header[:-10], finds_signed_payload=False)
+    add("no header", "header_missing", "missing_header", default, header, APP, given_header="",
+        finds_signed_payload=False)
+    add("the development secret", "no_explanation", "no_matching_signature", default, header, APP,
+        secrets=["absec_dev_0123456789abcdef"], finds_signed_payload=False, also=["secret_is_development_secret"])
+    add("a string with no Stripe prefix", "no_explanation", "no_matching_signature", default, header, APP,
+        secrets=["my-app-secret"], finds_signed_payload=False, also=["secret_unknown_kind"])
+    add("two secrets pasted as one", "secret_is_a_list", "no_matching_signature", default, header, APP,
+        secrets=[OTHER_APP + "," + APP])
+    add("an empty secret beside the right one", "secret_empty", "empty_secret", default, header, APP,
+        secrets=["", APP])
+    big = compact({"blob": "x" * (1 << 20), "user_id": USER, "account_id": ACCOUNT})
+    add("over the size limit", "payload_too_large", "payload_too_large", big, sign(big, APP, now), APP,
+        payload_file=True, finds_signed_payload=False)
+    add("an empty body", "payload_empty", "no_matching_signature", default, header, APP, given="",
+        finds_signed_payload=False)
+    add("a form instead of JSON", "payload_not_json", "no_matching_signature", default, header, APP,
+        given=f"user_id={USER}&account_id={ACCOUNT}", purpose="ui", finds_signed_payload=False)
     return out
 
 

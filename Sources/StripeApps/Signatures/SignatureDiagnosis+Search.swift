@@ -94,6 +94,13 @@ extension SignatureDiagnosis {
                 payload, parsed: parsed, purpose: purpose, userID: options.userID, accountID: options.accountID)
             findings += payloads.problems
             match = search(reading, payloads)
+            if code == .emptySecret, let empty = findings.first(where: { $0.code == .secretEmpty }) {
+                summary = empty.message
+                if let match, match.repairs.isEmpty {
+                    summary += " Without it, the signature verifies with \(match.givenName)."
+                }
+                return
+            }
             if let match {
                 explain(match, code: code)
             } else {
