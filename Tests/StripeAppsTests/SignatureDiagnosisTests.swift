@@ -215,6 +215,16 @@ import Testing
         #expect(empty.findings.first?.code == .secretEmpty)
     }
 
+    @Test func anEmptySecretLeadsWhateverElseIsWrong() {
+        let noHeader = diagnose(["", Self.app], header: nil, payload: "{}")
+        #expect(noHeader.code == .emptySecret)
+        #expect(noHeader.summary.hasPrefix("Secret #0 is empty"))
+        #expect(Set(noHeader.findings.map(\.code)).isSuperset(of: [.secretEmpty, .headerMissing]))
+        let tooLarge = diagnose([""], header: "t=1,v1=a", payload: "xx", maximumPayloadBytes: 1)
+        #expect(tooLarge.code == .emptySecret)
+        #expect(tooLarge.findings.contains { $0.code == .payloadTooLarge })
+    }
+
     @Test func anOversizedPayloadIsNotHashed() {
         let diagnosis = diagnose(
             [Self.app], header: "t=1700000000,v1=" + String(repeating: "a", count: 64),

@@ -74,34 +74,36 @@ extension SignatureDiagnosis {
             defer {
                 findings = findings.filter { $0.severity == .problem } + findings.filter { $0.severity != .problem }
             }
-            guard let header, !header.isEmpty else {
-                conclude(with: Finding(.headerMissing, .problem, headerMissingMessage))
+            let empty = code == .emptySecret ? findings.first { $0.code == .secretEmpty } : nil
+            // Nothing to compare: no header, or a payload that is never hashed.
+            var stop: Finding?
+            if header?.isEmpty ?? true {
+                stop = Finding(.headerMissing, .problem, headerMissingMessage)
+            } else if payload.count > options.maximumPayloadBytes {
+                stop = Finding(
+                    .payloadTooLarge, .problem,
+                    "The payload is \(payload.count) bytes; the limit is \(options.maximumPayloadBytes) bytes "
+                        + "(MAX_BODY_BYTES), checked before any hashing. Raise the limit if such payloads are expected."
+                )
+            }
+            if let stop {
+                conclude(with: stop)
+                if let empty { summary = empty.message }
                 return
             }
-            if code == .payloadTooLarge {
-                conclude(
-                    with: Finding(
-                        .payloadTooLarge, .problem,
-                        "The payload is \(payload.count) bytes; the limit is \(options.maximumPayloadBytes) bytes "
-                            + "(MAX_BODY_BYTES), checked before any hashing. Raise the limit if such payloads are "
-                            + "expected."))
-                return
-            }
-            let reading = HeaderReading(header)
+            let reading = HeaderReading(header ?? "")
             if let shape = reading.shape { findings.append(shape) }
             findings += reading.problems
             let payloads = PayloadReading(
                 payload, parsed: parsed, purpose: purpose, userID: options.userID, accountID: options.accountID)
             findings += payloads.problems
             match = search(reading, payloads)
-            if code == .emptySecret, let empty = findings.first(where: { $0.code == .secretEmpty }) {
+            if let empty {
                 summary = empty.message
                 if let match, match.repairs.isEmpty {
                     summary += " Without it, the signature verifies with \(match.givenName)."
                 }
-                return
-            }
-            if let match {
+            } else if let match {
                 explain(match, code: code)
             } else {
                 explainNoMatch(reading, code: code)
