@@ -223,7 +223,8 @@ import Testing
                     "install_cancelled",
                     "/install/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E", [:]
                 ),
-                ("install_error", "/install/callback?error=%3Cb%3Eserver%3C%2Fb%3E", [:]),
+                // Any error without a state is a cancelled install (InstallCancelledTests).
+                ("install_cancelled", "/install/callback?error=%3Cb%3Eserver%3C%2Fb%3E", [:]),
             ]
             for (expected, uri, headers) in cases {
                 let response = try await client.execute(uri: uri, method: .get, headers: headers)

@@ -1,4 +1,6 @@
 /// Why a credential could not be sealed or opened.
+///
+/// The causes and fixes of each code: `Docs/troubleshooting.md`.
 public struct CredentialError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable reason.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -29,7 +29,8 @@ public enum StripeID: Sendable {
 /// A verified UI payload whose content has the wrong shape: authentic, yet not what a Stripe UI extension sends.
 ///
 /// A signature proves who sent a payload, not that its values are sane; ``UIRequestPayload/validateShape()``
-/// refuses what no Dashboard would sign for a real user and account before anything stores or logs it.
+/// refuses what no Dashboard would sign for a real user and account before anything stores or logs it. Each code's
+/// causes and fix: `Docs/troubleshooting.md`.
 public struct PayloadShapeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable, machine-readable reason.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -2,7 +2,8 @@
 ///
 /// Errors are equal when their codes are equal; match on ``code`` rather than on the message.
 /// The ``message`` and `description` never contain a secret, a signature or a payload, so they are
-/// safe to log and to return to a client.
+/// safe to log and to return to a client. ``SignatureDiagnosis`` explains a failure in plain words, and
+/// `Docs/troubleshooting.md` lists every code with its usual causes and the fix.
 public struct SignatureError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable, machine-readable reason for a ``SignatureError``.
     ///

@@ -62,8 +62,4 @@ public struct SigningSecret: Sendable, CustomStringConvertible, CustomDebugStrin
     func authenticationCode(timestamp: Int64, payload: some DataProtocol) -> SHA256Digest {
         withContiguousBytes(of: payload) { authenticationCode(timestamp: timestamp, payload: $0) }
     }
-
-    private static func isWhitespace(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-    }
 }

@@ -1,4 +1,6 @@
 /// An error a store throws for a condition its callers handle; anything else is an internal failure.
+///
+/// The causes and fixes of each code: `Docs/troubleshooting.md`.
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable reason.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -3,7 +3,8 @@
 /// The ``code`` says what kind of failure it is and is stable; the other properties carry Stripe's details
 /// when Stripe answered. Equality compares codes only. Neither ``description`` nor ``message`` ever contains
 /// an API key or token: Stripe masks keys in its messages, and anything that still looks like one is
-/// replaced by `[redacted]` before it gets here.
+/// replaced by `[redacted]` before it gets here. A route answers it as 502 `stripe_api_error` with this code in
+/// `stripe_error`; the causes and fixes of each code: `Docs/troubleshooting.md`.
 public struct StripeAPIError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -53,6 +53,7 @@ struct AdminPages: Sendable {
                 ] as [String: Any]
         }
         if let notice = frame.notice { layout["notice"] = notice }
+        if frame.status.code >= 400 { layout["troubleshooting"] = HTMLPage.troubleshootingLine(code: frame.code) }
         if let request = frame.refreshable {
             layout["refreshable"] = true
             let refresh = request.uri.queryParameters.get("refresh").flatMap(Int.init).map { min(max($0, 2), 3600) }

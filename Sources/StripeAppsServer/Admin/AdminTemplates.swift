@@ -33,7 +33,7 @@ enum AdminTemplates {
         <a href="{{pauseHref}}" id="pause">Pause</a>{{/refresh}}{{^refresh}}<a href="{{refreshHref}}" id="autorefresh">Refresh
         every 10 s</a>{{/refresh}}</p>{{/refreshable}}
         {{{body}}}
-        </main></body></html>
+        </main>{{#troubleshooting}}<footer><p class="help">{{troubleshooting}}</p></footer>{{/troubleshooting}}</body></html>
         """
 
     static let login = """

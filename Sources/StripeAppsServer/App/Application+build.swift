@@ -215,7 +215,7 @@ func buildRouter<Storage: StorageBackend>(
         .add(
             middleware: StripeSignatureMiddleware(
                 signing: signing, rejections: rejections, metrics: metrics,
-                isTraced: configuration.isTracingEnabled)
+                isTraced: configuration.isTracingEnabled, explainsFailures: configuration.isDevelopmentMode)
         )
         .group(context: VerifiedRequestContext.self)
     WhoAmIController(installations: storage.installations).register(on: api)

@@ -188,25 +188,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         var clearCookie = HTTPFields()
         clearCookie[.setCookie] = stateCookie(value: "", maxAge: 0).description
 
-        if let error = parameter("error") {
-            // Only the browser that started the install may end its state: anyone else could burn a victim's
-            // install link by sending it an error callback with the state.
-            if let state = parameter("state"), browserMismatch(request, state: state, context, clearCookie) == nil {
-                _ = try? await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
-            }
-            context.logger.info(
-                "install returned an error",
-                metadata: ["install.error": .string(error == "access_denied" ? error : "other")])
-            if error == "access_denied" {
-                return page(
-                    .badRequest, "install_cancelled", "Installation cancelled",
-                    "The app was not installed: the installation was cancelled in Stripe. You can start again from the install link.",
-                    clearCookie)
-            }
-            return page(
-                .badRequest, "install_error", "Installation failed",
-                "Stripe reported an error and the app was not installed. Start again from the install link.",
-                clearCookie)
+        // Any `error`, even empty: Stripe sends `error=access_denied` (and no `state`) when the user cancels.
+        if let error = query.get("error") {
+            return await cancelled(error: error, state: parameter("state"), request, context, clearCookie)
         }
         if let code = parameter("code"), parameter("install_signature") == nil {
             return try await completeOAuth(code: code, state: parameter("state"), request, context, clearCookie)

@@ -89,8 +89,7 @@ struct WebhookController<Inbox: EventInbox> {
             event = try AppEvent(json: bytes)
         } catch {
             if error.code != .invalidPayload { metrics.recordVerification(.webhook, result: "\(error.code)") }
-            rejections.log(context.logger, .info, "rejected webhook", code: "\(error.code)")
-            throw APIError(error)
+            throw refusal(error, header: header, payload: bytes, verifier: verifier, context)
         }
         guard !event.type.hasPrefix(InstallFollowUps.reservedTypePrefix) else {
             throw APIError.badRequest(
@@ -118,5 +117,29 @@ struct WebhookController<Inbox: EventInbox> {
             Response.json(.object([PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))])),
             isNew
         )
+    }
+
+    /// Logs a refused delivery and returns its answer; in development mode a 401 carries a hint (logged too).
+    private func refusal(
+        _ error: SignatureError, header: String?, payload: [UInt8], verifier: SignatureVerifier,
+        _ context: AppRequestContext
+    ) -> APIError {
+        let answer = APIError(error)
+        guard configuration.isDevelopmentMode, answer.status == .unauthorized else {
+            rejections.log(context.logger, .info, "rejected webhook", code: "\(error.code)")
+            return answer
+        }
+        let diagnosis = SignatureDiagnosis(
+            keyring: verifier.keyring, header: header, payload: payload,
+            options: .init(
+                purpose: .webhook, tolerance: verifier.tolerance, now: verifier.now(),
+                maximumPayloadBytes: verifier.maximumPayloadBytes))
+        rejections.log(
+            context.logger, .info, "rejected webhook", code: "\(error.code)",
+            metadata: [
+                "signature.hint": .string(diagnosis.explanation),
+                "signature.hint_codes": .array(diagnosis.findings.map { .string("\($0.code)") }),
+            ])
+        return answer.withHint(diagnosis)
     }
 }

@@ -6,7 +6,10 @@ public import StripeAppsAPI
 
 /// An error answered as `{"error":{"code":"…","message":"…"}}` with a stable code.
 ///
-/// Messages are written for the developer calling the API and never contain secrets, signatures or payloads.
+/// Messages are written for the developer calling the API and never contain secrets, signatures or payloads. Every
+/// code, by what the developer sees (a UI call's 401, a refused webhook, an install page), with its usual causes and
+/// the fix, is in `Docs/troubleshooting.md`; in development mode a signature's 401 also carries a `hint`
+/// (``withHint(_:)``).
 public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// The HTTP status.
     public let status: HTTPResponse.Status

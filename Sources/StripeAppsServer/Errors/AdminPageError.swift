@@ -3,7 +3,8 @@ public import Hummingbird
 
 /// A refusal or failure on the admin page, answered as an HTML page with a stable code in `data-code`.
 ///
-/// Messages are fixed texts: they never quote request input, tokens or stored data.
+/// Messages are fixed texts: they never quote request input, tokens or stored data. The page names its code and
+/// `Docs/troubleshooting.md`, which explains every code.
 public struct AdminPageError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// The HTTP status.
     public let status: HTTPResponse.Status

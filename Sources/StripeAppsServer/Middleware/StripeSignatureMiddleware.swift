@@ -12,6 +12,10 @@ import Tracing
 /// The body limit is enforced before any hashing (413). The mode of the tenant is the signed extra value
 /// `mode`; it is never read from an unsigned source. Mount handlers behind it with
 /// `group(context: VerifiedRequestContext.self)` so they cannot run unverified.
+///
+/// A refused signature is answered 401 with a stable code (`Docs/troubleshooting.md` lists the causes of each).
+/// In development mode only (`explainsFailures`), the answer also carries a `hint` saying what is wrong, from
+/// ``StripeApps/SignatureDiagnosis``, and the log line of the refusal carries it too.
 public struct StripeSignatureMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
 
@@ -19,6 +23,7 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     private let rejections: LogSampler
     private let metrics: AppMetrics?
     private let isTraced: Bool
+    private let explainsFailures: Bool
 
     /// Creates the middleware.
     ///
@@ -27,22 +32,27 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
     ///   - rejections: Samples the log lines of refused requests, so that anonymous traffic cannot flood the log.
     ///   - metrics: Counts each check in `stripe_apps_signature_verifications_total{surface="ui"}`.
     ///   - isTraced: Whether each check runs in a `stripe_apps.signature.verify` span (traces are configured).
+    ///   - explainsFailures: Whether a 401 carries a `hint` explaining the failure (see
+    ///     ``APIError/withHint(_:)``). For development only: a hint tells the sender what a valid request would
+    ///     look like, so never turn it on for a server others can reach.
     public init(
         verifier: SignatureVerifier, rejections: LogSampler = LogSampler(), metrics: AppMetrics? = nil,
-        isTraced: Bool = false
+        isTraced: Bool = false, explainsFailures: Bool = false
     ) {
         currentVerifier = { verifier }
         self.rejections = rejections
         self.metrics = metrics
         self.isTraced = isTraced
+        self.explainsFailures = explainsFailures
     }
 
     /// Creates the middleware with a verifier known only once storage is ready.
-    init(signing: AppSigning, rejections: LogSampler, metrics: AppMetrics, isTraced: Bool) {
+    init(signing: AppSigning, rejections: LogSampler, metrics: AppMetrics, isTraced: Bool, explainsFailures: Bool) {
         currentVerifier = { try signing.verifier() }
         self.rejections = rejections
         self.metrics = metrics
         self.isTraced = isTraced
+        self.explainsFailures = explainsFailures
     }
 
     public func handle(
@@ -55,17 +65,21 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
         let verifier = try currentVerifier()
         let body = try await request.collectBody(limitedTo: verifier.maximumPayloadBytes)
         guard let header = try request.headers.singleStripeSignature(), !header.isEmpty else {
-            metrics?.recordVerification(.ui, result: "\(SignatureError.Code.missingHeader)")
-            throw APIError(SignatureError(.missingHeader))
+            let error = SignatureError(.missingHeader)
+            metrics?.recordVerification(.ui, result: "\(error.code)")
+            guard explainsFailures else { throw APIError(error) }
+            throw refusal(error, header: nil, payload: Array(body.readableBytesView), request, verifier, context)
         }
         let payload: UIRequestPayload
         let verified: VerifiedSignature
+        var signedBytes: [UInt8] = []
         do {
             (payload, verified) = try traced("stripe_apps.signature.verify") {
                 switch request.method {
                 case .get, .head, .delete:
                     let payload = try rebuiltPayload(from: request)
-                    return (payload, try verifier.verify(payload: payload.bytes, header: header))
+                    signedBytes = payload.bytes
+                    return (payload, try verifier.verify(payload: signedBytes, header: header))
                 default:
                     guard body.readableBytes > 0 else {
                         throw APIError.badRequest(
@@ -73,15 +87,14 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
                             "Send the signed JSON as the body: JSON.stringify({...payload, user_id, account_id})."
                         )
                     }
-                    let bytes = Array(body.readableBytesView)
-                    let verified = try verifier.verify(payload: bytes, header: header)
-                    return (try UIRequestPayload(verifiedJSON: bytes), verified)
+                    signedBytes = Array(body.readableBytesView)
+                    let verified = try verifier.verify(payload: signedBytes, header: header)
+                    return (try UIRequestPayload(verifiedJSON: signedBytes), verified)
                 }
             }
         } catch let error as SignatureError {
             metrics?.recordVerification(.ui, result: "\(error.code)")
-            rejections.log(context.logger, .info, "rejected signed request", code: "\(error.code)")
-            throw APIError(error)
+            throw refusal(error, header: header, payload: signedBytes, request, verifier, context)
         }
         metrics?.recordVerification(.ui, result: "valid")
         // Authentic is not the same as sane: ids and roles of the wrong shape go no further than here.
@@ -102,6 +115,32 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
             metadata: ["stripe.secret": .string(verified.secretLabel), "http.status": "\(response.status.code)"]
         )
         return response
+    }
+
+    /// Logs a refused signature and returns its answer: the error's code and message, and in development mode a
+    /// hint, logged with the refusal too.
+    private func refusal(
+        _ error: SignatureError, header: String?, payload: [UInt8], _ request: Request, _ verifier: SignatureVerifier,
+        _ context: AppRequestContext
+    ) -> APIError {
+        let answer = APIError(error)
+        guard explainsFailures, answer.status == .unauthorized else {
+            rejections.log(context.logger, .info, "rejected signed request", code: "\(error.code)")
+            return answer
+        }
+        let diagnosis = SignatureDiagnosis(
+            keyring: verifier.keyring, header: header, payload: payload,
+            options: .init(
+                purpose: .uiRequest, userID: request.headers[.stripeUserID],
+                accountID: request.headers[.stripeAccountID], tolerance: verifier.tolerance, now: verifier.now(),
+                maximumPayloadBytes: verifier.maximumPayloadBytes))
+        rejections.log(
+            context.logger, .info, "rejected signed request", code: "\(error.code)",
+            metadata: [
+                "signature.hint": .string(diagnosis.explanation),
+                "signature.hint_codes": .array(diagnosis.findings.map { .string("\($0.code)") }),
+            ])
+        return answer.withHint(diagnosis)
     }
 
     /// Runs `body` in a span named `name` when traces are on; a failure is recorded on the span.

@@ -4,6 +4,12 @@ import StripeApps
 
 /// Prints `<code>: <message>` on standard error and returns exit code 1, the contract of `sign` and `verify`.
 func fail(with error: SignatureError) -> ExitCode {
-    FileHandle.standardError.write(Data("\(error.code): \(error.message)\n".utf8))
-    return ExitCode(1)
+    fail(code: "\(error.code)", message: error.message, exitCode: 1)
+}
+
+/// Prints `<code>: <message>` on standard error and returns `exitCode`: how every command reports a failure with a
+/// stable code (listed, with causes and fixes, in Docs/troubleshooting.md).
+func fail(code: String, message: String, exitCode: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("\(code): \(message)\n".utf8))
+    return ExitCode(exitCode)
 }

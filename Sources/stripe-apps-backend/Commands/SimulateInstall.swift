@@ -34,7 +34,7 @@ struct SimulateInstall: AsyncParsableCommand {
     @Flag(help: "Install in test mode (adds livemode=false).")
     var test = false
 
-    @Flag(help: "Simulate the user cancelling (error=access_denied).")
+    @Flag(help: "Simulate the user cancelling: error=access_denied and no state, as Stripe redirects then.")
     var cancel = false
 
     @Flag(
@@ -98,7 +98,6 @@ struct SimulateInstall: AsyncParsableCommand {
             items = [
                 .init(name: "error", value: "access_denied"),
                 .init(name: "error_description", value: "The user denied your request"),
-                .init(name: "state", value: state),
             ]
         } else {
             let signer = SignatureSigner(keyring: try await resolveAppKeyring(secrets: secrets, options: options))
