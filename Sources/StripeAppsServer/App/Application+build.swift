@@ -173,7 +173,9 @@ func buildRouter<Storage: StorageBackend>(
     if configuration.isTracingEnabled { router.add(middleware: RequestTracingMiddleware()) }
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: UIRouteCORSMiddleware())
+    // The older Private Network Access preflight is answered only by a backend on a loopback or private address.
+    router.add(
+        middleware: UIRouteCORSMiddleware(allowsPrivateNetwork: LocalNetwork.isLocal(host: configuration.bindHost)))
     router.add(middleware: JSONErrorMiddleware())
     // One line per request at debug, its path without the query (install callbacks carry codes and states there);
     // signed routes log one info line with the tenant once they are answered.
