@@ -59,10 +59,14 @@ struct Serve: AsyncParsableCommand {
         }
         let databaseURL = configuration.databaseURL
         let isDevelopment = configuration.isDevelopmentMode
+        let publicURL = configuration.publicURL
         let hooks = ApplicationHooks(
             services: try tracingServices(configuration),
             onServerRunning: { port in
-                if isDevelopment { announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger) }
+                if isDevelopment {
+                    announceDevelopmentMode(port: port, databaseURL: databaseURL, logger: logger)
+                    announceLocalNetworkAccess(port: port, publicURL: publicURL)
+                }
             })
         switch try SelectedStorage.open(configuration, logger: logger) {
         case .sqlite(let storage):
@@ -122,4 +126,19 @@ private func announceDevelopmentMode(port: Int, databaseURL: String, logger: Log
         "\(executable) simulate ui --to http://127.0.0.1:\(port)/api/whoami --account acct_dev --user usr_dev --mode test"
     if databaseURL != "sqlite:stripe-apps.sqlite" { command = "DATABASE_URL='\(databaseURL)' " + command }
     FileHandle.standardOutput.write(Data("Send a signed request to this server:\n  \(command)\n".utf8))
+}
+
+/// Says what a UI extension in the Dashboard needs to reach this development backend: a public page calling a
+/// loopback or private address meets Chrome's Local Network Access prompt (Chrome 142 and later), which the backend
+/// cannot answer for the user. Nothing when `PUBLIC_URL` is a public address (a tunnel).
+private func announceLocalNetworkAccess(port: Int, publicURL: String?) {
+    let apiURL: String
+    if let publicURL {
+        guard let host = URLComponents(string: publicURL)?.host, LocalNetwork.isLocal(host: host) else { return }
+        apiURL = String(publicURL.reversed().drop { $0 == "/" }.reversed()) + "/api/"
+    } else {
+        apiURL = Doctor.localAPIURLs(port: port)[0]
+    }
+    FileHandle.standardOutput.write(
+        Data("From the Stripe Dashboard: \(Doctor.localNetworkAccessAdvice(apiURL: apiURL))\n".utf8))
 }
