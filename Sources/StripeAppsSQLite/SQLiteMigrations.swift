@@ -216,6 +216,21 @@ package enum SQLiteMigrations {
                 WHERE status IN ('succeeded', 'dead') AND payload <> '';
             """
         ),
+        // 0015 is kept for a change made alongside this one; migrations apply in this list's order, by name.
+        (
+            // Operators block tenants: the block lives on the installation record, which signed UI calls and
+            // webhooks read anyway (through the installation cache). A blocked tenant's events are finished without
+            // running (`blocked`), and pruned with the other finished ones.
+            "0016_tenant_blocks",
+            """
+            ALTER TABLE installations ADD COLUMN blocked_at REAL;
+            ALTER TABLE installations ADD COLUMN blocked_by TEXT;
+            ALTER TABLE installations ADD COLUMN block_reason TEXT;
+            DROP INDEX inbox_events_prunable;
+            CREATE INDEX inbox_events_prunable ON inbox_events (received_at, id)
+                WHERE status IN ('succeeded', 'dead', 'blocked') AND payload <> '';
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.
