@@ -11,6 +11,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -25,7 +26,10 @@ options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 for argument in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]:
     options.add_argument(argument)
 driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
-wait = WebDriverWait(driver, 30, poll_frequency=0.25)
+# A check that reads the page while the browser replaces it (a redirect, a form's answer) finds the old element gone:
+# try again at the next poll, as for an element not there yet.
+wait = WebDriverWait(
+    driver, 30, poll_frequency=0.25, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
 results = {}
 
 
