@@ -114,17 +114,67 @@ public struct PostgresAdminStore: AdminStore {
     {
         try await database.rows(
             """
-            SELECT account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by
+            SELECT \(unescaped: PostgresInstallationStore.columns)
             FROM installations
             WHERE (\(filter.accountContains)::text IS NULL OR strpos(account_id, \(filter.accountContains)) > 0)
                 AND (\(filter.mode?.isLive)::boolean IS NULL OR livemode = \(filter.mode?.isLive))
                 AND (\(filter.status?.description)::text IS NULL OR status = \(filter.status?.description))
                 AND (\(position?.accountID)::text IS NULL
                     OR (account_id, livemode) > (\(position?.accountID)::text, \(position?.mode.isLive)::boolean))
+                AND (\(filter.isBlocked)::boolean IS NULL OR (blocked_at IS NOT NULL) = \(filter.isBlocked))
             ORDER BY account_id, livemode LIMIT \(max(0, limit))
             """,
             as: PostgresInstallationStore.Row.self
         ).map(PostgresInstallationStore.installation)
+    }
+
+    public func block(_ tenant: Tenant, reason: String?, by action: AdminAction) async throws -> Installation? {
+        let reason = reason.map { String($0.prefix(TenantBlock.maximumReasonLength)) }
+        let logger = database.logger
+        return try await database.transaction { connection in
+            // The row lock orders the block with installation changes, which lock the row too.
+            guard let current = try await Self.installation(tenant, connection, logger) else { return nil }
+            guard !current.isBlocked else { return current }
+            try await connection.query(
+                """
+                UPDATE installations SET blocked_at = \(action.date.timeIntervalSince1970), blocked_by = \(action.actor),
+                    block_reason = \(reason)
+                WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
+                """, logger: logger)
+            try await connection.query(PostgresJobQueue.cancelJobs(of: tenant, at: action.date), logger: logger)
+            try await Self.audit(
+                action.blockAuditRecord(of: tenant, isBlocking: true, reason: reason), connection, logger)
+            return try await Self.installation(tenant, connection, logger)
+        }
+    }
+
+    public func unblock(_ tenant: Tenant, by action: AdminAction) async throws -> Installation? {
+        let logger = database.logger
+        return try await database.transaction { connection in
+            guard let current = try await Self.installation(tenant, connection, logger) else { return nil }
+            guard current.isBlocked else { return current }
+            try await connection.query(
+                """
+                UPDATE installations SET blocked_at = NULL, blocked_by = NULL, block_reason = NULL
+                WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
+                """, logger: logger)
+            try await Self.audit(
+                action.blockAuditRecord(of: tenant, isBlocking: false, reason: nil), connection, logger)
+            return try await Self.installation(tenant, connection, logger)
+        }
+    }
+
+    /// The installation record of `tenant`, its row locked for the transaction.
+    private static func installation(_ tenant: Tenant, _ connection: PostgresConnection, _ logger: Logger)
+        async throws -> Installation?
+    {
+        try await connection.rows(
+            """
+            SELECT \(unescaped: PostgresInstallationStore.columns) FROM installations
+            WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive) FOR UPDATE
+            """,
+            as: PostgresInstallationStore.Row.self, logger: logger
+        ).first.map(PostgresInstallationStore.installation)
     }
 
     public func installationCounts() async throws -> [InstallationCount] {

@@ -169,6 +169,10 @@ public struct PostgresEventInbox: EventInbox {
         }
     }
 
+    public func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool {
+        try await database.settleBatcher.submit(.blocked(claim))
+    }
+
     /// Writes a batch of settlements in one statement; each output says whether that claim still held its lease.
     static func settle(_ settlements: [InboxSettlement], client: PostgresClient, logger: Logger) async throws -> [Bool]
     {
@@ -237,7 +241,8 @@ public struct PostgresEventInbox: EventInbox {
             UPDATE inbox_events SET payload = '', last_error = NULL
             WHERE id IN (
                 SELECT id FROM inbox_events
-                WHERE status IN ('succeeded', 'dead') AND received_at >= \(range.lowerBound.timeIntervalSince1970)
+                WHERE status IN ('succeeded', 'dead', 'blocked')
+                    AND received_at >= \(range.lowerBound.timeIntervalSince1970)
                     AND received_at < \(range.upperBound.timeIntervalSince1970) AND payload <> ''
                 ORDER BY received_at, id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED)

@@ -7,12 +7,17 @@ public import StripeApps
 public struct PostgresInstallationStore: InstallationStore {
     let database: PostgresDatabase
 
-    typealias Row = (String, Bool, String, Double, Double, Double?, String?)
+    typealias Row = (String, Bool, String, Double, Double, Double?, String?, Double?, String?, String?)
+
+    /// The columns of ``Row``, in its order.
+    static let columns =
+        "account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by, blocked_at, "
+        + "blocked_by, block_reason"
 
     public func installation(for tenant: Tenant) async throws -> Installation? {
         try await database.rows(
             """
-            SELECT account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by
+            SELECT \(unescaped: Self.columns)
             FROM installations WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
             """,
             as: Row.self
@@ -22,8 +27,7 @@ public struct PostgresInstallationStore: InstallationStore {
     public func installations() async throws -> [Installation] {
         try await database.rows(
             """
-            SELECT account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by
-            FROM installations ORDER BY account_id, livemode
+            SELECT \(unescaped: Self.columns) FROM installations ORDER BY account_id, livemode
             """,
             as: Row.self
         ).map(Self.installation)
@@ -39,7 +43,7 @@ public struct PostgresInstallationStore: InstallationStore {
                 logger: logger)
             let current = try await connection.rows(
                 """
-                SELECT account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by
+                SELECT \(unescaped: Self.columns)
                 FROM installations WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
                 FOR UPDATE
                 """,
@@ -82,7 +86,7 @@ public struct PostgresInstallationStore: InstallationStore {
             """
             UPDATE inbox_events SET payload = '', last_error = NULL
             WHERE account_id = \(tenant.accountID) AND livemode = \(tenant.mode.isLive)
-                AND status IN ('succeeded', 'dead') AND payload <> ''
+                AND status IN ('succeeded', 'dead', 'blocked') AND payload <> ''
             """,
             logger: logger)
         let audit = change.auditRecord
@@ -104,7 +108,10 @@ public struct PostgresInstallationStore: InstallationStore {
             createdAt: Date(unixSeconds: row.3),
             updatedAt: Date(unixSeconds: row.4),
             lastChangedAt: row.5.map(Date.init(unixSeconds:)),
-            lastChangedBy: row.6
+            lastChangedBy: row.6,
+            block: row.7.map {
+                TenantBlock(reason: row.9, blockedBy: row.8 ?? "unknown", blockedAt: Date(unixSeconds: $0))
+            }
         )
     }
 }

@@ -305,7 +305,10 @@ extension PostgresJobQueue: ScheduleStore {
             let tenants =
                 withInstallations
                 ? try await connection.rows(
-                    "SELECT account_id, livemode FROM installations WHERE status = 'active' ORDER BY account_id, livemode",
+                    """
+                    SELECT account_id, livemode FROM installations WHERE status = 'active' AND blocked_at IS NULL
+                    ORDER BY account_id, livemode
+                    """,
                     as: (String, Bool).self, logger: logger
                 ).map { Tenant(accountID: $0.0, mode: $0.1 ? .live : .test) } : []
             let clock = Date(unixSeconds: databaseNow)

@@ -200,6 +200,24 @@ package enum PostgresMigrations {
             ALTER TABLE inbox_events ADD COLUMN trace_parent TEXT;
             """
         ),
+        (
+            // Operators block tenants: the block lives on the installation record, which signed UI calls and
+            // webhooks read anyway. A blocked tenant's events are finished without running (`blocked`), and pruned
+            // with the other finished ones. Every existing row passed the stricter status check, so the wider one
+            // is added without scanning the table (NOT VALID still checks every row written from now on).
+            "0011_tenant_blocks",
+            """
+            ALTER TABLE installations ADD COLUMN blocked_at DOUBLE PRECISION;
+            ALTER TABLE installations ADD COLUMN blocked_by TEXT;
+            ALTER TABLE installations ADD COLUMN block_reason TEXT;
+            ALTER TABLE inbox_events DROP CONSTRAINT inbox_events_status_check;
+            ALTER TABLE inbox_events ADD CONSTRAINT inbox_events_status_check
+                CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'dead', 'blocked')) NOT VALID;
+            DROP INDEX inbox_events_prunable;
+            CREATE INDEX inbox_events_prunable ON inbox_events (received_at, id)
+                WHERE status IN ('succeeded', 'dead', 'blocked') AND payload <> '';
+            """
+        ),
     ]
 
     /// The key of the transaction-scoped advisory lock every migrating instance takes first: the first 63 bits

@@ -44,10 +44,12 @@ extension PostgresStorage {
                 try await connection.query(
                     """
                     INSERT INTO installations (account_id, livemode, status, created_at, updated_at, last_changed_at,
-                        last_changed_by)
+                        last_changed_by, blocked_at, blocked_by, block_reason)
                     VALUES (\(record.tenant.accountID), \(record.tenant.mode.isLive), \(record.status.description),
                         \(record.createdAt.timeIntervalSince1970), \(record.updatedAt.timeIntervalSince1970),
-                        \(record.lastChangedAt?.timeIntervalSince1970), \(record.lastChangedBy))
+                        \(record.lastChangedAt?.timeIntervalSince1970), \(record.lastChangedBy),
+                        \(record.block?.blockedAt.timeIntervalSince1970), \(record.block?.blockedBy),
+                        \(record.block?.reason))
                     """, logger: logger)
             }
             for (tenant, document) in rows.settings {

@@ -66,14 +66,54 @@ public struct SQLiteAdminStore: AdminStore {
                     WHERE (?1 IS NULL OR instr(account_id, ?1) > 0) AND (?2 IS NULL OR livemode = ?2)
                         AND (?3 IS NULL OR status = ?3)
                         AND (?4 IS NULL OR account_id > ?4 OR (account_id = ?4 AND livemode > ?5))
+                        AND (?7 IS NULL OR (blocked_at IS NOT NULL) = ?7)
                     ORDER BY account_id, livemode LIMIT ?6
                     """,
                 arguments: [
                     filter.accountContains, filter.mode?.isLive, filter.status?.description, position?.accountID,
-                    position?.mode.isLive, max(0, limit),
+                    position?.mode.isLive, max(0, limit), filter.isBlocked,
                 ]
             ).map(SQLiteInstallationStore.installation)
         }
+    }
+
+    public func block(_ tenant: Tenant, reason: String?, by action: AdminAction) async throws -> Installation? {
+        let reason = reason.map { String($0.prefix(TenantBlock.maximumReasonLength)) }
+        let record = try await database.writer.write { db -> Installation? in
+            guard let current = try SQLiteInstallationStore.read(tenant, in: db) else { return nil }
+            guard !current.isBlocked else { return current }
+            try db.execute(
+                sql: """
+                    UPDATE installations SET blocked_at = ?, blocked_by = ?, block_reason = ?
+                    WHERE account_id = ? AND livemode = ?
+                    """,
+                arguments: [
+                    action.date.timeIntervalSince1970, action.actor, reason, tenant.accountID, tenant.mode.isLive,
+                ])
+            try SQLiteJobQueue.cancelJobs(of: tenant, at: action.date.timeIntervalSince1970, in: db)
+            try Self.audit(action.blockAuditRecord(of: tenant, isBlocking: true, reason: reason), in: db)
+            return try SQLiteInstallationStore.read(tenant, in: db)
+        }
+        // The signed routes and webhooks of this process see the block at once, not when the cache expires.
+        if let record { database.installationCache.written(record) }
+        return record
+    }
+
+    public func unblock(_ tenant: Tenant, by action: AdminAction) async throws -> Installation? {
+        let record = try await database.writer.write { db -> Installation? in
+            guard let current = try SQLiteInstallationStore.read(tenant, in: db) else { return nil }
+            guard current.isBlocked else { return current }
+            try db.execute(
+                sql: """
+                    UPDATE installations SET blocked_at = NULL, blocked_by = NULL, block_reason = NULL
+                    WHERE account_id = ? AND livemode = ?
+                    """,
+                arguments: [tenant.accountID, tenant.mode.isLive])
+            try Self.audit(action.blockAuditRecord(of: tenant, isBlocking: false, reason: nil), in: db)
+            return try SQLiteInstallationStore.read(tenant, in: db)
+        }
+        if let record { database.installationCache.written(record) }
+        return record
     }
 
     public func installationCounts() async throws -> [InstallationCount] {

@@ -176,6 +176,10 @@ public struct SQLiteEventInbox: EventInbox {
         }
     }
 
+    public func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool {
+        try await database.inboxWrites.submit(.settle(.blocked(claim))).changed
+    }
+
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
         guard !claims.isEmpty else { return [] }
         let expiry = now.timeIntervalSince1970 + lease.timeInterval
@@ -217,7 +221,8 @@ public struct SQLiteEventInbox: EventInbox {
                     UPDATE inbox_events SET payload = '', last_error = NULL
                     WHERE id IN (
                         SELECT id FROM inbox_events INDEXED BY inbox_events_prunable
-                        WHERE status IN ('succeeded', 'dead') AND received_at >= ? AND received_at < ? AND payload <> ''
+                        WHERE status IN ('succeeded', 'dead', 'blocked') AND received_at >= ? AND received_at < ?
+                            AND payload <> ''
                         ORDER BY received_at, id LIMIT ?)
                     """,
                 arguments: [range.lowerBound.timeIntervalSince1970, range.upperBound.timeIntervalSince1970, limit]

@@ -7,7 +7,8 @@ public struct SQLiteInstallationStore: InstallationStore {
     let database: SQLiteDatabase
 
     static let columns =
-        "account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by"
+        "account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by, blocked_at, "
+        + "blocked_by, block_reason"
 
     public func installation(for tenant: Tenant) async throws -> Installation? {
         let cache = database.installationCache
@@ -51,7 +52,7 @@ public struct SQLiteInstallationStore: InstallationStore {
         try db.execute(
             sql: """
                 UPDATE inbox_events SET payload = '', last_error = NULL
-                WHERE account_id = ? AND livemode = ? AND status IN ('succeeded', 'dead') AND payload <> ''
+                WHERE account_id = ? AND livemode = ? AND status IN ('succeeded', 'dead', 'blocked') AND payload <> ''
                 """,
             arguments: arguments)
         let audit = change.auditRecord
@@ -84,7 +85,7 @@ public struct SQLiteInstallationStore: InstallationStore {
         )
     }
 
-    private static func read(_ tenant: Tenant, in db: Database) throws -> Installation? {
+    static func read(_ tenant: Tenant, in db: Database) throws -> Installation? {
         let statement = try db.cachedStatement(
             sql: "SELECT \(columns) FROM installations WHERE account_id = ? AND livemode = ?")
         return try Row.fetchOne(statement, arguments: [tenant.accountID, tenant.mode.isLive]).map(installation)
@@ -100,7 +101,12 @@ public struct SQLiteInstallationStore: InstallationStore {
             createdAt: Date(unixSeconds: row["created_at"]),
             updatedAt: Date(unixSeconds: row["updated_at"]),
             lastChangedAt: (row["last_changed_at"] as Double?).map(Date.init(unixSeconds:)),
-            lastChangedBy: row["last_changed_by"]
+            lastChangedBy: row["last_changed_by"],
+            block: (row["blocked_at"] as Double?).map { blockedAt in
+                TenantBlock(
+                    reason: row["block_reason"], blockedBy: row["blocked_by"] ?? "unknown",
+                    blockedAt: Date(unixSeconds: blockedAt))
+            }
         )
     }
 }

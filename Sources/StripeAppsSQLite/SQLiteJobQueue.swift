@@ -259,7 +259,7 @@ extension SQLiteJobQueue: ScheduleStore {
                 ? try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT account_id, livemode FROM installations WHERE status = 'active'
+                        SELECT account_id, livemode FROM installations WHERE status = 'active' AND blocked_at IS NULL
                         ORDER BY account_id, livemode
                         """
                 ).map { Tenant(accountID: $0["account_id"], mode: ($0["livemode"] as Bool) ? .live : .test) } : []

@@ -222,6 +222,20 @@ package enum SQLiteMigrations {
             ALTER TABLE inbox_events ADD COLUMN trace_parent TEXT;
             """
         ),
+        (
+            // Operators block tenants: the block lives on the installation record, which signed UI calls and
+            // webhooks read anyway (through the installation cache). A blocked tenant's events are finished without
+            // running (`blocked`), and pruned with the other finished ones.
+            "0016_tenant_blocks",
+            """
+            ALTER TABLE installations ADD COLUMN blocked_at REAL;
+            ALTER TABLE installations ADD COLUMN blocked_by TEXT;
+            ALTER TABLE installations ADD COLUMN block_reason TEXT;
+            DROP INDEX inbox_events_prunable;
+            CREATE INDEX inbox_events_prunable ON inbox_events (received_at, id)
+                WHERE status IN ('succeeded', 'dead', 'blocked') AND payload <> '';
+            """
+        ),
     ]
 
     /// A GRDB migrator with every migration registered.

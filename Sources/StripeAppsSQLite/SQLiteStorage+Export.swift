@@ -13,19 +13,9 @@ extension SQLiteStorage {
             rows.installations = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT account_id, livemode, status, created_at, updated_at, last_changed_at, last_changed_by
-                    FROM installations ORDER BY account_id, livemode
+                    SELECT \(SQLiteInstallationStore.columns) FROM installations ORDER BY account_id, livemode
                     """
-            ).map { row in
-                guard let status = Installation.Status(row["status"] as String) else {
-                    throw StoreError.corruptRow("installations")
-                }
-                return Installation(
-                    tenant: Self.tenant(row), status: status, createdAt: Date(unixSeconds: row["created_at"]),
-                    updatedAt: Date(unixSeconds: row["updated_at"]),
-                    lastChangedAt: (row["last_changed_at"] as Double?).map(Date.init(unixSeconds:)),
-                    lastChangedBy: row["last_changed_by"])
-            }
+            ).map(SQLiteInstallationStore.installation)
             rows.settings = try Row.fetchAll(
                 db, sql: "SELECT account_id, livemode, version, document, updated_at FROM settings"
             ).map { row in

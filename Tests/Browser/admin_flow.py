@@ -1,6 +1,6 @@
 """Drives the admin page in headless Chromium through Selenium, for AdminBrowserTests.swift.
 
-Usage: admin_flow.py BASE_URL REPLAY_EVENT_ID REFUSED_EVENT_ID ARTIFACTS_DIR
+Usage: admin_flow.py BASE_URL REPLAY_EVENT_ID REFUSED_EVENT_ID ARTIFACTS_DIR TENANT_PAGE_PATH
 Tokens come from ADMIN_TOKEN and ADMIN_READONLY_TOKEN in the environment (never from argv).
 Prints one JSON object of what each step saw; the Swift test asserts on it and on storage.
 """
@@ -11,11 +11,12 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, replay_id, refused_id, artifacts = sys.argv[1:5]
+base, replay_id, refused_id, artifacts, tenant_page = sys.argv[1:6]
 admin_token = os.environ["ADMIN_TOKEN"]
 readonly_token = os.environ["ADMIN_READONLY_TOKEN"]
 os.makedirs(artifacts, exist_ok=True)
@@ -25,7 +26,10 @@ options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 for argument in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]:
     options.add_argument(argument)
 driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
-wait = WebDriverWait(driver, 30, poll_frequency=0.25)
+# A check that reads the page while the browser replaces it (a redirect, a form's answer) finds the old element gone:
+# try again at the next poll, as for an element not there yet.
+wait = WebDriverWait(
+    driver, 30, poll_frequency=0.25, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
 results = {}
 
 
@@ -117,14 +121,26 @@ try:
     results["sessionless_replay"] = code()
     shot("07-sessionless-replay-refused")
 
-    # Log out: the next page asks to log in again.
+    # Block the tenant from its page, with a reason: the page then says so and offers to unblock.
     log_in(admin_token)
+    driver.get(base + tenant_page)
+    wait.until(lambda d: code() == "tenant")
+    results["before_block"] = driver.find_element(By.ID, "blocked").text
+    driver.find_element(By.ID, "block-reason").send_keys("chargebacks from the browser")
+    driver.find_element(By.ID, "block").click()
+    wait.until(EC.presence_of_element_located((By.ID, "notice")))
+    results["block_notice"] = driver.find_element(By.ID, "notice").text
+    results["after_block"] = driver.find_element(By.ID, "blocked").text
+    results["unblock_buttons"] = len(driver.find_elements(By.ID, "unblock"))
+    shot("08-admin-tenant-blocked")
+
+    # Log out: the next page asks to log in again.
     driver.find_element(By.ID, "logout").click()
     wait.until(lambda d: code() == "login")
     driver.get(base + "/admin/inbox")
     wait.until(lambda d: code() == "login")
     results["after_logout"] = code()
-    shot("08-logged-out")
+    shot("09-logged-out")
 except Exception as error:  # report what was reached, with a screenshot of where it stopped
     results["error"] = "%s: %s" % (type(error).__name__, str(error).splitlines()[0] if str(error) else "")
     results["stopped_at"] = driver.current_url

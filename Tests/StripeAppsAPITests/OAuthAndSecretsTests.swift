@@ -258,6 +258,34 @@ struct OAuthAndSecretsTests {
             #expect(try await store.inbox.events(status: nil, limit: 10).count == 3)
         }
     }
+
+    @Test("missed events: a blocked tenant's are not recovered, until it is unblocked")
+    func recoverySkipsBlockedTenants() async throws {
+        try await H.run { h in
+            let store = InMemoryStorage()
+            let date = Date(timeIntervalSince1970: 1_700_000_000)
+            for tenant in [H.tenantA, H.tenantB] {
+                _ = try await store.installations.apply(
+                    InstallationChange(
+                        tenant: tenant, action: .activate, source: .installCallback, occurredAt: date,
+                        recordedAt: date))
+            }
+            let action = AdminAction(actor: "cli", date: date)
+            #expect(try await store.admin.block(H.tenantB, reason: nil, by: action)?.isBlocked == true)
+            let a1 = h.fake.addEvent(type: "customer.updated", account: H.accountA, deliverySuccess: false)
+            let b1 = h.fake.addEvent(type: "customer.created", account: H.accountB, deliverySuccess: false)
+            let recovery = MissedEventRecovery(
+                installations: store.installations, inbox: store.inbox, clients: .platform(h.api), now: h.clock.provider
+            )
+            let blocked = try await recovery.run(mode: .test)
+            #expect(blocked.installations == 1 && blocked.enqueued == 1)
+            #expect(try await store.inbox.events(status: nil, limit: 10).map(\.id) == [a1])
+            _ = try await store.admin.unblock(H.tenantB, by: action)
+            let unblocked = try await recovery.run(mode: .test)
+            #expect(unblocked.installations == 2 && unblocked.enqueued == 1)
+            #expect(Set(try await store.inbox.events(status: nil, limit: 10).map(\.id)) == [a1, b1])
+        }
+    }
 }
 
 /// A credential store that reseals everything (`credentials reseal` running elsewhere) right before the first

@@ -7,8 +7,8 @@ import StripeAppsServer
 import Testing
 
 /// The admin page in a real headless Chromium, driven by Selenium (`Tests/Browser/admin_flow.py`): log in
-/// through the form, find a seeded dead event, replay it, see it succeed, log out; the same replay without a
-/// session and with a read-only session is refused. Screenshots of each step are kept in
+/// through the form, find a seeded dead event, replay it, see it succeed, block the tenant from its page, log out;
+/// the same replay without a session and with a read-only session is refused. Screenshots of each step are kept in
 /// `$TEST_ARTIFACTS_DIR/admin` (default `.build/test-artifacts/admin`).
 @Suite(
     .enabled(
@@ -44,6 +44,10 @@ struct AdminBrowserTests {
         let python = try #require(
             ExternalTool.seleniumPython, "Selenium is missing: pip install -r Tests/CrossCheck/requirements.txt")
         let storage = InMemoryStorage()
+        let tenant = Tenant(accountID: "acct_browser", mode: .test)
+        _ = try await storage.installations.apply(
+            InstallationChange(
+                tenant: tenant, action: .activate, source: .installCallback, occurredAt: Date(), recordedAt: Date()))
         _ = try await storage.inbox.enqueue(Self.dead("evt_browser_replay"))
         _ = try await storage.inbox.enqueue(Self.dead("evt_browser_refused"))
         var configuration = AppConfiguration(appSecrets: try SigningKeyring(secrets: ["absec_admin_browser"]), port: 0)
@@ -67,6 +71,7 @@ struct AdminBrowserTests {
                 [
                     packageRoot.appendingPathComponent("Tests/Browser/admin_flow.py").path, "http://127.0.0.1:\(port)",
                     "evt_browser_replay", "evt_browser_refused", Self.artifacts.path,
+                    "/admin/installations/test/acct_browser",
                 ],
                 environment: [
                     "ADMIN_TOKEN": Self.token, "ADMIN_READONLY_TOKEN": Self.readOnlyToken, "CHROMIUM": chromium.path,
@@ -89,11 +94,20 @@ struct AdminBrowserTests {
         #expect(results["notice"]?.stringValue?.hasPrefix("Replayed") == true)
         #expect(results["after_replay"] == .string("succeeded"))
         #expect(results["sessionless_replay"] == .string("session_required"))
+        #expect(results["before_block"] == .string("no"))
+        #expect(results["block_notice"]?.stringValue?.hasPrefix("Blocked:") == true)
+        #expect(results["after_block"]?.stringValue?.hasSuffix(": chargebacks from the browser") == true)
+        #expect(results["unblock_buttons"] == PayloadValue.number(1))
+        let block = try #require(try await storage.installations.installation(for: tenant)?.block)
+        #expect(block.reason == "chargebacks from the browser" && block.blockedBy.hasPrefix("admin session "))
         #expect(results["after_logout"] == .string("login"))
         #expect(try await storage.admin.event(id: "evt_browser_replay")?.status == .succeeded)
         #expect(
             try await storage.admin.event(id: "evt_browser_refused")?.status == .dead, "refused clicks change nothing")
-        for name in ["01-anonymous-redirected-to-login", "03-readonly-replay-refused", "06-admin-event-succeeded"] {
+        for name in [
+            "01-anonymous-redirected-to-login", "03-readonly-replay-refused", "06-admin-event-succeeded",
+            "08-admin-tenant-blocked",
+        ] {
             #expect(FileManager.default.fileExists(atPath: Self.artifacts.appendingPathComponent(name + ".png").path))
         }
     }

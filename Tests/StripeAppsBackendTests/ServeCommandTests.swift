@@ -17,6 +17,13 @@ import Testing
         let words = command.trimmingCharacters(in: .whitespaces).split(separator: " ").map(String.init)
         #expect(words.first == ExternalTool.backend.resolvingSymlinksInPath().path)
         #expect(command.contains("http://127.0.0.1:"))
+        // What the Dashboard needs to reach it: Chrome's Local Network Access prompt, and how to get past it.
+        let port = try #require(command.split(separator: "http://127.0.0.1:").last?.prefix { $0.isNumber })
+        let advice = try #require(await server.lines.first { $0.hasPrefix("From the Stripe Dashboard:") })
+        #expect(advice.contains("ask before it calls http://localhost:\(port)/api/"), "\(advice)")
+        for step in ["Allow the prompt", "connect-src", "public HTTPS tunnel"] {
+            #expect(advice.contains(step), "\(advice)")
+        }
 
         // The command names the server's database by its absolute path: it works from any folder, and reads the
         // development secret there instead of making a new database (and a new secret) where it runs.

@@ -46,6 +46,10 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
         -> [Installation]
     { throw fail() }
     func installationCounts() async throws -> [InstallationCount] { throw fail() }
+    func block(_ tenant: Tenant, reason: String?, by action: AdminAction) async throws -> Installation? {
+        throw fail()
+    }
+    func unblock(_ tenant: Tenant, by action: AdminAction) async throws -> Installation? { throw fail() }
     func inboxCounts() async throws -> InboxCounts { throw fail() }
     func jobCounts() async throws -> JobCounts { throw fail() }
     func advance(
@@ -106,6 +110,7 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] { throw fail() }
     func complete(_ claim: ClaimedEvent) async throws -> Bool { throw fail() }
     func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool { throw fail() }
+    func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool { throw fail() }
     func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> { throw fail() }
     func replay(id: String) async throws -> Bool { throw fail() }
     func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int { throw fail() }

@@ -39,6 +39,7 @@ import Testing
         func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool {
             try await base.fail(claim, error: error, retryAt: retryAt)
         }
+        func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool { try await base.setAsideBlocked(claim) }
         func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
             try await base.heartbeat(claims, now: now, lease: lease)
         }

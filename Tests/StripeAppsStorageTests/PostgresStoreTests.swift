@@ -16,6 +16,7 @@ import Testing
         ("0008_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
         ("0009_inbox_ready", "a98aaa83482030c51f9bd6c95b966f874f0b449c2c5182bd661585e51f4f297d"),
         ("0010_inbox_trace_parent", "f7764aee3f81dd83b40b38cdb2ce31de230c04dd0d160063bc2cff6cbf88a058"),
+        ("0011_tenant_blocks", "bd847e451adecafdad861328ee0afc7002fc4b1e2ffb125223f32cd2bd101e09"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

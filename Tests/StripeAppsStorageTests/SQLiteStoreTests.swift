@@ -31,6 +31,7 @@ import Testing
         ("0013_job_schedule_details", "249b258c1f3c6271acaa4e8a3483664770fb179f210d79aed7380a1b3bf70912"),
         ("0014_prunable", "903d45d9e3b4a87dee8cc4ecc0f5425d9e60f288b8d36c31c8165ee25362ce72"),
         ("0015_inbox_trace_parent", "f7764aee3f81dd83b40b38cdb2ce31de230c04dd0d160063bc2cff6cbf88a058"),
+        ("0016_tenant_blocks", "65b65be40416a0a0ed726713e01664a585000317bc06a9a6f078a446d5aeae4c"),
     ]
 
     @Test func shippedMigrationsAreUnchanged() {

@@ -12,7 +12,7 @@ struct SQLiteToPostgresCopyTests {
     static let c = Tenant(accountID: "acct_c", mode: .live)
 
     /// A SQLite database with rows in every table: installs and an uninstall, settings, a state, credentials,
-    /// the audit record of the uninstall, and inbox events in every status, one of them leased.
+    /// the audit records of the uninstall and of a block, and inbox events in every status, one of them leased.
     static func filledSQLite(at path: String) async throws -> SQLiteStorage {
         let storage = try SQLiteStorage(path: path)
         try await storage.migrate()
@@ -25,6 +25,7 @@ struct SQLiteToPostgresCopyTests {
         _ = try await storage.installations.apply(change(a, .activate, 100))
         _ = try await storage.installations.apply(change(c, .activate, 100))
         _ = try await storage.installations.apply(change(c, .deactivate, 200))
+        _ = try await storage.admin.block(c, reason: "chargebacks", by: AdminAction(actor: "cli", date: now))
         for version in 0..<3 {
             _ = try await storage.settings.updateSettings(for: a, expectedVersion: version) {
                 $0["theme"] = .string("dark-\(version)")
@@ -48,6 +49,10 @@ struct SQLiteToPostgresCopyTests {
                     id: "evt_\(index)", type: "invoice.paid", isLiveMode: false, accountID: index == 4 ? nil : "acct_a",
                     created: Int64(index), receivedAt: now, payload: #"{"id":"evt_\#(index)"}"#))
         }
+        _ = try await storage.inbox.enqueue(
+            InboxEvent(
+                id: "evt_blocked", type: "invoice.paid", isLiveMode: true, accountID: "acct_c", created: 9,
+                receivedAt: now, status: .blocked, payload: #"{"id":"evt_blocked"}"#))
         let job = try await storage.jobs.push(
             NewJob(name: "sync", tenant: a, parameters: #"{"n":1}"#, priority: 3, maxAttempts: 4, slotKey: "sync:a:1"),
             now: now)
@@ -96,7 +101,11 @@ struct SQLiteToPostgresCopyTests {
             try await postgres.credentials.credential(named: "oauth", for: a)
                 == sqlite.credentials.credential(named: "oauth", for: a))
         #expect(try await postgres.credentials.auditRecords(for: c) == sqlite.credentials.auditRecords(for: c))
-        #expect(try await postgres.credentials.auditRecords(for: c).count == 1)
+        #expect(try await postgres.credentials.auditRecords(for: c).map(\.action) == ["purged", "admin_blocked"])
+        // The block came along: still blocked, by whom, when and why.
+        let blocked = try #require(try await postgres.installations.installation(for: c)?.block)
+        #expect(blocked.reason == "chargebacks" && blocked.blockedBy == "cli")
+        #expect(try await postgres.inbox.events(status: .blocked, limit: 10).map(\.id) == ["evt_blocked"])
         #expect(try await postgres.inbox.events(status: nil, limit: 10) == sqlite.inbox.events(status: nil, limit: 10))
         #expect(try await postgres.jobs.jobs(status: nil, limit: 10) == sqlite.jobs.jobs(status: nil, limit: 10))
         #expect(try await postgres.jobs.jobs(status: .failed, limit: 10).first?.lastError == "later")

@@ -118,6 +118,90 @@ import Testing
         #expect(problems(try Self.input { $0.manifest = manifest }).contains { $0.contains("not covered") })
     }
 
+    /// In development mode without PUBLIC_URL the UI calls the backend on this machine: connect-src should cover
+    /// `http://localhost:PORT/api/` (a warning, as `stripe apps start` needs no entry), with the Local Network
+    /// Access advice either way.
+    @Test func developmentModeChecksThatConnectSourceCoversTheLocalBackend() throws {
+        func development(_ sources: [String], port: Int = 8080) throws -> [Doctor.Finding] {
+            var manifest = try Self.manifest()
+            manifest.connectSources = sources
+            return Doctor.diagnose(
+                try Self.input {
+                    $0.manifest = manifest
+                    $0.publicURL = nil
+                    $0.redirectURI = nil
+                    $0.appSecrets = nil
+                    $0.isDevelopmentMode = true
+                    $0.port = port
+                })
+        }
+        let uncovered = try development(["https://backend.example.com/api/"], port: 9090)
+        let warning = try #require(uncovered.first { $0.message.hasPrefix("Development mode: the UI extension") })
+        #expect(warning.severity == .warning)
+        #expect(warning.message.contains("at http://localhost:9090/api/ (or http://127.0.0.1:9090/api/)"))
+        #expect(warning.message.contains("Add http://localhost:9090/api/ to ui_extension"))
+        #expect(warning.message.contains("Local Network Access") && warning.message.contains("HTTPS tunnel"))
+        #expect(!uncovered.contains { $0.message.contains("connect-src") && $0.severity == .problem })
+
+        for (sources, covered) in [
+            (["http://localhost:8080/api/"], "http://localhost:8080/api/"),
+            (["https://backend.example.com/api/", "http://127.0.0.1:8080/api/"], "http://127.0.0.1:8080/api/"),
+        ] {
+            let findings = try development(sources)
+            let found = try #require(findings.first { $0.message.hasPrefix("connect-src covers") }, "\(sources)")
+            #expect(found.severity == .ok)
+            #expect(found.message.contains("covers \(covered), the backend's URL in development mode"))
+            #expect(found.message.contains("Chrome 142 and later ask"))
+            #expect(!findings.contains { $0.message.hasPrefix("Development mode: the UI extension") })
+        }
+        // Another port is not covered.
+        #expect(
+            try development(["http://localhost:8080/api/"], port: 8081).contains {
+                $0.severity == .warning && $0.message.hasPrefix("Development mode: the UI extension")
+            })
+        // Outside development mode, without PUBLIC_URL, nothing says where the UI calls: no connect-src finding.
+        var manifest = try Self.manifest()
+        manifest.connectSources = ["http://localhost:8080/api/"]
+        let production = Doctor.diagnose(
+            try Self.input {
+                $0.manifest = manifest
+                $0.publicURL = nil
+            })
+        #expect(
+            !production.contains {
+                $0.message.contains("connect-src covers") || $0.message.contains("Development mode")
+            })
+    }
+
+    /// With PUBLIC_URL in development mode, that URL is the one checked; the Local Network Access advice comes only
+    /// when it is on this machine or a private network, not for a public tunnel.
+    @Test func developmentModeWithPublicURLChecksItAndAdvisesOnLocalAddresses() throws {
+        for (url, isLocal) in [
+            ("http://192.168.1.20:8080", true), ("http://[::1]:8080/", true), ("http://localhost:8080", true),
+            ("https://dev-1234.tunnel.example.com", false),
+        ] {
+            var manifest = try Self.manifest()
+            let api = url.hasSuffix("/") ? url + "api/" : url + "/api/"
+            manifest.connectSources = [api]
+            let findings = Doctor.diagnose(
+                try Self.input {
+                    $0.manifest = manifest
+                    $0.publicURL = url
+                    $0.isDevelopmentMode = true
+                })
+            let covers = try #require(findings.first { $0.message.hasPrefix("connect-src covers \(api)") }, "\(url)")
+            #expect(covers.message.contains("Local Network Access") == isLocal, "\(url)")
+            manifest.connectSources = ["https://elsewhere.example.com/api/"]
+            let missing = problems(
+                try Self.input {
+                    $0.manifest = manifest
+                    $0.publicURL = url
+                    $0.isDevelopmentMode = true
+                })
+            #expect(missing.contains { $0.contains("\(api) is not covered by connect-src") }, "\(url)")
+        }
+    }
+
     @Test func permissionsFollowTheFeaturesInUse() throws {
         var manifest = try Self.manifest()
         manifest.permissions = []

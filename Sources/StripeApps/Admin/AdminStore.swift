@@ -41,6 +41,17 @@ public protocol AdminStore: Sendable {
         -> [Installation]
     /// How many installation records there are of each mode and status (pairs with none are left out).
     func installationCounts() async throws -> [InstallationCount]
+    /// Blocks a tenant that has an installation record (a tombstone will do), in one transaction: the record gets
+    /// a ``TenantBlock`` with `reason` (at most ``TenantBlock/maximumReasonLength`` characters are kept) and
+    /// `action`'s actor and date, the tenant's pending and failed jobs are cancelled and its running ones asked to
+    /// stop, and its audit log records it (``AdminAction/blockAuditRecord(of:isBlocking:reason:)``). Returns the
+    /// record as it is then (unchanged, with its first block, when the tenant was blocked already), or `nil` when
+    /// the tenant has no installation record.
+    func block(_ tenant: Tenant, reason: String?, by action: AdminAction) async throws -> Installation?
+    /// Lifts a tenant's block, recording it in its audit log in the same transaction; what was set aside while it
+    /// was blocked stays so (replay blocked events, or jobs, to run them). Returns the record as it is then
+    /// (unchanged when it was not blocked), or `nil` when the tenant has no installation record.
+    func unblock(_ tenant: Tenant, by action: AdminAction) async throws -> Installation?
 }
 
 /// Which inbox events a listing or a bulk replay takes; every condition set must hold.
@@ -82,12 +93,18 @@ public struct InstallationFilter: Sendable, Hashable {
     public var mode: Tenant.Mode?
     /// Only this status.
     public var status: Installation.Status?
+    /// Only blocked tenants (`true`) or only tenants not blocked (`false`).
+    public var isBlocked: Bool?
 
     /// Creates a filter; `nil` conditions take every record.
-    public init(accountContains: String? = nil, mode: Tenant.Mode? = nil, status: Installation.Status? = nil) {
+    public init(
+        accountContains: String? = nil, mode: Tenant.Mode? = nil, status: Installation.Status? = nil,
+        isBlocked: Bool? = nil
+    ) {
         self.accountContains = accountContains
         self.mode = mode
         self.status = status
+        self.isBlocked = isBlocked
     }
 
     /// Whether `installation` matches: the rule every backend's query states.
@@ -95,6 +112,7 @@ public struct InstallationFilter: Sendable, Hashable {
         (accountContains.map { $0.isEmpty || installation.tenant.accountID.contains($0) } ?? true)
             && (mode.map { installation.tenant.mode == $0 } ?? true)
             && (status.map { installation.status == $0 } ?? true)
+            && (isBlocked.map { installation.isBlocked == $0 } ?? true)
     }
 }
 

@@ -39,13 +39,17 @@ public protocol EventInbox: Sendable {
     /// Records a failure: the event is retried once `retryAt` has come, or is dead when it is `nil`. Returns
     /// `false`, changing nothing, when the claim lost its lease.
     func fail(_ claim: ClaimedEvent, error: String, retryAt: Date?) async throws -> Bool
+    /// Records that the event was not run because its tenant is blocked: it becomes
+    /// ``InboxEvent/Status/blocked``, with ``InboxEvent/blockedNote`` as its error. Returns `false`, changing
+    /// nothing, when the claim lost its lease.
+    func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool
     /// Extends the leases of claims still held to `lease` from now; returns the ids of those extended.
     func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String>
     /// Makes an event pending again with no attempts counted (a manual replay starts it over, with every retry of
     /// the policy), ending any lease; returns `false` when there is no such event, or its payload was pruned.
     func replay(id: String) async throws -> Bool
-    /// Deletes the payload and error text of up to `limit` finished events (succeeded or dead) received within
-    /// `range`, keeping the rest of each row, so a late redelivery of its id is still a duplicate; returns how
-    /// many it pruned. Events still to run are never pruned.
+    /// Deletes the payload and error text of up to `limit` finished events (succeeded, dead or blocked) received
+    /// within `range`, keeping the rest of each row, so a late redelivery of its id is still a duplicate; returns
+    /// how many it pruned. Events still to run are never pruned.
     func prune(receivedIn range: Range<Date>, limit: Int) async throws -> Int
 }

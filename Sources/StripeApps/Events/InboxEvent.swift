@@ -25,9 +25,12 @@ public struct InboxEvent: Sendable, Hashable {
         public static let failed = Status("failed")
         /// Retries are exhausted; only a manual replay runs it again.
         public static let dead = Status("dead")
+        /// Its tenant is blocked (``TenantBlock``): acknowledged and kept, never run; a replay after the tenant is
+        /// unblocked runs it.
+        public static let blocked = Status("blocked")
 
         /// All statuses.
-        public static let all: [Status] = [.pending, .running, .succeeded, .failed, .dead]
+        public static let all: [Status] = [.pending, .running, .succeeded, .failed, .dead, .blocked]
 
         /// Reads a status name.
         public init?(name: String) {
@@ -70,9 +73,9 @@ public struct InboxEvent: Sendable, Hashable {
     /// Only a trace and span id, never anything from the request.
     public var traceParent: String?
 
-    /// Whether the event is finished (succeeded or dead): nothing will run it again unless it is replayed, so its
-    /// payload may be pruned.
-    public var isFinished: Bool { status == .succeeded || status == .dead }
+    /// Whether the event is finished (succeeded, dead or blocked): nothing will run it again unless it is replayed,
+    /// so its payload may be pruned.
+    public var isFinished: Bool { status == .succeeded || status == .dead || status == .blocked }
 
     /// Whether the payload was deleted (``EventInbox/prune(receivedIn:limit:)``, or the uninstall purge of its
     /// tenant): the id is kept so that a redelivery is still a duplicate, and the event can no longer be replayed.

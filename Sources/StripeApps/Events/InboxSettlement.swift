@@ -17,6 +17,11 @@ package struct InboxSettlement: Sendable {
         InboxSettlement(claim: claim, status: .succeeded, retryAt: nil, error: nil)
     }
 
+    /// The event's tenant is blocked: it did not run and will not, unless replayed.
+    package static func blocked(_ claim: ClaimedEvent) -> InboxSettlement {
+        InboxSettlement(claim: claim, status: .blocked, retryAt: nil, error: InboxEvent.blockedNote)
+    }
+
     /// A handler failed: retried at `retryAt`, dead when it is `nil`; the error is cut to the stored length.
     package static func failed(_ claim: ClaimedEvent, error: String, retryAt: Date?) -> InboxSettlement {
         InboxSettlement(

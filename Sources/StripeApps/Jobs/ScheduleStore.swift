@@ -17,7 +17,8 @@ public protocol ScheduleStore: Sendable {
     ///
     /// - Parameters:
     ///   - now: This instance's clock; PostgreSQL, shared by instances, uses its own clock instead.
-    ///   - withInstallations: Whether `plan` needs the active installations (a per-installation schedule).
+    ///   - withInstallations: Whether `plan` needs the active installations (a per-installation schedule); blocked
+    ///     tenants (``TenantBlock``) are left out, so their slots push no job while the block lasts.
     func advance(
         schedule name: String,
         now: Date,
@@ -36,7 +37,7 @@ public struct ScheduleCursor: Sendable {
     public let lastSlot: Date?
     /// The time, from the database's clock where instances share one.
     public let now: Date
-    /// The tenants whose installation is active, when asked for.
+    /// The tenants whose installation is active and not blocked, when asked for.
     public let tenants: [Tenant]
 
     /// Creates a cursor.

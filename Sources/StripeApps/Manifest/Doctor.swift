@@ -44,6 +44,11 @@ public enum Doctor: Sendable {
         /// Whether the app keeps tenant secrets in Stripe's Secret Store (`SecretStoreSecrets`), which needs the
         /// `secret_write` permission. The backend itself never does; an app that does says so here.
         public var usesSecretStore: Bool = false
+        /// Whether `serve` runs in development mode (no `STRIPE_APP_SECRETS`): on `127.0.0.1`, where a UI extension
+        /// in the Dashboard calls `http://localhost:PORT/api/` unless `PUBLIC_URL` names a tunnel.
+        public var isDevelopmentMode: Bool = false
+        /// The port `serve` listens on (`PORT`).
+        public var port: Int = 8080
 
         /// Creates an input; everything is optional.
         public init(
@@ -339,7 +344,9 @@ public enum Doctor: Sendable {
                 .init(severity: .problem, message: "STRIPE_APP_ID is \(appID) but the manifest's id is \(id)."))
         }
         checkRedirect(input, allowed: manifest.allowedRedirectURIs + input.configuredRedirectURIs, into: &findings)
-        if let publicURL = input.publicURL {
+        if input.isDevelopmentMode, input.publicURL == nil {
+            checkLocalConnectSource(input, manifest, into: &findings)
+        } else if let publicURL = input.publicURL {
             let api = trimmedSlash(publicURL) + "/api/"
             for source in manifest.connectSources where !hasPath(source) {
                 findings.append(
@@ -349,15 +356,20 @@ public enum Doctor: Sendable {
                             "connect-src entry \(source) has no path; Stripe rejects it. Use \(trimmedSlash(source))/api/."
                     ))
             }
+            // A development backend reached through PUBLIC_URL on this machine or the local network is still
+            // behind Chrome's Local Network Access prompt.
+            let advice =
+                input.isDevelopmentMode && host(of: publicURL).map(LocalNetwork.isLocal(host:)) == true
+                ? " " + localNetworkAccessAdvice(apiURL: api) : ""
             if !manifest.connectSources.contains(where: { covers($0, api) }) {
                 findings.append(
                     .init(
                         severity: .problem,
                         message:
-                            "The backend's \(api) is not covered by connect-src \(manifest.connectSources); the UI extension cannot call it. Add \(api) to ui_extension.content_security_policy.connect-src."
+                            "The backend's \(api) is not covered by connect-src \(manifest.connectSources); the UI extension cannot call it. Add \(api) to ui_extension.content_security_policy.connect-src.\(advice)"
                     ))
             } else {
-                findings.append(.init(severity: .ok, message: "connect-src covers \(api)."))
+                findings.append(.init(severity: .ok, message: "connect-src covers \(api).\(advice)"))
             }
         }
         let hasWebhooks = !entries(input.webhookSecretsLive).isEmpty || !entries(input.webhookSecretsTest).isEmpty
@@ -377,6 +389,52 @@ public enum Doctor: Sendable {
                         "The manifest lacks secret_write: the Secret Store (/v1/apps/secrets) will answer with a permission error."
                 ))
         }
+    }
+
+    /// In development mode without `PUBLIC_URL`, the UI extension calls the backend on this machine: connect-src
+    /// should cover `http://localhost:PORT/api/` (or the `127.0.0.1` form). Only a warning: under
+    /// `stripe apps start`, localhost needs no entry.
+    private static func checkLocalConnectSource(
+        _ input: Input, _ manifest: AppManifest, into findings: inout [Finding]
+    ) {
+        let urls = localAPIURLs(port: input.port)
+        let advice = localNetworkAccessAdvice(apiURL: urls[0])
+        if let covered = urls.first(where: { url in manifest.connectSources.contains { covers($0, url) } }) {
+            findings.append(
+                .init(
+                    severity: .ok,
+                    message: "connect-src covers \(covered), the backend's URL in development mode. \(advice)"))
+        } else {
+            findings.append(
+                .init(
+                    severity: .warning,
+                    message:
+                        "Development mode: the UI extension calls the backend at \(urls[0]) (or \(urls[1])), which connect-src \(manifest.connectSources) does not cover, so an uploaded app cannot call it (under stripe apps start, localhost needs no entry). Add \(urls[0]) to ui_extension.content_security_policy.connect-src of a development manifest (stripe-app.dev.json extending stripe-app.json), or expose the backend over a public HTTPS tunnel, set PUBLIC_URL to it and list that URL. \(advice)"
+                ))
+        }
+    }
+
+    /// The URLs a UI extension calls a development backend on this machine at: `http://localhost:PORT/api/` and
+    /// `http://127.0.0.1:PORT/api/`.
+    public static func localAPIURLs(port: Int) -> [String] {
+        ["http://localhost:\(port)/api/", "http://127.0.0.1:\(port)/api/"]
+    }
+
+    /// What to do so that the Dashboard, a public page, may call a backend on a loopback or private address at
+    /// `apiURL`: Chrome 142 and later ask for Local Network Access first, a permission no header can grant.
+    public static func localNetworkAccessAdvice(apiURL: String) -> String {
+        "The Dashboard is a public page: Chrome 142 and later ask before it calls \(apiURL) on this machine or network (Local Network Access). Allow the prompt (or the site's Local network access setting), keep \(apiURL) in the manifest's connect-src, or expose the backend over a public HTTPS tunnel and set PUBLIC_URL to it."
+    }
+
+    /// The host of a URL (`scheme://host[:port]/…`, an IPv6 host in brackets), or `nil`.
+    static func host(of url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[...close])
+        }
+        return String(authority.prefix { $0 != ":" })
     }
 
     private static func checkRedirect(_ input: Input, allowed: [String], into findings: inout [Finding]) {

@@ -64,6 +64,30 @@ extension InMemoryStorage: AdminStore {
         }
     }
 
+    public func block(_ tenant: Tenant, reason: String?, by action: AdminAction) async throws -> Installation? {
+        state.withLock { state in
+            guard var installation = state.installations[tenant] else { return nil }
+            guard installation.block == nil else { return installation }
+            let reason = reason.map { String($0.prefix(TenantBlock.maximumReasonLength)) }
+            installation.block = TenantBlock(reason: reason, blockedBy: action.actor, blockedAt: action.date)
+            state.installations[tenant] = installation
+            state.cancelJobs(of: tenant, at: action.date)
+            state.appendAudit(action.blockAuditRecord(of: tenant, isBlocking: true, reason: reason))
+            return installation
+        }
+    }
+
+    public func unblock(_ tenant: Tenant, by action: AdminAction) async throws -> Installation? {
+        state.withLock { state in
+            guard var installation = state.installations[tenant] else { return nil }
+            guard installation.block != nil else { return installation }
+            installation.block = nil
+            state.installations[tenant] = installation
+            state.appendAudit(action.blockAuditRecord(of: tenant, isBlocking: false, reason: nil))
+            return installation
+        }
+    }
+
     public func installationCounts() async throws -> [InstallationCount] {
         state.withLock { state in
             var counts: [Tenant.Mode: [Installation.Status: Int]] = [:]

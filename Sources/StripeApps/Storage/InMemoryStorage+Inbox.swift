@@ -72,6 +72,14 @@ extension InMemoryStorage: EventInbox {
         }
     }
 
+    public func setAsideBlocked(_ claim: ClaimedEvent) async throws -> Bool {
+        finish(claim) { event in
+            event.status = .blocked
+            event.nextAttemptAt = nil
+            event.lastError = InboxEvent.blockedNote
+        }
+    }
+
     public func heartbeat(_ claims: [ClaimedEvent], now: Date, lease: Duration) async throws -> Set<String> {
         let expiry = now.addingTimeInterval(lease.timeInterval)
         return state.withLock { state in

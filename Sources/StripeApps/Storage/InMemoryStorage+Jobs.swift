@@ -162,7 +162,7 @@ extension InMemoryJobQueue: ScheduleStore {
         storage.state.withLock { state in
             let tenants =
                 withInstallations
-                ? state.installations.values.filter { $0.status == .active }.map(\.tenant).sorted {
+                ? state.installations.values.filter { $0.status == .active && !$0.isBlocked }.map(\.tenant).sorted {
                     ($0.accountID, $0.mode) < ($1.accountID, $1.mode)
                 } : []
             let stored = state.schedules[name]

@@ -42,6 +42,8 @@ public struct Installation: Hashable, Sendable {
     public var lastChangedAt: Date?
     /// The ``InstallationChange/Source`` of that change, as text.
     public var lastChangedBy: String?
+    /// The operator's block of the tenant, if any: installs and uninstalls keep it (``TenantBlock``).
+    public var block: TenantBlock?
 
     /// Creates an installation record.
     public init(
@@ -50,7 +52,8 @@ public struct Installation: Hashable, Sendable {
         createdAt: Date,
         updatedAt: Date,
         lastChangedAt: Date? = nil,
-        lastChangedBy: String? = nil
+        lastChangedBy: String? = nil,
+        block: TenantBlock? = nil
     ) {
         self.tenant = tenant
         self.status = status
@@ -58,5 +61,6 @@ public struct Installation: Hashable, Sendable {
         self.updatedAt = updatedAt
         self.lastChangedAt = lastChangedAt
         self.lastChangedBy = lastChangedBy
+        self.block = block
     }
 }

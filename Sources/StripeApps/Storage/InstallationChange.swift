@@ -101,7 +101,7 @@ public struct InstallationChange: Sendable, Hashable {
         return current.status == action.status ? .alreadyApplied : .superseded
     }
 
-    /// The record after this change applied to `current`.
+    /// The record after this change applied to `current`; an operator's block stays.
     public func applied(to current: Installation?) -> Installation {
         Installation(
             tenant: tenant,
@@ -109,7 +109,8 @@ public struct InstallationChange: Sendable, Hashable {
             createdAt: current?.createdAt ?? recordedAt,
             updatedAt: recordedAt,
             lastChangedAt: occurredAt,
-            lastChangedBy: source.description
+            lastChangedBy: source.description,
+            block: current?.block
         )
     }
 

@@ -60,12 +60,15 @@ public struct MissedEventRecovery: Sendable {
         self.now = now
     }
 
-    /// Recovers the undelivered events of every active installation in `mode`.
+    /// Recovers the undelivered events of every active installation in `mode`; blocked tenants are left out (their
+    /// webhooks are not run either).
     ///
     /// One installation failing (uninstalled meanwhile, a revoked token) is reported and the others go on.
     public func run(mode: Tenant.Mode, types: [String] = []) async throws -> Report {
         var report = Report()
-        let active = try await installations.installations().filter { $0.status == .active && $0.tenant.mode == mode }
+        let active = try await installations.installations().filter {
+            $0.status == .active && !$0.isBlocked && $0.tenant.mode == mode
+        }
         for installation in active {
             try await recover(installation.tenant, types: types, into: &report)
         }

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
+import Logging
 import StripeApps
 
-/// `GET /admin/installations` (search by account, filter by mode and status, 50 a page) and one tenant's page,
-/// `GET /admin/installations/{mode}/{account}`: its installation, settings keys (never values), recent events
-/// and audit log.
+/// `GET /admin/installations` (search by account, filter by mode, status and block, 50 a page) and one tenant's
+/// page, `GET /admin/installations/{mode}/{account}`: its installation and block, settings keys (never values),
+/// recent events and audit log, with `POST …/block` (a reason may be given) and `POST …/unblock`.
 struct AdminInstallationsController<
     Admin: AdminStore, Installations: InstallationStore, Settings: SettingsStore, Credentials: CredentialStore
 >: Sendable {
@@ -13,6 +14,7 @@ struct AdminInstallationsController<
     let installations: Installations
     let settings: Settings
     let credentials: Credentials
+    let now: @Sendable () -> Date
 
     static var pageSize: Int { 50 }
     /// The newest audit records shown on a tenant's page.
@@ -21,6 +23,10 @@ struct AdminInstallationsController<
     func register(on group: RouterGroup<AdminRequestContext>) {
         group.get("installations") { request, context in try await list(request, context) }
         group.get("installations/:mode/:account") { request, context in try await tenant(request, context) }
+        group.post("installations/:mode/:account/block") { _, context in try await block(context, isBlocking: true) }
+        group.post("installations/:mode/:account/unblock") { _, context in
+            try await block(context, isBlocking: false)
+        }
     }
 
     private func list(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
@@ -40,6 +46,12 @@ struct AdminInstallationsController<
             }
             filter.status = parsed
         }
+        switch query.get("blocked") {
+        case nil, "": break
+        case "yes": filter.isBlocked = true
+        case "no": filter.isBlocked = false
+        default: throw AdminPageError.badRequest("invalid_blocked", "Blocked must be yes or no.")
+        }
         var after: Tenant?
         if let position = query.get("after") {
             let parts = position.split(separator: "/", maxSplits: 1)
@@ -53,13 +65,18 @@ struct AdminInstallationsController<
             "q": filter.accountContains ?? "",
             "modes": AdminPages.options(["live", "test"], selected: filter.mode?.description),
             "statuses": AdminPages.options(["active", "inactive"], selected: filter.status?.description),
+            "blockedOptions": AdminPages.options(
+                ["yes", "no"], selected: filter.isBlocked.map { $0 ? "yes" : "no" }),
             "rows": found.map { installation in
-                [
+                var row: [String: Any] = [
                     "account": installation.tenant.accountID, "mode": installation.tenant.mode.description,
                     "status": installation.status.description, "href": AdminPages.tenantHref(installation.tenant),
                     "created": AdminPages.time(installation.createdAt),
                     "changed": AdminPages.time(installation.lastChangedAt ?? installation.updatedAt),
-                ] as [String: Any]
+                ]
+                // Left out when not blocked: an empty text still opens a Mustache section.
+                if let block = installation.block { row["blocked"] = "since " + AdminPages.time(block.blockedAt) }
+                return row
             },
         ]
         if found.count == Self.pageSize, let last = found.last {
@@ -95,16 +112,63 @@ struct AdminInstallationsController<
             },
         ]
         if let installation {
-            data["installation"] = [
+            var shown: [String: Any] = [
                 "status": installation.status.description, "created": AdminPages.time(installation.createdAt),
                 "changed": AdminPages.time(installation.lastChangedAt ?? installation.updatedAt),
                 "changedBy": installation.lastChangedBy ?? "unknown",
+                "blockAction": AdminPages.tenantHref(tenant) + "/block",
+                "unblockAction": AdminPages.tenantHref(tenant) + "/unblock",
+                "maximumReason": TenantBlock.maximumReasonLength,
             ]
+            if let block = installation.block {
+                var blocked: [String: Any] = ["since": AdminPages.time(block.blockedAt), "by": block.blockedBy]
+                if let reason = block.reason, !reason.isEmpty { blocked["reason"] = reason }
+                shown["block"] = blocked
+            }
+            data["installation"] = shown
         } else if events.isEmpty && audit.isEmpty {
             throw AdminPageError.notFound("tenant")
         }
+        let notice: String? =
+            switch request.uri.queryParameters.get("notice") {
+            case "blocked":
+                "Blocked: its calls get 403 tenant_blocked, its webhooks are kept without running, its jobs are cancelled."
+            case "unblocked": "Unblocked: it is served again. Replay its blocked events and cancelled jobs to run them."
+            default: nil
+            }
         return pages.page(
             "tenant", data,
-            AdminPages.Frame(title: "Tenant \(tenant)", code: "tenant", session: context.session, refreshable: request))
+            AdminPages.Frame(
+                title: "Tenant \(tenant)", code: "tenant", session: context.session, notice: notice,
+                refreshable: request))
+    }
+
+    /// Blocks the tenant (with the form's reason) or lifts its block, then shows its page.
+    private func block(_ context: AdminRequestContext, isBlocking: Bool) async throws -> Response {
+        guard let mode = Tenant.Mode(try context.parameter("mode")) else { throw AdminPageError.notFound("tenant") }
+        let tenant = Tenant(accountID: try context.parameter("account"), mode: mode)
+        let action = AdminAction(actor: context.session.actor, date: now())
+        let record: Installation?
+        if isBlocking {
+            let reason = context.form["reason"]?.trimmingCharacters(in: .whitespaces)
+            if let reason, !TenantBlock.isValidReason(reason) {
+                throw AdminPageError.badRequest(
+                    "invalid_reason",
+                    "The reason must be one line of at most \(TenantBlock.maximumReasonLength) characters.")
+            }
+            record = try await admin.block(tenant, reason: reason.flatMap { $0.isEmpty ? nil : $0 }, by: action)
+        } else {
+            record = try await admin.unblock(tenant, by: action)
+        }
+        guard record != nil else {
+            throw AdminPageError(
+                .notFound, code: "unknown_tenant", title: "Not found",
+                message: "This tenant has no installation record: only installed or uninstalled tenants can be blocked."
+            )
+        }
+        context.logAdminAction(
+            isBlocking ? "block" : "unblock",
+            ["stripe.account": "\(tenant.accountID)", "stripe.mode": "\(tenant.mode)"])
+        return AdminPages.redirect(AdminPages.tenantHref(tenant) + "?notice=\(isBlocking ? "blocked" : "unblocked")")
     }
 }

@@ -46,7 +46,7 @@ enum AdminRoutes {
         AdminInboxController(pages: pages, admin: storage.admin, worker: worker, now: now).register(on: guarded)
         AdminInstallationsController(
             pages: pages, admin: storage.admin, installations: storage.installations, settings: storage.settings,
-            credentials: storage.credentials
+            credentials: storage.credentials, now: now
         ).register(on: guarded)
         AdminJobsController(pages: pages, jobs: storage.jobs, schedules: storage.schedules, now: now)
             .register(on: guarded)

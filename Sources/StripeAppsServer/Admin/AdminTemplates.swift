@@ -82,10 +82,11 @@ enum AdminTemplates {
         <label>Account <input name="q" value="{{q}}" placeholder="acct_…"></label>
         <label>Mode <select name="mode">{{#modes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/modes}}</select></label>
         <label>Status <select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+        <label>Blocked <select name="blocked">{{#blockedOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/blockedOptions}}</select></label>
         <button type="submit">Filter</button></form>
-        <table><tr><th>Account</th><th>Mode</th><th>Status</th><th>Installed</th><th>Last change</th></tr>
-        {{#rows}}<tr><td><a href="{{href}}">{{account}}</a></td><td>{{mode}}</td><td>{{status}}</td><td>{{created}}</td>
-        <td>{{changed}}</td></tr>{{/rows}}
+        <table><tr><th>Account</th><th>Mode</th><th>Status</th><th>Installed</th><th>Last change</th><th>Blocked</th></tr>
+        {{#rows}}<tr{{#blocked}} class="blocked"{{/blocked}}><td><a href="{{href}}">{{account}}</a></td><td>{{mode}}</td><td>{{status}}</td><td>{{created}}</td>
+        <td>{{changed}}</td><td class="block">{{blocked}}</td></tr>{{/rows}}
         </table>
         {{^rows}}<p>No installation matches.</p>{{/rows}}
         {{#next}}<p><a href="{{next}}" id="next">Next page</a></p>{{/next}}
@@ -93,7 +94,15 @@ enum AdminTemplates {
 
     static let tenant = """
         {{#installation}}<dl><dt>Status</dt><dd id="status">{{status}}</dd><dt>Installed</dt><dd>{{created}}</dd>
-        <dt>Last change</dt><dd>{{changed}} ({{changedBy}})</dd></dl>{{/installation}}
+        <dt>Last change</dt><dd>{{changed}} ({{changedBy}})</dd>
+        <dt>Blocked</dt><dd id="blocked">{{#block}}since {{since}} by {{by}}{{#reason}}: {{reason}}{{/reason}}{{/block}}{{^block}}no{{/block}}</dd></dl>
+        {{#canAct}}<div class="actions">{{#block}}<form method="post" action="{{unblockAction}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit" id="unblock">Unblock</button></form>{{/block}}
+        {{^block}}<form method="post" action="{{blockAction}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label>Reason <input name="reason" id="block-reason" maxlength="{{maximumReason}}" placeholder="why, for the audit log"></label>
+        <button type="submit" id="block" class="danger">Block this tenant</button></form>{{/block}}
+        <p class="hint">A blocked tenant's calls get 403 tenant_blocked, its webhooks are kept without running and its jobs are cancelled.</p>
+        </div>{{/canAct}}{{/installation}}
         {{^installation}}<p>The app was never installed for this tenant.</p>{{/installation}}
         <h2>Settings keys</h2>
         {{#hasSettings}}<p>Version {{settingsVersion}}: {{#settingsKeys}}<code>{{.}}</code> {{/settingsKeys}}</p>{{/hasSettings}}
@@ -218,6 +227,7 @@ enum AdminTemplates {
         .hint, .refresh { color: #59677a; }
         tr.dead td.status, tr.failed td.status { color: #a3122b; font-weight: bold; }
         tr.succeeded td.status { color: #1d7b3a; }
+        tr.blocked td.block, tr.blocked td.status, #blocked { color: #a3122b; }
         dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
         dt { font-weight: bold; }
         dd { margin: 0; }

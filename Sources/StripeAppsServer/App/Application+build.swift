@@ -155,7 +155,8 @@ public func buildRouter<Storage: StorageBackend>(
 
 /// Health routes, webhooks, install links, the admin page (only with `ADMIN_TOKEN`), then the signed UI routes under `/api` with CORS; each controller
 /// gets the one store it uses. Signed routes other than `/api/whoami` need an active installation of the tenant
-/// (``RequireInstallationMiddleware``), except in development mode.
+/// (``RequireInstallationMiddleware``), except in development mode; none answers a blocked tenant
+/// (``RefuseBlockedTenantMiddleware``).
 func buildRouter<Storage: StorageBackend>(
     configuration: AppConfiguration,
     storage: Storage,
@@ -173,7 +174,9 @@ func buildRouter<Storage: StorageBackend>(
     if configuration.isTracingEnabled { router.add(middleware: RequestTracingMiddleware()) }
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: UIRouteCORSMiddleware())
+    // The older Private Network Access preflight is answered only by a backend on a loopback or private address.
+    router.add(
+        middleware: UIRouteCORSMiddleware(allowsPrivateNetwork: LocalNetwork.isLocal(host: configuration.bindHost)))
     router.add(middleware: JSONErrorMiddleware())
     // One line per request at debug, its path without the query (install callbacks carry codes and states there);
     // signed routes log one info line with the tenant once they are answered.
@@ -182,8 +185,8 @@ func buildRouter<Storage: StorageBackend>(
     MetricsController(metrics: metrics, token: configuration.metricsToken, now: hooks.now, rejections: rejections)
         .register(on: router)
     WebhookController(
-        configuration: configuration, inbox: storage.inbox, now: hooks.now, worker: worker, rejections: rejections,
-        metrics: metrics
+        configuration: configuration, inbox: storage.inbox, installations: storage.installations, now: hooks.now,
+        worker: worker, rejections: rejections, metrics: metrics
     ).register(on: router)
     InstallController(
         configuration: configuration,
@@ -218,10 +221,14 @@ func buildRouter<Storage: StorageBackend>(
                 isTraced: configuration.isTracingEnabled, explainsFailures: configuration.isDevelopmentMode)
         )
         .group(context: VerifiedRequestContext.self)
-    WhoAmIController(installations: storage.installations).register(on: api)
-    // Every other signed route reaches a tenant's data: only while the app is installed there.
+    // Nothing is served to a tenant an operator blocked, not even who it is.
+    let refuseBlocked = RefuseBlockedTenantMiddleware(installations: storage.installations, rejections: rejections)
+    WhoAmIController(installations: storage.installations).register(on: api.group().add(middleware: refuseBlocked))
+    // Every other signed route reaches a tenant's data: only while the app is installed there (and not blocked).
     let tenantRoutes = api.group()
-    if !configuration.isDevelopmentMode {
+    if configuration.isDevelopmentMode {
+        tenantRoutes.add(middleware: refuseBlocked)
+    } else {
         tenantRoutes.add(
             middleware: RequireInstallationMiddleware(installations: storage.installations, rejections: rejections))
     }
@@ -260,6 +267,7 @@ public func inboxWorker<Storage: StorageBackend>(
     return InboxWorker(
         inbox: storage.inbox,
         handlers: handlers,
+        installations: storage.installations,
         policy: configuration.eventRetryPolicy,
         options: configuration.workerOptions,
         now: hooks.now,

@@ -11,9 +11,14 @@ import StripeApps
 /// the event is durably stored; a duplicate delivery gets 200 and changes nothing. Events are routed by their
 /// own `livemode`: an app installed in both modes receives its test events on both endpoints, and the inbox
 /// stores them once. A live event can never arrive on the test endpoint, so that is refused.
-struct WebhookController<Inbox: EventInbox> {
+///
+/// The event of a tenant an operator blocked is acknowledged too (200, so Stripe stops retrying) and stored
+/// `blocked`: it is kept, counted and listed, and never runs. The block is read from the installation record, the
+/// read every signed UI call makes too (cached on SQLite).
+struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
     let configuration: AppConfiguration
     let inbox: Inbox
+    let installations: Installations
     let now: @Sendable () -> Date
     let worker: InboxWorker?
     /// Samples the log lines of rejected deliveries.
@@ -39,13 +44,18 @@ struct WebhookController<Inbox: EventInbox> {
         router.methodNotAllowed("webhooks/test", allowed: [.post])
     }
 
-    /// Runs `receive`, counting its delivery as stored, duplicate or rejected (whatever it throws).
-    private func counted(isLiveEndpoint: Bool, _ receive: () async throws -> (Response, isNew: Bool)) async throws
+    /// How a delivery ended, as `stripe_apps_webhook_deliveries_total` counts it.
+    private enum Delivery: String {
+        case stored, duplicate, blocked
+    }
+
+    /// Runs `receive`, counting its delivery as stored, duplicate, blocked or rejected (whatever it throws).
+    private func counted(isLiveEndpoint: Bool, _ receive: () async throws -> (Response, Delivery)) async throws
         -> Response
     {
         do {
-            let (response, isNew) = try await receive()
-            metrics.recordDelivery(isLiveEndpoint: isLiveEndpoint, outcome: isNew ? "stored" : "duplicate")
+            let (response, delivery) = try await receive()
+            metrics.recordDelivery(isLiveEndpoint: isLiveEndpoint, outcome: delivery.rawValue)
             return response
         } catch {
             metrics.recordDelivery(isLiveEndpoint: isLiveEndpoint, outcome: "rejected")
@@ -69,7 +79,7 @@ struct WebhookController<Inbox: EventInbox> {
         context: AppRequestContext,
         verifier: SignatureVerifier?,
         isLiveEndpoint: Bool
-    ) async throws -> (Response, isNew: Bool) {
+    ) async throws -> (Response, Delivery) {
         guard let verifier else {
             // Stripe retries on 503, so nothing is lost while the operator configures the secret.
             throw APIError(
@@ -98,14 +108,28 @@ struct WebhookController<Inbox: EventInbox> {
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }
-        let stored = InboxEvent(
+        var stored = InboxEvent(
             event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now(),
             traceParent: DeliveryTrace.current())
-        // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
+        let isBlocked: Bool
+        if let tenant = event.tenant {
+            isBlocked = try await installations.installation(for: tenant)?.isBlocked == true
+        } else {
+            isBlocked = false
+        }
         let isNew: Bool
-        if let worker { isNew = try await worker.receive(stored) } else { isNew = try await inbox.enqueue(stored) }
+        if isBlocked {
+            // Acknowledged and kept, never run: no worker hears of it.
+            stored.status = .blocked
+            isNew = try await inbox.enqueue(stored)
+        } else if let worker {
+            // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
+            isNew = try await worker.receive(stored)
+        } else {
+            isNew = try await inbox.enqueue(stored)
+        }
         context.logger.info(
-            "webhook stored",
+            isBlocked ? "webhook of a blocked tenant stored without running" : "webhook stored",
             metadata: [
                 "stripe.event": .string(event.id), "stripe.event.type": .string(event.type),
                 "stripe.account": .string(event.accountID ?? "-"),
@@ -113,10 +137,9 @@ struct WebhookController<Inbox: EventInbox> {
                 "inbox.duplicate": "\(!isNew)",
             ]
         )
-        return (
-            Response.json(.object([PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))])),
-            isNew
-        )
+        var fields = [PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))]
+        if isBlocked { fields.append(PayloadField("blocked", .bool(true))) }
+        return (Response.json(.object(fields)), isBlocked && isNew ? .blocked : isNew ? .stored : .duplicate)
     }
 
     /// Logs a refused delivery and returns its answer; in development mode a 401 carries a hint (logged too).

@@ -114,6 +114,8 @@ public final class InboxWorker: Service, Sendable {
 
     private let inbox: any EventInbox
     private let handlers: EventHandlers
+    /// Where a tenant's block is read before its event's handlers run.
+    private let installations: (any InstallationStore)?
     private let metrics = MetricsHandle()
     private let policy: RetryPolicy
     private let options: Options
@@ -150,9 +152,15 @@ public final class InboxWorker: Service, Sendable {
     }
 
     /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
+    ///
+    /// - Parameter installations: When given, read before the handlers of an event with an account run: the event
+    ///   of a blocked tenant (``StripeApps/TenantBlock``) does not run and becomes
+    ///   ``StripeApps/InboxEvent/Status/blocked``. ``inboxWorker(configuration:storage:hooks:logger:)``
+    ///   passes the storage's.
     public init(
         inbox: some EventInbox,
         handlers: EventHandlers,
+        installations: (any InstallationStore)? = nil,
         policy: RetryPolicy = .default,
         options: Options = Options(),
         now: @escaping @Sendable () -> Date = { Date() },
@@ -160,6 +168,7 @@ public final class InboxWorker: Service, Sendable {
     ) {
         self.inbox = inbox
         self.handlers = handlers
+        self.installations = installations
         self.policy = policy
         self.options = options
         self.now = now
@@ -406,6 +415,8 @@ public final class InboxWorker: Service, Sendable {
     /// What a run of an event's handlers comes to.
     private enum Outcome {
         case completed
+        /// Not run: the event's tenant is blocked.
+        case blocked
         /// The error to store, when to retry (`nil`: dead), and the error's type for the log, when a handler threw.
         case failed(String, retryAt: Date?, errorType: String? = nil)
     }
@@ -424,6 +435,9 @@ public final class InboxWorker: Service, Sendable {
         switch outcome {
         case .completed:
             held = try await inbox.complete(claim)
+        case .blocked:
+            held = try await inbox.setAsideBlocked(claim)
+            if held { logger.info("event of a blocked tenant set aside; it did not run") }
         case .failed(let error, let retryAt, let errorType):
             held = try await inbox.fail(claim, error: error, retryAt: retryAt)
             // Logged once recorded, so that the line means what `events list` shows.
@@ -450,6 +464,21 @@ public final class InboxWorker: Service, Sendable {
         let eventHandlers = handlers.handlers(for: stored.type)
         // Nothing to run (Stripe sends every event type the app subscribes to): done, without decoding it.
         guard !eventHandlers.isEmpty else { return .completed }
+        // Nothing runs for a blocked tenant: the webhook stored its events blocked already, but one may have been
+        // stored before the block, or by the install callback or the missed-event recovery.
+        if let installations, let account = stored.accountID {
+            let tenant = Tenant(accountID: account, mode: stored.isLiveMode ? .live : .test)
+            do {
+                if try await installations.installation(for: tenant)?.isBlocked == true { return .blocked }
+            } catch {
+                let retryAt =
+                    stored.attempts >= policy.maximumAttempts
+                    ? nil : now().addingTimeInterval(policy.delay(afterAttempts: stored.attempts))
+                return .failed(
+                    "Whether the tenant is blocked could not be read: \(type(of: error)).", retryAt: retryAt,
+                    errorType: "\(type(of: error))")
+            }
+        }
         let event: AppEvent
         do {
             event = try AppEvent(json: Array(stored.payload.utf8))

@@ -68,6 +68,8 @@ public final class JobWorker: Service, Sendable {
     let schedules: (any ScheduleStore)?
     let registry: JobRegistry
     let access: TenantAccess?
+    /// Where a tenant's block is read before its job runs.
+    let installations: (any InstallationStore)?
     let options: Options
     let now: @Sendable () -> Date
     let logger: Logger
@@ -95,18 +97,23 @@ public final class JobWorker: Service, Sendable {
     private let wakeUps: AsyncStream<Void>
 
     /// Creates a worker over `queue` for the types in `registry`.
+    ///
+    /// - Parameter installations: When given, read before a tenant's job runs: the job of a blocked tenant
+    ///   (``StripeApps/TenantBlock``) is cancelled instead of run. ``jobWorker(configuration:storage:registry:now:logger:)``
+    ///   passes the storage's.
     public convenience init(
         queue: some JobQueue,
         schedules: (any ScheduleStore)? = nil,
         registry: JobRegistry,
         access: TenantAccess? = nil,
+        installations: (any InstallationStore)? = nil,
         options: Options = Options(),
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
         self.init(
-            queue: queue, schedules: schedules, registry: registry, access: access, options: options, now: now,
-            logger: logger, metrics: MetricsHandle())
+            queue: queue, schedules: schedules, registry: registry, access: access, installations: installations,
+            options: options, now: now, logger: logger, metrics: MetricsHandle())
     }
 
     /// Creates a worker recording into `metrics`, which its `access` clients may already record into.
@@ -115,6 +122,7 @@ public final class JobWorker: Service, Sendable {
         schedules: (any ScheduleStore)?,
         registry: JobRegistry,
         access: TenantAccess?,
+        installations: (any InstallationStore)?,
         options: Options,
         now: @escaping @Sendable () -> Date,
         logger: Logger,
@@ -125,6 +133,7 @@ public final class JobWorker: Service, Sendable {
         self.schedules = schedules
         self.registry = registry
         self.access = access
+        self.installations = installations
         self.options = options
         // Checked a few times within the shortest registered timeout, and at least every second.
         let shortest = registry.registrations.values.map(\.timeout).min() ?? .seconds(300)
@@ -349,6 +358,21 @@ public final class JobWorker: Service, Sendable {
             logger[metadataKey: "stripe.account"] = .string(tenant.accountID)
             logger[metadataKey: "stripe.mode"] = .string(tenant.mode.description)
         }
+        // Nothing runs for a blocked tenant: the block cancelled its queued jobs, but one may be pushed since.
+        if let installations, let tenant = claim.job.tenant {
+            do {
+                if try await installations.installation(for: tenant)?.isBlocked == true {
+                    _ = try await queue.stopped(claim, now: now())
+                    logger.info("job of a blocked tenant cancelled; it did not run")
+                    return
+                }
+            } catch {
+                await record(
+                    job, error: JobError("whether the tenant is blocked could not be read: \(type(of: error))"),
+                    strategy: .exponentialJitter(), logger: logger)
+                return
+            }
+        }
         guard let registration = registry.registrations[claim.job.name] else {
             // Another instance (a newer release, mid-deploy) may know the type: retry like any failure.
             await record(
@@ -501,6 +525,7 @@ public func jobWorker<Storage: StorageBackend>(
     }
     return JobWorker(
         queue: storage.jobs, schedules: storage.schedules, registry: registry, access: access,
+        installations: storage.installations,
         options: JobWorker.Options(
             lease: .seconds(Int64(configuration.jobLeaseSeconds)), concurrency: configuration.jobConcurrency,
             owner: configuration.instanceID ?? InboxWorker.defaultOwner()),

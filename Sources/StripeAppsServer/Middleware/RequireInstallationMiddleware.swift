@@ -2,7 +2,8 @@ public import Hummingbird
 import Logging
 public import StripeApps
 
-/// Lets a signed request through only when its tenant has the app installed (403 `not_installed` otherwise).
+/// Lets a signed request through only when its tenant has the app installed (403 `not_installed` otherwise) and
+/// is not blocked by an operator (403 `tenant_blocked`, whether installed or not).
 ///
 /// A signature proves who asked and when, not that the app is still installed: without this check a UI call
 /// captured within the signature window could recreate settings that an uninstall just purged, and an account
@@ -31,14 +32,17 @@ public struct RequireInstallationMiddleware<Installations: InstallationStore>: R
         context: VerifiedRequestContext,
         next: (Request, VerifiedRequestContext) async throws -> Response
     ) async throws -> Response {
-        let user = context.user
-        let modes: [Tenant.Mode] = user.mode.map { [$0] } ?? [.test, .live]
-        for mode in modes {
-            let record = try await installations.installation(for: Tenant(accountID: user.accountID, mode: mode))
-            if record?.status == .active { return try await next(request, context) }
+        // One read per tenant reached answers both questions.
+        let records = try await installations.records(reachedBy: context.user)
+        if records.contains(where: { $0?.isBlocked == true }) {
+            rejections.log(context.logger, .info, "refused signed request", code: "tenant_blocked")
+            throw APIError.tenantBlocked
         }
-        rejections.log(context.logger, .info, "refused signed request", code: "not_installed")
-        throw APIError.notInstalled
+        guard records.contains(where: { $0?.status == .active }) else {
+            rejections.log(context.logger, .info, "refused signed request", code: "not_installed")
+            throw APIError.notInstalled
+        }
+        return try await next(request, context)
     }
 }
 

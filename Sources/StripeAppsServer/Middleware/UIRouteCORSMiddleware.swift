@@ -8,6 +8,13 @@ public import Hummingbird
 /// Every other route (webhooks, install, admin, health) gets no CORS header at all. The preflight and
 /// header logic is Hummingbird's `CORSMiddleware`; this wrapper limits it to a path prefix, and adds the
 /// `*` also when a request carries no `Origin` header, so every UI-route response has it.
+///
+/// A backend on a loopback or private address (a developer's machine) is called by the Dashboard, a public page,
+/// across networks. Chrome 142 and later ask the user for Local Network Access permission first, which no header
+/// can grant; browsers that still use the older Private Network Access send a preflight with
+/// `Access-Control-Request-Private-Network: true`, which this middleware answers with
+/// `Access-Control-Allow-Private-Network: true` when `allowsPrivateNetwork` is set (the server does so when it
+/// listens on such an address, see ``StripeApps/LocalNetwork``), and only on a UI route's preflight that asks.
 public struct UIRouteCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The headers a UI extension may send.
     public static var allowedHeaders: [HTTPField.Name] {
@@ -16,14 +23,20 @@ public struct UIRouteCORSMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private let pathPrefix: String
     private let cors: CORSMiddleware<Context>
+    private let allowsPrivateNetwork: Bool
 
     /// Creates the middleware.
     ///
     /// - Parameters:
     ///   - pathPrefix: The UI routes, `/api` by default; `/api` and everything under `/api/` match.
-    ///   - maxAge: How long a browser may cache a preflight.
-    public init(pathPrefix: String = "/api", maxAgeSeconds: Int64 = 600) {
+    ///   - maxAgeSeconds: How long a browser may cache a preflight.
+    ///   - allowsPrivateNetwork: Whether a preflight asking for a private network
+    ///     (`Access-Control-Request-Private-Network: true`) is answered with
+    ///     `Access-Control-Allow-Private-Network: true`. Set it only when the backend listens on a loopback or
+    ///     private address.
+    public init(pathPrefix: String = "/api", maxAgeSeconds: Int64 = 600, allowsPrivateNetwork: Bool = false) {
         self.pathPrefix = pathPrefix
+        self.allowsPrivateNetwork = allowsPrivateNetwork
         self.cors = CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: Self.allowedHeaders,
@@ -48,6 +61,20 @@ public struct UIRouteCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var response = try await cors.handle(request, context: context, next: next)
         if response.headers[.accessControlAllowOrigin] == nil { response.headers[.accessControlAllowOrigin] = "*" }
+        if allowsPrivateNetwork, request.method == .options,
+            request.headers[.accessControlRequestPrivateNetwork]?.lowercased() == "true"
+        {
+            response.headers[.accessControlAllowPrivateNetwork] = "true"
+        }
         return response
     }
+}
+
+// These names are valid header tokens, so the failable initializer cannot fail.
+// swift-format-ignore: NeverForceUnwrap
+extension HTTPField.Name {
+    /// What a Private Network Access preflight asks: `true` when the page calls into a more private network.
+    static let accessControlRequestPrivateNetwork = HTTPField.Name("Access-Control-Request-Private-Network")!
+    /// The answer that lets such a call through.
+    static let accessControlAllowPrivateNetwork = HTTPField.Name("Access-Control-Allow-Private-Network")!
 }

@@ -46,5 +46,7 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
     input.readOnlyAdminTokenLength = configuration.admin.readOnlyToken?.count
     input.hasMetricsToken = configuration.metricsToken != nil
     input.hasEncryptionKeys = configuration.credentialCipher != nil
+    input.isDevelopmentMode = configuration.isDevelopmentMode
+    input.port = configuration.port
     return input
 }

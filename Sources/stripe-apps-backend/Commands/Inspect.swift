@@ -6,8 +6,8 @@ import StripeAppsServer
 /// `installations`: what the backend knows about installs.
 struct Installations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect installations.",
-        subcommands: [InstallationsList.self]
+        abstract: "Inspect installations, and block or unblock tenants.",
+        subcommands: [InstallationsList.self, InstallationsBlock.self, InstallationsUnblock.self]
     )
 }
 
@@ -38,14 +38,23 @@ struct InstallationsList: AsyncParsableCommand {
                                 "created_at", .number(installation.createdAt.timeIntervalSince1970.rounded(.down))),
                             PayloadField(
                                 "updated_at", .number(installation.updatedAt.timeIntervalSince1970.rounded(.down))),
+                            PayloadField("blocked", .bool(installation.isBlocked)),
+                            PayloadField(
+                                "blocked_at",
+                                installation.block.map { .number($0.blockedAt.timeIntervalSince1970.rounded(.down)) }
+                                    ?? .null),
+                            PayloadField("blocked_by", installation.block.map { .string($0.blockedBy) } ?? .null),
+                            PayloadField(
+                                "block_reason", installation.block?.reason.map { .string($0) } ?? .null),
                         ])
                     }
                 ).jsonString)
         case .table:
-            print("ACCOUNT\tMODE\tSTATUS\tUPDATED")
+            print("ACCOUNT\tMODE\tSTATUS\tUPDATED\tBLOCKED")
             for installation in installations {
+                let blocked = installation.block.map { "since \(iso8601($0.blockedAt))" } ?? "-"
                 print(
-                    "\(installation.tenant.accountID)\t\(installation.tenant.mode)\t\(installation.status)\t\(iso8601(installation.updatedAt))"
+                    "\(installation.tenant.accountID)\t\(installation.tenant.mode)\t\(installation.status)\t\(iso8601(installation.updatedAt))\t\(blocked)"
                 )
             }
         }
@@ -66,7 +75,7 @@ struct EventsList: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Option(help: "pending, running, succeeded, failed or dead.")
+    @Option(help: "pending, running, succeeded, failed, dead or blocked.")
     var status: String?
 
     @Option(help: "table or json.")
@@ -79,7 +88,7 @@ struct EventsList: AsyncParsableCommand {
         var parsedStatus: InboxEvent.Status?
         if let status {
             guard let parsed = InboxEvent.Status(name: status) else {
-                throw ValidationError("--status must be one of pending, running, succeeded, failed, dead.")
+                throw ValidationError("--status must be one of pending, running, succeeded, failed, dead, blocked.")
             }
             parsedStatus = parsed
         }

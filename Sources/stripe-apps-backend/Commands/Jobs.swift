@@ -118,8 +118,10 @@ struct JobsList: AsyncParsableCommand {
         }
         let limit = max(0, limit)
         let (schedules, jobs) = try await withConfiguredStorage(try await options.read()) { storage in
-            let tenants = try await storage.installations.installations().filter { $0.status == .active }.map(
-                \.tenant)
+            // The tenants per-installation schedules run for: active, and not blocked.
+            let tenants = try await storage.installations.installations().filter {
+                $0.status == .active && !$0.isBlocked
+            }.map(\.tenant)
             var listed: [Listed] = []
             for schedule in try await storage.schedules.schedules() {
                 let latest = try await storage.schedules.latestRuns(of: schedule.name)

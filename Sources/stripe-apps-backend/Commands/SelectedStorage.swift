@@ -96,6 +96,7 @@ struct StorageHandles: Sendable {
     let metadata: any MetadataStore
     let jobs: any JobQueue
     let schedules: any ScheduleStore
+    let admin: any AdminStore
     let appliedMigrations: @Sendable () async throws -> [String]
 
     init<Backend: StorageBackend>(_ storage: Backend) {
@@ -105,6 +106,7 @@ struct StorageHandles: Sendable {
         metadata = storage.metadata
         jobs = storage.jobs
         schedules = storage.schedules
+        admin = storage.admin
         appliedMigrations = { try await storage.appliedMigrations() }
     }
 }

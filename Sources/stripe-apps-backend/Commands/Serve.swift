@@ -65,11 +65,13 @@ struct Serve: AsyncParsableCommand {
                 "database": "\(database.sqlite?.path.map { "sqlite:" + absolutePath($0) } ?? database.description)"
             ])
         let sameConfiguration = options.arguments(for: configuration)
+        let publicURL = configuration.publicURL
         let hooks = ApplicationHooks(
             services: try tracingServices(configuration),
             onServerRunning: { port in
                 if isDevelopment {
                     announceDevelopmentMode(port: port, configurationArguments: sameConfiguration, logger: logger)
+                    announceLocalNetworkAccess(port: port, publicURL: publicURL)
                 }
             })
         switch try SelectedStorage.open(configuration, logger: logger) {
@@ -134,6 +136,21 @@ private func announceDevelopmentMode(port: Int, configurationArguments: [String]
             "test",
         ]).map(shellQuoted).joined(separator: " ")
     FileHandle.standardOutput.write(Data("Send a signed request to this server:\n  \(command)\n".utf8))
+}
+
+/// Says what a UI extension in the Dashboard needs to reach this development backend: a public page calling a
+/// loopback or private address meets Chrome's Local Network Access prompt (Chrome 142 and later), which the backend
+/// cannot answer for the user. Nothing when `PUBLIC_URL` is a public address (a tunnel).
+private func announceLocalNetworkAccess(port: Int, publicURL: String?) {
+    let apiURL: String
+    if let publicURL {
+        guard let host = URLComponents(string: publicURL)?.host, LocalNetwork.isLocal(host: host) else { return }
+        apiURL = String(publicURL.reversed().drop { $0 == "/" }.reversed()) + "/api/"
+    } else {
+        apiURL = Doctor.localAPIURLs(port: port)[0]
+    }
+    FileHandle.standardOutput.write(
+        Data("From the Stripe Dashboard: \(Doctor.localNetworkAccessAdvice(apiURL: apiURL))\n".utf8))
 }
 
 /// `argument` as one word for a POSIX shell: as it is when it holds nothing special, else in single quotes.

@@ -1,0 +1,195 @@
+import Foundation
+import StripeApps
+import Synchronization
+import Testing
+
+/// Blocking a tenant, on every backend: the block on the installation record (``AdminStore/block(_:reason:by:)``),
+/// its audit records, the jobs it cancels and the schedules that skip it, and the inbox's `blocked` events.
+@Suite struct TenantBlockContractTests {
+    static let tenant = Tenant(accountID: "acct_blocked", mode: .live)
+    static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+
+    static func action(_ actor: String, second: Double) -> AdminAction {
+        AdminAction(actor: actor, date: t0.addingTimeInterval(second))
+    }
+
+    static func install(
+        _ tenant: Tenant, _ storage: TestStorage, _ action: InstallationChange.Action = .activate, second: Double = 0
+    )
+        async throws
+    {
+        _ = try await storage.installations.apply(
+            InstallationChange(
+                tenant: tenant, action: action,
+                source: .event(type: "account.application.\(action)", id: "evt_\(second)"),
+                occurredAt: t0.addingTimeInterval(second), recordedAt: t0.addingTimeInterval(second)))
+    }
+
+    @Test(arguments: Backend.enabled)
+    func aBlockNeedsARecordKeepsTheFirstOneAndEveryChangeIsAudited(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let admin = storage.admin
+            #expect(try await admin.block(Self.tenant, reason: "fraud", by: Self.action("cli", second: 1)) == nil)
+            #expect(try await admin.unblock(Self.tenant, by: Self.action("cli", second: 1)) == nil)
+            #expect(try await storage.installations.installation(for: Self.tenant) == nil, "nothing was created")
+            let sameAccountTest = Tenant(accountID: Self.tenant.accountID, mode: .test)
+            try await Self.install(Self.tenant, storage)
+            try await Self.install(sameAccountTest, storage)
+
+            let blocked = try #require(
+                try await admin.block(Self.tenant, reason: "fraud reports", by: Self.action("cli", second: 10)))
+            let expected = TenantBlock(
+                reason: "fraud reports", blockedBy: "cli", blockedAt: Self.t0.addingTimeInterval(10))
+            #expect(blocked.block == expected && blocked.status == .active)
+            #expect(try await storage.installations.installation(for: Self.tenant)?.block == expected)
+            #expect(try await storage.installations.installation(for: sameAccountTest)?.isBlocked == false)
+            // Blocking again changes nothing: the first block, its reason and its actor stay.
+            let again = try await admin.block(
+                Self.tenant, reason: "other", by: Self.action("admin session 1", second: 20))
+            #expect(again?.block == expected)
+
+            let unblocked = try #require(try await admin.unblock(Self.tenant, by: Self.action("cli", second: 30)))
+            #expect(!unblocked.isBlocked && unblocked.status == .active)
+            #expect(try await storage.installations.installation(for: Self.tenant)?.isBlocked == false)
+            #expect(try await admin.unblock(Self.tenant, by: Self.action("cli", second: 40))?.isBlocked == false)
+            // The same reason by the same actor later is a record of its own.
+            _ = try await admin.block(Self.tenant, reason: "fraud reports", by: Self.action("cli", second: 50))
+            // No reason, and a reason longer than kept.
+            _ = try await admin.block(
+                sameAccountTest, reason: String(repeating: "x", count: 600), by: Self.action("cli", second: 60))
+            #expect(try await storage.installations.installation(for: sameAccountTest)?.block?.reason?.count == 500)
+
+            let audit = try await storage.credentials.auditRecords(for: Self.tenant)
+            #expect(audit.map(\.action) == ["admin_blocked", "admin_unblocked", "admin_blocked"])
+            #expect(audit[0].reason.hasPrefix("fraud reports by cli at "))
+            #expect(audit[1].reason.hasPrefix("unblocked by cli at "))
+            #expect(audit.map(\.date) == [10, 30, 50].map { Self.t0.addingTimeInterval($0) })
+            #expect(try await storage.credentials.auditRecords(for: sameAccountTest).map(\.action) == ["admin_blocked"])
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func aBlockOutlastsUninstallsAndReinstalls(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            try await Self.install(Self.tenant, storage)
+            _ = try await storage.admin.block(Self.tenant, reason: nil, by: Self.action("cli", second: 5))
+            try await Self.install(Self.tenant, storage, .deactivate, second: 10)
+            let tombstone = try #require(try await storage.installations.installation(for: Self.tenant))
+            #expect(
+                tombstone.status == .inactive && tombstone.block?.reason == nil && tombstone.block?.blockedBy == "cli")
+            try await Self.install(Self.tenant, storage, .activate, second: 20)
+            let reinstalled = try #require(try await storage.installations.installation(for: Self.tenant))
+            #expect(reinstalled.status == .active && reinstalled.isBlocked)
+            #expect(
+                try await storage.installations.installations().first { $0.tenant == Self.tenant }?.isBlocked == true)
+            // A tombstone can be unblocked and blocked too.
+            try await Self.install(Self.tenant, storage, .deactivate, second: 30)
+            #expect(
+                try await storage.admin.unblock(Self.tenant, by: Self.action("cli", second: 40))?.isBlocked == false)
+            #expect(
+                try await storage.admin.block(Self.tenant, reason: "x", by: Self.action("cli", second: 50))?.isBlocked
+                    == true)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func listingsFilterBlockedTenants(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let tenants = ["acct_a", "acct_b", "acct_c"].map { Tenant(accountID: $0, mode: .test) }
+            for tenant in tenants { try await Self.install(tenant, storage) }
+            _ = try await storage.admin.block(tenants[1], reason: "r", by: Self.action("cli", second: 1))
+            func listed(_ filter: InstallationFilter) async throws -> [String] {
+                try await storage.admin.installations(matching: filter, after: nil, limit: 10).map(\.tenant.accountID)
+            }
+            #expect(try await listed(InstallationFilter(isBlocked: true)) == ["acct_b"])
+            #expect(try await listed(InstallationFilter(isBlocked: false)) == ["acct_a", "acct_c"])
+            #expect(try await listed(InstallationFilter()) == ["acct_a", "acct_b", "acct_c"])
+            let page = try await storage.admin.installations(
+                matching: InstallationFilter(isBlocked: true), after: nil, limit: 10)
+            #expect(page.first?.block?.reason == "r")
+        }
+    }
+
+    /// Blocking cancels the tenant's waiting jobs and asks its running ones to stop; while it lasts, per-installation
+    /// schedules leave the tenant out, and once lifted they include it again.
+    @Test(arguments: Backend.enabled)
+    func aBlockCancelsTheTenantsJobsAndSchedulesSkipItUntilUnblocked(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let jobs = storage.jobs
+            let now = Date()
+            let other = Tenant(accountID: "acct_other", mode: .live)
+            try await Self.install(Self.tenant, storage)
+            try await Self.install(other, storage)
+            let running = try #require(
+                try await jobs.push(NewJob(name: "r", tenant: Self.tenant, priority: 9), now: now))
+            let claim = try #require(try await jobs.claim(now: now, limit: 1, lease: .seconds(600), owner: "w").first)
+            #expect(claim.id == running.id)
+            let pending = try #require(try await jobs.push(NewJob(name: "p", tenant: Self.tenant), now: now))
+            let untouched = try #require(try await jobs.push(NewJob(name: "p", tenant: other), now: now))
+            _ = try await storage.admin.block(Self.tenant, reason: nil, by: AdminAction(actor: "cli", date: now))
+            #expect(try await jobs.job(id: pending.id)?.status == .cancelled)
+            #expect(try await jobs.job(id: running.id)?.cancelRequested == true)
+            #expect(try await jobs.heartbeat([claim], now: now, lease: .seconds(600)) == [claim.id: true])
+            #expect(try await jobs.job(id: untouched.id)?.status == .pending)
+
+            let seen = Mutex<[Tenant]>([])
+            for (schedule, expected) in [("while-blocked", [other]), ("after-unblock", [other, Self.tenant])] {
+                if schedule == "after-unblock" {
+                    _ = try await storage.admin.unblock(Self.tenant, by: AdminAction(actor: "cli", date: now))
+                }
+                _ = try await storage.schedules.advance(schedule: schedule, now: now, withInstallations: true) {
+                    cursor in
+                    seen.withLock { $0 = cursor.tenants }
+                    return SchedulePlan(jobs: [], resumeAfter: cursor.now)
+                }
+                #expect(Set(seen.withLock { $0 }) == Set(expected), "\(schedule)")
+            }
+        }
+    }
+
+    /// `blocked` events are finished: never claimed, counted, listed, pruned, replayable; a claim set aside because
+    /// its tenant is blocked becomes one, once.
+    @Test(arguments: Backend.enabled)
+    func blockedEventsAreKeptNeverClaimedAndPrunedLikeFinishedOnes(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            let now = Date()
+            func event(_ id: String, status: InboxEvent.Status = .pending, second: Double = 0) -> InboxEvent {
+                InboxEvent(
+                    id: id, type: "customer.created", isLiveMode: true, accountID: Self.tenant.accountID,
+                    created: 1_700_000_000, receivedAt: now.addingTimeInterval(second), status: status,
+                    payload: #"{"id":"\#(id)"}"#)
+            }
+            #expect(try await inbox.enqueue(event("evt_dropped", status: .blocked, second: -10)))
+            #expect(try await !inbox.enqueue(event("evt_dropped", second: -10)), "a redelivery is a duplicate")
+            #expect(try await inbox.enqueue(event("evt_due")))
+            let claims = try await inbox.claim(now: now, limit: 10, lease: .seconds(600), owner: "w")
+            #expect(claims.map(\.id) == ["evt_due"], "a blocked event is never claimed")
+            let claim = try #require(claims.first)
+            #expect(try await inbox.setAsideBlocked(claim))
+            #expect(try await !inbox.setAsideBlocked(claim), "settled once")
+            #expect(try await !inbox.complete(claim))
+            #expect(try await storage.admin.event(id: "evt_dropped")?.status == .blocked)
+            let setAside = try #require(try await storage.admin.event(id: "evt_due"))
+            #expect(setAside.status == .blocked && setAside.lastError == InboxEvent.blockedNote)
+            #expect(setAside.leaseOwner == nil && setAside.nextAttemptAt == nil)
+            #expect(try await storage.statistics.inboxCounts()[.blocked] == 2)
+            #expect(
+                Set(
+                    try await storage.admin.events(matching: InboxFilter(status: .blocked), after: nil, limit: 10).map(
+                        \.id))
+                    == ["evt_dropped", "evt_due"])
+            #expect(Set(try await inbox.events(status: .blocked, limit: 10).map(\.id)) == ["evt_dropped", "evt_due"])
+            // Pruned like the other finished events.
+            #expect(
+                try await inbox.prune(receivedIn: now.addingTimeInterval(-60)..<now.addingTimeInterval(-1), limit: 10)
+                    == 1)
+            #expect(try await storage.admin.event(id: "evt_dropped")?.isPruned == true)
+            // Replayed (after an unblock) it runs again.
+            let replayed = try await storage.admin.replay(id: "evt_due", by: AdminAction(actor: "cli", date: now))
+            #expect(replayed?.status == .pending)
+            #expect(
+                try await inbox.claim(now: now, limit: 10, lease: .seconds(600), owner: "w").map(\.id) == ["evt_due"])
+        }
+    }
+}
