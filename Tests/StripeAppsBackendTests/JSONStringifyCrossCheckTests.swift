@@ -6,7 +6,7 @@ import Testing
 /// extension SDK signs. Node's own `JSON.stringify` is the reference here.
 @Suite(.enabled(if: ExternalTool.node != nil || isCI, "skipped: node is not on PATH"))
 struct JSONStringifyCrossCheckTests {
-    @Test func numbersAndStringsMatchNode() throws {
+    @Test func numbersAndStringsMatchNode() async throws {
         let node = try #require(ExternalTool.node, "node is not on PATH")
         var rng = SplitMix64(seed: 42)
         var doubles: [Double] = [
@@ -35,7 +35,8 @@ struct JSONStringifyCrossCheckTests {
             process.stdout.write(JSON.stringify(out));
             """
         let request: [String: Any] = ["bits": doubles.map { String($0.bitPattern) }, "strings": strings]
-        let output = try runProcess(node, ["-e", script], input: try JSONSerialization.data(withJSONObject: request))
+        let output = try await runProcessAsync(
+            node, ["-e", script], input: try JSONSerialization.data(withJSONObject: request))
         try #require(output.status == 0, "\(output.standardError)")
         let expected = try JSONDecoder().decode([String].self, from: Data(output.standardOutput.utf8))
         let ours =

@@ -8,7 +8,7 @@ import Testing
     /// (Tests/Reliability/two_instances.py signs, sends and checks independently of our code).
     @Test func twoInstancesOnOneDatabaseRunEveryEventOnceThroughAKill() async throws {
         let python = try #require(ExternalTool.onPath("python3"), "python3 is not on PATH")
-        let database = try PostgresServer.freshDatabase()
+        let database = try await PostgresServer.freshDatabase()
         let script = packageRoot.appendingPathComponent("Tests/Reliability/two_instances.py")
         let server = ExternalTool.backend.deletingLastPathComponent().appendingPathComponent("stripe-apps-test-server")
         // 20,000 events through two debug builds take 2-3 minutes on two cores shared with the rest of the suite.
@@ -25,7 +25,7 @@ import Testing
     /// other instance, and no slot runs on both at once.
     @Test func twoInstancesRunEachScheduledSlotOnceThroughAKill() async throws {
         let python = try #require(ExternalTool.onPath("python3"), "python3 is not on PATH")
-        let database = try PostgresServer.freshDatabase()
+        let database = try await PostgresServer.freshDatabase()
         let script = packageRoot.appendingPathComponent("Tests/Reliability/scheduled_two_instances.py")
         let server = ExternalTool.backend.deletingLastPathComponent().appendingPathComponent("stripe-apps-test-server")
         let result = try await runProcessAsync(
@@ -80,7 +80,7 @@ import Testing
                 #expect(written.standardOutput.hasPrefix("HTTP 200"), "\(written.standardOutput)")
             }
         }
-        let target = try PostgresServer.freshDatabase()
+        let target = try await PostgresServer.freshDatabase()
         let copied = try await runProcessAsync(
             ExternalTool.backend, ["migrate", "--from", sqlite, "--to", target], currentDirectory: directory)
         #expect(copied.status == 0, "\(copied.standardError)")
@@ -121,11 +121,11 @@ enum PostgresServer {
     }
 
     /// A new empty database on the server, as a `postgres://` URL.
-    static func freshDatabase() throws -> String {
+    static func freshDatabase() async throws -> String {
         let base = try #require(url, "POSTGRES_URL is not set; CI=true needs PostgreSQL (scripts/postgres.sh start)")
         let psql = try #require(ExternalTool.onPath("psql"), "psql is not on PATH")
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let created = try runProcess(psql, ["-X", "-q", base, "-c", "CREATE DATABASE \(name)"])
+        let created = try await runProcessAsync(psql, ["-X", "-q", base, "-c", "CREATE DATABASE \(name)"])
         #expect(created.status == 0, "\(created.standardError)")
         var components = try #require(URLComponents(string: base))
         components.path = "/\(name)"

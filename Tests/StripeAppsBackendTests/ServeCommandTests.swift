@@ -33,7 +33,7 @@ import Testing
         let database = directory.appendingPathComponent("stripe-apps.sqlite").resolvingSymlinksInPath().path
         #expect(command.contains("--database-url sqlite:/"), "\(command)")
         for folder in [directory, elsewhere] {
-            let simulated = try runProcess(
+            let simulated = try await runProcessAsync(
                 URL(fileURLWithPath: words[0]), Array(words.dropFirst()), currentDirectory: folder)
             #expect(simulated.status == 0, "\(simulated.standardOutput) \(simulated.standardError)")
             #expect(simulated.standardOutput.hasPrefix("HTTP 200"))
@@ -278,21 +278,24 @@ import Testing
         #expect(try await run(["events", "replay", "evt_missing"]).status == 1)
     }
 
-    @Test func migrateAppliesEveryMigrationAndIsRepeatable() throws {
+    @Test func migrateAppliesEveryMigrationAndIsRepeatable() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
+        let first = try await runProcessAsync(
+            ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
         #expect(first.status == 0, "\(first.standardError)")
         let applied = first.standardOutput.split(separator: "\n").filter { $0.hasPrefix("applied ") }
         #expect(applied.first == "applied 0001_create_metadata_installations_settings")
         #expect(applied.count > 10, "every migration, in order")
         // Run again, nothing is pending: it says so instead of listing every migration again.
-        let second = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
+        let second = try await runProcessAsync(
+            ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "sqlite:\(path)"])
         #expect(second.status == 0, "\(second.standardError)")
         #expect(second.standardOutput.hasPrefix("up to date: \(applied.count) migrations applied, the last "))
         #expect(!second.standardOutput.contains("applied 0001"))
-        let bad = try runProcess(ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "mysql://x"])
+        let bad = try await runProcessAsync(
+            ExternalTool.backend, ["migrate"], environment: ["DATABASE_URL": "mysql://x"])
         #expect(bad.status != 0)
         #expect(bad.standardError.contains("DATABASE_URL"))
     }

@@ -51,9 +51,9 @@ struct SignatureExplainCrossCheckTests {
         let timestampOffset: Int64?
     }
 
-    func askPython(_ request: [String: Any]) throws -> Answer {
+    func askPython(_ request: [String: Any]) async throws -> Answer {
         let python = try #require(ExternalTool.python, "\(ExternalTool.pythonMissing)")
-        let output = try runProcess(
+        let output = try await runProcessAsync(
             python, [Self.script.path], input: try JSONSerialization.data(withJSONObject: request),
             environment: ["PYTHONIOENCODING": "utf-8"])
         try #require(output.status == 0, "python failed: \(output.standardError)")
@@ -81,8 +81,8 @@ struct SignatureExplainCrossCheckTests {
             })
     }
 
-    @Test func everyExplanationMatchesWhatTheOfficialPackageSigned() throws {
-        let answer = try askPython(["scenarios": true])
+    @Test func everyExplanationMatchesWhatTheOfficialPackageSigned() async throws {
+        let answer = try await askPython(["scenarios": true])
         let scenarios = try #require(answer.scenarios)
         let now = try #require(answer.now)
         #expect(scenarios.count >= 40)
@@ -111,8 +111,8 @@ struct SignatureExplainCrossCheckTests {
             if let user = scenario.user { arguments += ["--user", user] }
             if let purpose = scenario.purpose { arguments += ["--purpose", purpose] }
 
-            let plain = try runProcess(ExternalTool.backend, ["verify"] + arguments)
-            let explaining = try runProcess(
+            let plain = try await runProcessAsync(ExternalTool.backend, ["verify"] + arguments)
+            let explaining = try await runProcessAsync(
                 ExternalTool.backend, ["verify", "--explain", "--format", "json"] + arguments)
             // The explanation changes nothing of verify's contract: same exit status, same code and message.
             #expect(explaining.status == plain.status, "\(scenario.name)")
@@ -145,7 +145,7 @@ struct SignatureExplainCrossCheckTests {
             }
         }
         // The payloads the explanations say Stripe signed verify with the official package too.
-        let verdicts = try askPython([
+        let verdicts = try await askPython([
             "verify": toVerify.map { ["payload": $0.payload, "header": $0.header, "secret": $0.secret] }
         ]).verified
         #expect(verdicts.count == toVerify.count)

@@ -18,9 +18,9 @@ struct StripePythonCrossCheckTests {
         let signed: [Signed]
     }
 
-    func askPython(_ request: [String: Any]) throws -> Answer {
+    func askPython(_ request: [String: Any]) async throws -> Answer {
         let python = try #require(ExternalTool.python, "\(ExternalTool.pythonMissing)")
-        let output = try runProcess(
+        let output = try await runProcessAsync(
             python,
             [Self.script.path],
             input: try JSONSerialization.data(withJSONObject: request),
@@ -68,7 +68,7 @@ struct StripePythonCrossCheckTests {
         }
     }
 
-    @Test func officialPackageVerifiesOurHeaders() throws {
+    @Test func officialPackageVerifiesOurHeaders() async throws {
         let cases = Self.swiftPayloads()
         let items = try cases.map { item -> [String: Any] in
             let header = SignatureSigner(keyring: try SigningKeyring(secrets: item.secrets)).signatureHeader(
@@ -79,21 +79,21 @@ struct StripePythonCrossCheckTests {
         // Negative control: a changed payload must be rejected by Python too, or the check proves nothing.
         var tampered = items[0]
         tampered["payload"] = (items[0]["payload"] as? String ?? "") + " "
-        let answer = try askPython(["verify": items + [tampered]])
+        let answer = try await askPython(["verify": items + [tampered]])
         #expect(answer.verified.count == cases.count + 1)
         #expect(
             answer.verified.dropLast().allSatisfy { $0 }, "stripe \(answer.stripeVersion) rejected one of our headers")
         #expect(answer.verified.last == false)
     }
 
-    @Test func weVerifyHeadersBuiltByTheOfficialPackage() throws {
+    @Test func weVerifyHeadersBuiltByTheOfficialPackage() async throws {
         let now = Int64(Date().timeIntervalSince1970)
         let cases = Self.swiftPayloads()
         let request: [String: Any] = [
             "sign": cases.map { ["payload": $0.payload, "secrets": $0.secrets, "timestamp": now] },
             "random_sign": ["count": 400, "seed": 7],
         ]
-        let answer = try askPython(request)
+        let answer = try await askPython(request)
         #expect(answer.signed.count == cases.count + 400)
         var rotationHeaders = 0
         for signed in answer.signed {
@@ -119,9 +119,9 @@ struct StripePythonCrossCheckTests {
         #expect(rotationHeaders > 300)
     }
 
-    @Test func cliSignedHeaderVerifiesWithTheOfficialPackageAndCLIRejectsChanges() throws {
+    @Test func cliSignedHeaderVerifiesWithTheOfficialPackageAndCLIRejectsChanges() async throws {
         let payload = #"{"user_id":"usr_1","account_id":"acct_1"}"#
-        let signed = try runProcess(
+        let signed = try await runProcessAsync(
             ExternalTool.backend,
             ["sign", "--secret", "absec_x", "--user", "usr_1", "--account", "acct_1", "--timestamp", "1700000000"]
         )
@@ -132,7 +132,7 @@ struct StripePythonCrossCheckTests {
 
         // Python checks the signature (its tolerance is one-sided, so an old t needs tolerance=None).
         let python = try #require(ExternalTool.python, "\(ExternalTool.pythonMissing)")
-        let check = try runProcess(
+        let check = try await runProcessAsync(
             python,
             [
                 "-c",
@@ -142,19 +142,19 @@ struct StripePythonCrossCheckTests {
         )
         #expect(check.standardOutput == "ok\n", "\(check.standardError)")
 
-        func verify(_ payload: String, now: Int) throws -> ProcessOutput {
-            try runProcess(
+        func verify(_ payload: String, now: Int) async throws -> ProcessOutput {
+            try await runProcessAsync(
                 ExternalTool.backend,
                 ["verify", "--secret", "absec_x", "--payload", payload, "--header", header, "--now", "\(now)"]
             )
         }
-        let valid = try verify(payload, now: 1_700_000_000)
+        let valid = try await verify(payload, now: 1_700_000_000)
         #expect(valid.status == 0 && valid.standardOutput == "valid\n")
-        let oneByte = try verify(payload.replacingOccurrences(of: "acct_1", with: "acct_2"), now: 1_700_000_000)
+        let oneByte = try await verify(payload.replacingOccurrences(of: "acct_1", with: "acct_2"), now: 1_700_000_000)
         #expect(oneByte.status == 1 && oneByte.standardOutput.isEmpty)
         #expect(oneByte.standardError.hasPrefix("no_matching_signature"))
         for now in [1_700_000_301, 1_699_999_699] {
-            let outside = try verify(payload, now: now)
+            let outside = try await verify(payload, now: now)
             #expect(outside.status == 1 && outside.standardError.hasPrefix("timestamp_outside_tolerance"))
         }
     }

@@ -113,6 +113,7 @@ final class ProcessDeadline: @unchecked Sendable {
 func runProcessAsync(
     _ executable: URL,
     _ arguments: [String],
+    input: Data = Data(),
     environment: [String: String] = [:],
     currentDirectory: URL? = nil,
     timeout: Duration = .seconds(180)
@@ -122,7 +123,8 @@ func runProcessAsync(
             continuation.resume(
                 with: Result {
                     try runProcess(
-                        executable, arguments, environment: environment, currentDirectory: currentDirectory,
+                        executable, arguments, input: input, environment: environment,
+                        currentDirectory: currentDirectory,
                         timeout: timeout)
                 }
             )
