@@ -33,10 +33,12 @@ struct StripeAppsBackend: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as CommandError {
+            fflush(nil)  // every C stream: standard output is the one with anything buffered
             LogWriter.standardError.flush()
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             Foundation.exit(error.exitCode)
         } catch let error as ValidationError {
+            fflush(nil)  // every C stream: standard output is the one with anything buffered
             LogWriter.standardError.flush()
             let usage = usageString(for: type(of: command))
             FileHandle.standardError.write(
@@ -46,6 +48,7 @@ struct StripeAppsBackend: AsyncParsableCommand {
             // EX_USAGE, as ArgumentParser answers a usage error it finds itself.
             Foundation.exit(64)
         } catch {
+            fflush(nil)  // every C stream: standard output is the one with anything buffered
             LogWriter.standardError.flush()
             exit(withError: error)
         }

@@ -70,6 +70,7 @@ import Testing
             let foreign = try await client.execute(
                 uri: "/install/callback?error=access_denied&state=\(started.state)", method: .get)
             #expect(code(of: foreign) == "install_cancelled")
+            #expect(foreign.headers[.setCookie] == nil, "another browser's callback leaves the cookie alone")
             // The state survived: the real browser still completes the install.
             let completed = try await client.execute(
                 uri: try callbackURI(state: started.state), method: .get, headers: [.cookie: started.cookie])
@@ -80,6 +81,7 @@ import Testing
                 uri: "/install/callback?error=access_denied&state=\(second.state)", method: .get,
                 headers: [.cookie: second.cookie])
             #expect(code(of: own) == "install_cancelled")
+            #expect(own.headers[.setCookie]?.contains("Max-Age=0") == true, "the state is gone, and its cookie")
             let after = try await client.execute(
                 uri: try callbackURI(state: second.state), method: .get, headers: [.cookie: second.cookie])
             #expect(code(of: after) == "state_expired_or_used", "the browser's own error callback ended it")
@@ -230,6 +232,7 @@ import Testing
                 let response = try await client.execute(uri: uri, method: .get, headers: headers)
                 #expect(response.status == .badRequest, "\(expected)")
                 #expect(code(of: response) == expected)
+                #expect(response.headers[.setCookie] == nil, "\(expected): the state is unused, so its cookie stays")
                 #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
                 #expect(
                     !response.text.contains("<script>") && !response.text.contains("<b>")
@@ -241,6 +244,32 @@ import Testing
             let ok = try await client.execute(
                 uri: try callbackURI(state: mine.state), method: .get, headers: [.cookie: mine.cookie])
             #expect(ok.status == .found)
+        }
+    }
+
+    /// Issue 17, item 7: a callback that fails before the state is consumed keeps the state cookie, so the same
+    /// redirect, reloaded once the backend is fixed, shows the real answer rather than `browser_mismatch`.
+    @Test func aCallbackRetriedAfterAFixSucceedsWithTheCookieItKept() async throws {
+        let store = InMemoryStorage()
+        // Deployed with the wrong app secret: Stripe's signature does not verify.
+        var misconfigured = try Self.configuration()
+        misconfigured.appSecrets = try SigningKeyring(secrets: ["absec_test_a_secret_of_another_app"])
+        let attempt = Mutex<(Started, TestResponse)?>(nil)
+        try await withTestApp(configuration: misconfigured, storage: store) { client in
+            let begun = try await start(client)
+            let failed = try await client.execute(
+                uri: try callbackURI(state: begun.state), method: .get, headers: [.cookie: begun.cookie])
+            attempt.withLock { $0 = (begun, failed) }
+        }
+        let (begun, first) = try #require(attempt.withLock { $0 })
+        #expect(code(of: first) == "invalid_signature")
+        #expect(first.headers[.setCookie] == nil)
+        // The secret fixed and the backend restarted on the same storage: the reload (same URL, same cookie) installs.
+        try await withTestApp(configuration: Self.configuration(), storage: store) { client in
+            let reloaded = try await client.execute(
+                uri: try callbackURI(state: begun.state), method: .get, headers: [.cookie: begun.cookie])
+            #expect(reloaded.status == .found, "\(code(of: reloaded) ?? "")")
+            #expect(reloaded.headers[.setCookie]?.contains("Max-Age=0") == true, "consumed now: the cookie goes")
         }
     }
 
@@ -258,6 +287,8 @@ import Testing
                 uri: try callbackURI(state: started.state, timestamp: 1_700_000_601), method: .get,
                 headers: [.cookie: started.cookie])
             #expect(code(of: response) == "state_expired_or_used")
+            #expect(
+                response.headers[.setCookie]?.contains("Max-Age=0") == true, "a state that is gone takes its cookie")
         }
     }
 

@@ -151,7 +151,8 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
             for name in ["content-type", "stripe-signature", "stripe-user-id", "stripe-account-id", "stripe-mode"] {
                 #expect(allowedHeaders.contains(name))
             }
-            #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
+            // Only the methods UI routes accept: the built-in ones are GET and POST (their 405 answers do not count).
+            #expect(preflight.headers[.accessControlAllowMethods] == "GET, OPTIONS, POST")
             #expect(preflight.headers[.accessControlMaxAge] == "600")
             #expect(preflight.headers[.accessControlAllowCredentials] == nil)
 
@@ -169,6 +170,30 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
                 #expect(options.headers[.accessControlAllowOrigin] == nil, "\(uri)")
                 #expect(options.status != .noContent)
             }
+        }
+    }
+
+    /// Issue 17, item 7: the preflight's `Access-Control-Allow-Methods` grows with the app's own UI routes, and
+    /// only with them.
+    @Test func corsAllowsTheMethodsOfTheAppsOwnUIRoutes() async throws {
+        let notes: @Sendable (RouterGroup<VerifiedRequestContext>) -> Void = { api in
+            api.delete("notes/:id") { _, _ in HTTPResponse.Status.noContent }
+            api.put("notes/:id") { _, _ in HTTPResponse.Status.noContent }
+        }
+        try await withTestApp(configureAPI: notes) { client in
+            let preflight = try await client.execute(
+                uri: "/api/notes/1", method: .options,
+                headers: [.origin: "null", .accessControlRequestMethod: "DELETE"])
+            #expect(preflight.headers[.accessControlAllowMethods] == "DELETE, GET, OPTIONS, POST, PUT")
+        }
+        // The public middleware on its own takes the list it is given.
+        let router = Router()
+        router.add(middleware: UIRouteCORSMiddleware(allowedMethods: [.post]))
+        router.post("api/ping") { _, _ in "pong" }
+        try await Application(router: router).test(.router) { client in
+            let preflight = try await client.execute(
+                uri: "/api/ping", method: .options, headers: [.origin: "null", .accessControlRequestMethod: "POST"])
+            #expect(preflight.headers[.accessControlAllowMethods] == "OPTIONS, POST")
         }
     }
 

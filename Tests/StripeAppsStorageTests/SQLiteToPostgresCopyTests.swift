@@ -123,10 +123,13 @@ struct SQLiteToPostgresCopyTests {
             try await postgres.metadata.value(forKey: "development_app_secret", insertingIfMissing: "new")
                 == "absec_dev_copy")
         // The copied lease still fences: the running event's claim token carried over, so only a newer claim wins.
+        // Claimed on the fixture's clock, half a minute on: before evt_1's retry and the running event's lease end,
+        // however long the test took.
         let running = try #require(try await postgres.inbox.events(status: .running, limit: 1).first)
         #expect(running.leaseOwner == "w1")
+        let later = now.addingTimeInterval(30)
         #expect(
-            try await postgres.inbox.claim(now: Date(), limit: 10, lease: .seconds(60), owner: "w2").map(\.id) == [
+            try await postgres.inbox.claim(now: later, limit: 10, lease: .seconds(60), owner: "w2").map(\.id) == [
                 "evt_4"
             ])
     }

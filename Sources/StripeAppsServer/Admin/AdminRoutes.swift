@@ -31,7 +31,7 @@ enum AdminRoutes {
         let isSecure = (configuration.publicURL ?? "").hasPrefix("https://")
         let login = AdminLoginController(
             sessions: sessions, pages: pages, isSecure: isSecure,
-            limiter: ClientRateLimiter(perMinute: configuration.admin.loginRateLimitPerMinute),
+            limiter: ClientRateLimiter(perMinute: configuration.admin.loginRateLimitPerMinute, date: now),
             configuration: configuration)
         let open = router.group("admin").add(middleware: AdminResponseMiddleware())
         login.registerOpen(on: open)

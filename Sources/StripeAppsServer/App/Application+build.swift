@@ -175,8 +175,11 @@ func buildRouter<Storage: StorageBackend>(
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     // The older Private Network Access preflight is answered only by a backend on a loopback or private address.
+    // A preflight names the methods the UI routes accept, known once every route below is registered.
+    let uiMethods = UIRouteMethods([.get, .post])
     router.add(
-        middleware: UIRouteCORSMiddleware(allowsPrivateNetwork: LocalNetwork.isLocal(host: configuration.bindHost)))
+        middleware: UIRouteCORSMiddleware(
+            methods: uiMethods, allowsPrivateNetwork: LocalNetwork.isLocal(host: configuration.bindHost)))
     router.add(middleware: JSONErrorMiddleware())
     // One line per request at debug, its path without the query (install callbacks carry codes and states there);
     // signed routes log one info line with the tenant once they are answered.
@@ -198,7 +201,7 @@ func buildRouter<Storage: StorageBackend>(
             configuration: configuration, credentials: storage.credentials, now: hooks.now,
             observer: metrics.stripeAPIObserver),
         rejections: rejections,
-        limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute),
+        limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute, date: hooks.now),
         worker: worker,
         metrics: metrics
     ).register(on: router)
@@ -211,9 +214,6 @@ func buildRouter<Storage: StorageBackend>(
     ).register(on: router)
     AdminRoutes.register(
         on: router, configuration: configuration, storage: storage, now: hooks.now, worker: worker)
-    router.methodNotAllowed("api/whoami", allowed: [.post])
-    router.methodNotAllowed("api/settings", allowed: [.get, .post])
-
     let api = router.group("api")
         .add(
             middleware: StripeSignatureMiddleware(
@@ -235,6 +235,10 @@ func buildRouter<Storage: StorageBackend>(
     SettingsController(store: storage.settings, maximumDocumentBytes: configuration.maximumSettingsBytes)
         .register(on: tenantRoutes)
     hooks.configureAPI(tenantRoutes)
+    uiMethods.set(from: router)
+    // After the methods are taken: these answer 405, they are not methods the routes accept.
+    router.methodNotAllowed("api/whoami", allowed: [.post])
+    router.methodNotAllowed("api/settings", allowed: [.get, .post])
     return router
 }
 

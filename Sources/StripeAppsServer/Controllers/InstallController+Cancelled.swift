@@ -14,8 +14,11 @@ extension InstallController {
     func cancelled(
         error: String, state: String?, _ request: Request, _ context: AppRequestContext, _ clearCookie: HTTPFields
     ) async -> Response {
-        if let state, browserMismatch(request, state: state, context, clearCookie) == nil {
+        // The cookie is cleared only with the state it carried: another browser's callback leaves this one's alone.
+        var cookie = HTTPFields()
+        if let state, browserMismatch(request, state: state, context) == nil {
             _ = try? await states.consume(hash: InstallState.hash(of: state), now: hooks.now())
+            cookie = clearCookie
         }
         let reason = oauthErrors[error]
         context.logger.info(
@@ -32,13 +35,13 @@ extension InstallController {
                 : "Stripe ended the installation (\(reason ?? "with an error this app does not know"))."
             return page(
                 .badRequest, "install_cancelled", "Installation cancelled",
-                "The app was not installed: \(why) Nothing was installed or recorded. \(startAgain)", clearCookie)
+                "The app was not installed: \(why) Nothing was installed or recorded. \(startAgain)", cookie)
         }
         return page(
             .badRequest, "install_error", "Installation failed",
             "Stripe reported an error (\(reason ?? "one this app does not know")) and the app was not installed. "
                 + startAgain,
-            clearCookie)
+            cookie)
     }
 }
 

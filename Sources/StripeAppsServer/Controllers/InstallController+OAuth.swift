@@ -8,7 +8,8 @@ extension InstallController {
     /// The callback of an OAuth app (`stripe_api_access_type: oauth`): Stripe sends `code` and `state` instead of
     /// an install signature. The state and the cookie are checked as for install links, then the code is
     /// exchanged with the secret key of the mode the install was started for, the tokens are stored sealed, and
-    /// the state is consumed with the install's follow-up event in one transaction.
+    /// the state is consumed with the install's follow-up event in one transaction. Until then a failure leaves the
+    /// state cookie, as on the install-link callback.
     func completeOAuth(
         code: String,
         state: String?,
@@ -19,22 +20,22 @@ extension InstallController {
         guard let state else {
             return page(
                 .badRequest, "missing_parameters", "This install link is incomplete",
-                "The redirect from Stripe lacks state. Start again from the install link.", clearCookie)
+                "The redirect from Stripe lacks state. Start again from the install link.")
         }
         guard StripeID.isValid(code, prefix: "ac_") else {
             return page(
                 .badRequest, "invalid_parameters", "This install link is not valid",
-                "The authorization code in the redirect is malformed.", clearCookie)
+                "The authorization code in the redirect is malformed.")
         }
-        if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
+        if let mismatch = browserMismatch(request, state: state, context) { return mismatch }
         // Only a callback that came back to the browser that started it learns that the backend is not set up
         // (and its state stays unused, so it can be retried once it is): anonymous junk gets the 400s above.
         guard let oauthTokens else {
             context.logger.error("OAuth callback, but no secret key or ENCRYPTION_KEYS is configured")
             return page(
                 .serviceUnavailable, "oauth_not_configured", "OAuth installs are not set up",
-                "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS.",
-                clearCookie)
+                "This backend cannot exchange OAuth codes: set STRIPE_SECRET_KEY_LIVE / STRIPE_SECRET_KEY_TEST and ENCRYPTION_KEYS."
+            )
         }
         // Checked, not consumed: the state is consumed with the follow-up once the tokens are in hand, in one
         // transaction, so no failure in between leaves a consumed state whose install is forgotten.
@@ -46,8 +47,8 @@ extension InstallController {
         guard let mode = installState.mode ?? (configuredModes.count == 1 ? configuredModes.first : nil) else {
             return page(
                 .badRequest, "mode_unknown", "Start the installation again",
-                "This backend has keys for both modes and the install did not say which one it was for. Start from /install?mode=live or /install?mode=test.",
-                clearCookie)
+                "This backend has keys for both modes and the install did not say which one it was for. Start from /install?mode=live or /install?mode=test."
+            )
         }
         let grant: OAuthGrant
         do {
@@ -60,13 +61,13 @@ extension InstallController {
             case .connection, .timeout, .server, .rateLimited, .invalidResponse:
                 return page(
                     .badGateway, "stripe_unavailable", "Stripe could not be reached",
-                    "The app could not finish the installation because Stripe did not answer. Start again from the install link in a minute.",
-                    clearCookie)
+                    "The app could not finish the installation because Stripe did not answer. Start again from the install link in a minute."
+                )
             default:
                 return page(
                     .badRequest, "oauth_code_rejected", "This installation could not be completed",
-                    "Stripe refused the authorization code: it was already used, it expired (codes last 5 minutes), or it is for the other mode. Start again from the install link.",
-                    clearCookie)
+                    "Stripe refused the authorization code: it was already used, it expired (codes last 5 minutes), or it is for the other mode. Start again from the install link."
+                )
             }
         }
         // The tenant comes from Stripe's token response (over TLS, to our secret key): its mode is trusted.

@@ -158,18 +158,16 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     }
 
     /// A page when the state did not come back to the browser that started the install (double submit with the
-    /// cookie), else `nil`.
-    func browserMismatch(_ request: Request, state: String, _ context: AppRequestContext, _ clearCookie: HTTPFields)
-        -> Response?
-    {
+    /// cookie), else `nil`. The page leaves the cookie alone: it may belong to an install this browser has under way.
+    func browserMismatch(_ request: Request, state: String, _ context: AppRequestContext) -> Response? {
         guard let cookie = request.cookies[cookieName]?.value, ConstantTime.isEqual(cookie, state) else {
             rejections.log(
                 context.logger, .warning, "install callback without the matching state cookie", code: "browser_mismatch"
             )
             return page(
                 .badRequest, "browser_mismatch", "Start the installation again",
-                "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser.",
-                clearCookie)
+                "This installation was started in another browser, or this browser blocked the cookie that links the two steps. Open the install link again in this browser."
+            )
         }
         return nil
     }
@@ -185,6 +183,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         if let limited = rateLimited(request, context) { return limited }
         let query = request.uri.queryParameters
         func parameter(_ name: String) -> String? { query.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        // The cookie is cleared only once the state is gone (consumed, used or expired): a failure before that
+        // leaves both, so a retry of the same redirect, once the cause is fixed, shows the real answer and not
+        // `browser_mismatch`.
         var clearCookie = HTTPFields()
         clearCookie[.setCookie] = stateCookie(value: "", maxAge: 0).description
 
@@ -201,13 +202,13 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         else {
             return page(
                 .badRequest, "missing_parameters", "This install link is incomplete",
-                "The redirect from Stripe lacks user_id, account_id, state or install_signature. Start again from the install link.",
-                clearCookie)
+                "The redirect from Stripe lacks user_id, account_id, state or install_signature. Start again from the install link."
+            )
         }
         guard StripeID.isValid(userID, prefix: "usr_"), StripeID.isValid(accountID, prefix: "acct_") else {
             return page(
                 .badRequest, "invalid_parameters", "This install link is not valid",
-                "The account or user id in the redirect is malformed.", clearCookie)
+                "The account or user id in the redirect is malformed.")
         }
         // `livemode` is not signed: it is only believed where it agrees with something that is (below).
         let claimedMode: Tenant.Mode
@@ -216,10 +217,9 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
         case "false": claimedMode = .test
         default:
             return page(
-                .badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.",
-                clearCookie)
+                .badRequest, "invalid_parameters", "This install link is not valid", "livemode must be true or false.")
         }
-        if let mismatch = browserMismatch(request, state: state, context, clearCookie) { return mismatch }
+        if let mismatch = browserMismatch(request, state: state, context) { return mismatch }
         let verifier = InstallSignatureVerifier(
             verifier: SignatureVerifier(
                 keyring: try signing.keyring(), tolerance: configuration.install.signatureTolerance, now: hooks.now),
@@ -238,12 +238,12 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
             if error.code == .timestampOutsideTolerance {
                 return page(
                     .badRequest, "signature_expired", "This install link has expired",
-                    "The signed redirect from Stripe is too old. Start again from the install link.", clearCookie)
+                    "The signed redirect from Stripe is too old. Start again from the install link.")
             }
             return page(
                 .badRequest, "invalid_signature", "This install could not be verified",
-                "The install signature does not match: the redirect did not come from Stripe for this app, or it was changed.",
-                clearCookie)
+                "The install signature does not match: the redirect did not come from Stripe for this app, or it was changed."
+            )
         }
         let stateHash = InstallState.hash(of: state)
         guard let started = try await states.state(hash: stateHash, now: hooks.now()) else {
@@ -254,8 +254,8 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 context.logger, .warning, "install redirect in another mode than started", code: "mode_mismatch")
             return page(
                 .badRequest, "mode_mismatch", "This install could not be verified",
-                "The installation was started for \(startedFor) mode, but the redirect says \(claimedMode) mode. Start again from the install link.",
-                clearCookie)
+                "The installation was started for \(startedFor) mode, but the redirect says \(claimedMode) mode. Start again from the install link."
+            )
         }
         let tenant = Tenant(accountID: accountID, mode: claimedMode)
         // Believed: the mode the install was started for, or test mode. A live install started without a mode is

@@ -1,3 +1,4 @@
+public import Foundation
 import StripeApps
 import Synchronization
 
@@ -10,23 +11,38 @@ import Synchronization
 public final class ClientRateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
-        var updated: ContinuousClock.Instant
+        /// Time on the limiter's clock (a `Duration`, so that differences are exact).
+        var updated: Duration
     }
 
     /// Requests a client may make per minute.
     public let perMinute: Int
     private let maximumClients: Int
-    private let now: @Sendable () -> ContinuousClock.Instant
+    /// Time on the limiter's clock; a step back refills nothing.
+    private let now: @Sendable () -> Duration
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    /// Creates a limiter.
-    public init(
+    /// Creates a limiter on a monotonic clock.
+    public convenience init(
         perMinute: Int, maximumClients: Int = 10_000,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
+        let origin = ContinuousClock.now
+        self.init(perMinute: perMinute, maximumClients: maximumClients, time: { now() - origin })
+    }
+
+    /// Creates a limiter on the application's clock (``ApplicationHooks/now``), so that a test that fixes the
+    /// clock fixes the refill too. The wall clock may step back: elapsed time is never taken as negative.
+    public convenience init(perMinute: Int, maximumClients: Int = 10_000, date: @escaping @Sendable () -> Date) {
+        self.init(
+            perMinute: perMinute, maximumClients: maximumClients,
+            time: { .seconds(date().timeIntervalSinceReferenceDate) })
+    }
+
+    private init(perMinute: Int, maximumClients: Int, time: @escaping @Sendable () -> Duration) {
         self.perMinute = max(1, perMinute)
         self.maximumClients = max(1, maximumClients)
-        self.now = now
+        self.now = time
     }
 
     /// Takes one request from `client`'s bucket: `nil` when allowed, else how long until one is.
@@ -36,7 +52,7 @@ public final class ClientRateLimiter: Sendable {
         let perSecond = capacity / 60
         return buckets.withLock { buckets -> Duration? in
             var bucket = buckets[client] ?? Bucket(tokens: capacity, updated: instant)
-            bucket.tokens = min(capacity, bucket.tokens + (instant - bucket.updated).timeInterval * perSecond)
+            bucket.tokens = min(capacity, bucket.tokens + max(0, (instant - bucket.updated).timeInterval) * perSecond)
             bucket.updated = instant
             defer {
                 if buckets[client] == nil, buckets.count >= maximumClients { Self.evict(from: &buckets) }
