@@ -343,6 +343,20 @@ import Testing
         #expect(try await store.installStates.deleteExpired(now: .distantFuture) == 4)
     }
 
+    /// The application's limiters run on its clock (a test that fixes it fixes the refill); a wall clock that
+    /// steps back refills nothing and takes nothing away.
+    @Test func theRateLimiterOnTheApplicationClockIgnoresASteppedBackClock() {
+        let date = Mutex(testNow)
+        let limiter = ClientRateLimiter(perMinute: 60, date: { date.withLock { $0 } })
+        for _ in 0..<60 { #expect(limiter.take("a") == nil) }
+        #expect(limiter.take("a") == .seconds(1))
+        date.withLock { $0 -= 3600 }
+        #expect(limiter.take("a") == .seconds(1), "an hour back refills nothing")
+        date.withLock { $0 += 1 }
+        #expect(limiter.take("a") == nil, "a second after the step, one request is back")
+        #expect(limiter.take("a") != nil)
+    }
+
     /// Item 7: the bucket refills evenly, a minute's worth at most.
     @Test func theRateLimiterRefillsEvenly() {
         let instant = Mutex(ContinuousClock.now)
