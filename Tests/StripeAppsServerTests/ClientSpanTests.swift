@@ -17,6 +17,34 @@ import Tracing
 @Suite struct ClientSpanTests {
     static let tenant = Tenant(accountID: "acct_1SpanTenant00000", mode: .test)
 
+    /// Under a request that is not sampled, storage calls start no span (with a parent-based sampler none would be
+    /// sampled); under a sampled one they do, as children of it.
+    @Test func storageCallsStartNoSpanUnderAnUnsampledRequest() async throws {
+        let tracer = InMemoryTracer()
+        let unsampled = NoOpTracer.NoOpSpan(context: .topLevel)
+        let answer = try await UnsampledTrace.mark(unless: unsampled) {
+            #expect(UnsampledTrace.isCurrent)
+            return try await StorageSpan.run(
+                system: "sqlite", fileID: "StripeAppsSQLite/SQLiteEventInbox.swift", function: "claim()",
+                tracer: tracer
+            ) { 42 }
+        }
+        #expect(answer == 42)
+        #expect(tracer.finishedSpans.isEmpty, "\(tracer.finishedSpans.map(\.operationName))")
+        #expect(!UnsampledTrace.isCurrent, "the mark ends with its task-local scope")
+
+        try await tracer.withSpan("POST /api/whoami", ofKind: .server) { request in
+            try await UnsampledTrace.mark(unless: request) {
+                #expect(!UnsampledTrace.isCurrent, "a recording span is not marked")
+                try await StorageSpan.run(
+                    system: "sqlite", fileID: "StripeAppsSQLite/SQLiteEventInbox.swift", function: "claim()",
+                    tracer: tracer
+                ) {}
+            }
+        }
+        #expect(tracer.finishedSpans.map(\.operationName) == ["EventInbox.claim", "POST /api/whoami"])
+    }
+
     @Test func eachStripeAttemptIsAClientSpanNestedInTheCallersWithItsRetryAndStatus() async throws {
         let tracer = InMemoryTracer()
         let fake = FakeStripe()

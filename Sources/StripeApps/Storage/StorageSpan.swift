@@ -1,4 +1,4 @@
-import Tracing
+package import Tracing
 
 /// The client span of one storage call, for the SQLite and PostgreSQL backends: named after the role and the
 /// method (`EventInbox.claim`, the same on both backends), with the database system, under the caller's span.
@@ -9,10 +9,11 @@ package enum StorageSpan {
     /// Runs `body` in a span named after the calling store (`fileID`, e.g. `StripeAppsSQLite/SQLiteEventInbox.swift`)
     /// and method (`function`, e.g. `claim(now:limit:lease:owner:)`).
     package static func run<T>(
-        system: String, fileID: String, function: String, _ body: () async throws -> T
+        system: String, fileID: String, function: String, tracer: any Tracer = InstrumentationSystem.tracer,
+        _ body: () async throws -> T
     ) async throws -> T {
-        let tracer = InstrumentationSystem.tracer
-        if tracer is NoOpTracer { return try await body() }
+        // Traces off, or under a request that is not sampled (its children would not be either).
+        if tracer is NoOpTracer || UnsampledTrace.isCurrent { return try await body() }
         let operation = name(fileID: fileID, function: function)
         return try await tracer.withSpan(operation, ofKind: .client) { span in
             // An unsampled span keeps nothing: no attribute is built for it.

@@ -1,5 +1,6 @@
 import HTTPTypes
 public import Hummingbird
+import StripeApps
 import Tracing
 
 /// Starts a server span for each request, continuing a W3C `traceparent` it carries: named after the method and
@@ -22,7 +23,8 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         return try await withSpan("\(method)", context: parent, ofKind: .server) { span in
             if span.isRecording { span.attributes["http.request.method"] = method }
             do {
-                let response = try await next(request, context)
+                // An unsampled request starts no child span (storage, signature): none of them would be sampled.
+                let response = try await UnsampledTrace.mark(unless: span) { try await next(request, context) }
                 Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
                 return response
             } catch {

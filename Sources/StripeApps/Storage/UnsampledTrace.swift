@@ -1,0 +1,26 @@
+package import Tracing
+
+/// Marks a task's work as part of a trace that is not sampled, so that the spans it would start are skipped.
+///
+/// With a parent-based sampler (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, the usual one) the children of an
+/// unsampled span are never sampled either: starting them only costs time (each `startSpan` builds a context and
+/// asks the sampler). The server's request span sets this mark when the request is not sampled, and the backend's
+/// own child spans (storage calls, signature checks) run their work without a span under it. The request span
+/// itself, and the trace context carried on to other services and stored with webhook events, are unchanged.
+package enum UnsampledTrace {
+    private enum Key: ServiceContextKey {
+        typealias Value = Bool
+        static var nameOverride: String? { "stripe-apps-unsampled-trace" }
+    }
+
+    /// Whether the current task runs under a request span that is not sampled.
+    package static var isCurrent: Bool { ServiceContext.current?[Key.self] == true }
+
+    /// Runs `body` marked as under an unsampled span when `span` does not record.
+    package static func mark<T>(unless span: any Span, _ body: () async throws -> T) async rethrows -> T {
+        guard !span.isRecording else { return try await body() }
+        var context = ServiceContext.current ?? .topLevel
+        context[Key.self] = true
+        return try await ServiceContext.withValue(context) { try await body() }
+    }
+}
