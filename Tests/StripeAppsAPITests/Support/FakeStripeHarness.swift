@@ -22,9 +22,13 @@ struct FakeStripeHarness: Sendable {
     static let tenantB = Tenant(accountID: accountB, mode: .test)
 
     /// Runs `body` against a fresh fake with accounts A and B connected.
+    ///
+    /// - Parameter timeout: The client's time-out per attempt: long by default, so that a healthy attempt never
+    ///   times out on a machine the rest of the suite keeps busy (a full run on two cores has stalled a test for
+    ///   more than 10 s); tests of time-outs pass their own.
     static func run(
         retryPolicy: RetryPolicy = RetryPolicy(maximumRetries: 3),
-        timeout: Duration = .seconds(10),
+        timeout: Duration = .seconds(60),
         _ body: @Sendable (FakeStripeHarness) async throws -> Void
     ) async throws {
         let clock = FakeClock()
