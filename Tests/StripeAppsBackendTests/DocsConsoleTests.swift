@@ -143,6 +143,8 @@ import Testing
         let scriptFile = directory.appendingPathComponent("block.sh")
         try script.write(to: scriptFile, atomically: true, encoding: .utf8)
         let bash = try #require(ExternalTool.onPath("bash"))
+        // The blocks' `serve` is awaited with curl on /healthz; without it every block would fail after 2 minutes.
+        try #require(ExternalTool.onPath("curl") != nil, "curl is not installed (apt-get install curl)")
         let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": ProcessInfo.processInfo.environment["HOME"] ?? directory.path, "PORT": "\(port)",
