@@ -52,7 +52,7 @@ class Instance:
         self.env = dict(os.environ, STRIPE_WEBHOOK_SECRETS_LIVE=LIVE_SECRET, STRIPE_WEBHOOK_SECRETS_TEST=TEST_SECRET,
                         STRIPE_APP_SECRETS="absec_multi_instance", LOG_LEVEL="warning", DATABASE_URL=database_url,
                         INSTANCE_ID=name, EVENT_LEASE_SECONDS=str(lease), RECORD_FILE=record_file, PORT=str(self.port),
-                        DATABASE_POOL_SIZE="8", SLOW_SECONDS="3")
+                        DATABASE_POOL_SIZE="8", SLOW_SECONDS="1")
         self.env.update(extra_env or {})
         self.log = open(os.path.join(workdir, f"{name}.log"), "ab")
         self.process = subprocess.Popen([binary], preexec_fn=die_with_parent, cwd=workdir, env=self.env, stdout=self.log, stderr=self.log)
