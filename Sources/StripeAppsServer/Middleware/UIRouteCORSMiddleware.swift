@@ -69,7 +69,7 @@ public struct UIRouteCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        guard path == pathPrefix || path.hasPrefix(pathPrefix + "/") else { return try await next(request, context) }
+        guard UIRouteMethods.isUIRoute(path, under: pathPrefix) else { return try await next(request, context) }
         var response: Response
         if request.method == .options, !request.headers.contains(.origin) {
             // A preflight always has an Origin; answer a bare OPTIONS the same way rather than route it.
@@ -112,8 +112,14 @@ final class UIRouteMethods: Sendable {
     /// Takes the methods of every route at or under `pathPrefix`.
     func set<Context>(from router: Router<Context>, pathPrefix: String = "/api") {
         let methods = router.routes.map { route in (path: route.path.description, method: route.method) }
-            .filter { $0.path == pathPrefix || $0.path.hasPrefix(pathPrefix + "/") }.map(\.method)
+            .filter { Self.isUIRoute($0.path, under: pathPrefix) }.map(\.method)
         value.withLock { $0 = Self.headerValue(of: methods) }
+    }
+
+    /// Whether `path` is `pathPrefix` or under it (`/api` and `/api/…`, not `/apix`): the one rule for which
+    /// requests get CORS and which routes' methods a preflight names.
+    static func isUIRoute(_ path: String, under pathPrefix: String) -> Bool {
+        path == pathPrefix || path.hasPrefix(pathPrefix + "/")
     }
 
     private static func headerValue(of methods: [HTTPRequest.Method]) -> String {
