@@ -32,6 +32,41 @@ import Testing
         Doctor.diagnose(input).filter { $0.severity == .problem }.map(\.message)
     }
 
+    /// Unconfigured development mode covers every surface locally: the missing webhook secrets, `PUBLIC_URL` and
+    /// install link are findings that say what stands in, not warnings; with an app id the real marketplace's rules
+    /// apply again.
+    @Test func developmentModeSaysWhatStandsInForEachMissingSetting() throws {
+        var unconfigured = Doctor.Input()
+        unconfigured.isDevelopmentMode = true
+        unconfigured.port = 8080
+        let findings = Doctor.diagnose(unconfigured)
+        let notes = findings.filter { $0.severity == .ok }.map(\.message)
+        #expect(
+            notes.contains {
+                $0.hasPrefix("STRIPE_WEBHOOK_SECRETS_LIVE is not set: in development mode /webhooks/live")
+            })
+        #expect(
+            notes.contains {
+                $0.hasPrefix("STRIPE_WEBHOOK_SECRETS_TEST is not set: in development mode /webhooks/test")
+            })
+        #expect(
+            notes.contains {
+                $0.contains("local stand-in marketplace sends installs back to http://127.0.0.1:8080/install/callback")
+            })
+        #expect(notes.contains { $0.contains("/install runs through a local stand-in marketplace (/dev/marketplace)") })
+        #expect(
+            !findings.contains {
+                $0.message.contains("/install is disabled") || $0.message.contains("cannot be verified")
+            })
+        #expect(problems(unconfigured).isEmpty)
+
+        var withAppID = unconfigured
+        withAppID.appID = "com.example.app"
+        withAppID.redirectURI = "http://127.0.0.1:8080/install/callback"
+        #expect(problems(withAppID).contains { $0.contains("is not in allowed_redirect_uris") })
+        #expect(!Doctor.diagnose(withAppID).contains { $0.message.contains("local stand-in") })
+    }
+
     @Test func readsTheFieldsTheBackendUses() throws {
         let manifest = try Self.manifest()
         #expect(manifest.id == "com.example.app")

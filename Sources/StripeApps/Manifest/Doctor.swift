@@ -47,6 +47,8 @@ public enum Doctor: Sendable {
         /// Whether `serve` runs in development mode (no `STRIPE_APP_SECRETS`): on `127.0.0.1`, where a UI extension
         /// in the Dashboard calls `http://localhost:PORT/api/` unless `PUBLIC_URL` names a tunnel.
         public var isDevelopmentMode: Bool = false
+        /// Whether development mode stands in for the marketplace: no install link and no app id.
+        var usesLocalMarketplace: Bool { isDevelopmentMode && installLink == nil && appID == nil }
         /// The port `serve` listens on (`PORT`).
         public var port: Int = 8080
 
@@ -298,6 +300,15 @@ public enum Doctor: Sendable {
                     + "secret (whsec_…).",
                 swappedPrefix: "absec_"
             )
+            if input.isDevelopmentMode, entries(value).isEmpty {
+                findings.append(
+                    .init(
+                        severity: .ok,
+                        message:
+                            "STRIPE_WEBHOOK_SECRETS_\(mode.uppercased()) is not set: in development mode /webhooks/\(mode) verifies with a local development secret kept in the database, which `simulate event` signs with and Stripe cannot. Set it to the \(mode)-mode endpoint's secret before Stripe sends real events."
+                    ))
+                continue
+            }
             check(value, as: webhook, into: &findings)
         }
     }
@@ -438,6 +449,16 @@ public enum Doctor: Sendable {
     }
 
     private static func checkRedirect(_ input: Input, allowed: [String], into findings: inout [Finding]) {
+        if input.usesLocalMarketplace {
+            let callback = input.redirectURI ?? "http://127.0.0.1:\(input.port)/install/callback"
+            findings.append(
+                .init(
+                    severity: .ok,
+                    message:
+                        "Development mode: the local stand-in marketplace sends installs back to \(callback)\(input.publicURL == nil ? " (PUBLIC_URL defaults to the local address)" : "")."
+                ))
+            return
+        }
         guard let redirectURI = input.redirectURI else {
             findings.append(
                 .init(
@@ -485,6 +506,13 @@ public enum Doctor: Sendable {
                             "STRIPE_INSTALL_LINK is not set, so /install uses the OAuth form (…/oauth/v2/authorize?client_id=…), which is meant for OAuth apps; this app's access type is \(accessType ?? "unknown"). Copy the install link from the Dashboard into STRIPE_INSTALL_LINK."
                     ))
             }
+        } else if input.usesLocalMarketplace {
+            findings.append(
+                .init(
+                    severity: .ok,
+                    message:
+                        "Neither STRIPE_INSTALL_LINK nor STRIPE_APP_ID is set: in development mode /install runs through a local stand-in marketplace (/dev/marketplace) that signs with the development secret, and ends on a local stand-in Dashboard (/dev/dashboard)."
+                ))
         } else {
             findings.append(
                 .init(

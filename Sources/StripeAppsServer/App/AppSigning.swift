@@ -1,18 +1,50 @@
+import Foundation
 import HTTPTypes
 import StripeApps
 import Synchronization
 
-/// The app signing secrets and the UI routes' verifier, set once before the server accepts requests.
+/// The app signing secrets, the UI routes' verifier and the webhook endpoints' verifiers, set once before the
+/// server accepts requests.
 ///
-/// The router is built before storage runs, but in development mode the secret lives in storage: the
-/// composition root reads it in `beforeServerStarts` and sets it here. Nothing can ask before then, since the
+/// The router is built before storage runs, but in development mode the secrets live in storage: the
+/// composition root reads them in `beforeServerStarts` and sets them here. Nothing can ask before then, since the
 /// server is not listening; if something does, it gets 503, never an unverified pass.
 final class AppSigning: Sendable {
-    private let state = Mutex<(keyring: SigningKeyring, verifier: SignatureVerifier)?>(nil)
+    private struct State {
+        var keyring: SigningKeyring
+        var verifier: SignatureVerifier
+        var webhookLive: SignatureVerifier?
+        var webhookTest: SignatureVerifier?
+    }
 
-    /// Sets the keyring and the verifier built from it.
-    func set(_ keyring: SigningKeyring, verifier: SignatureVerifier) {
-        state.withLock { $0 = (keyring, verifier) }
+    private let state = Mutex<State?>(nil)
+
+    /// Sets the app keyring and the UI verifier built from it, and the verifier of each webhook endpoint (`nil`
+    /// for an endpoint with no secret).
+    func set(
+        _ keyring: SigningKeyring, verifier: SignatureVerifier, webhookLive: SignatureVerifier?,
+        webhookTest: SignatureVerifier?
+    ) {
+        state.withLock {
+            $0 = State(keyring: keyring, verifier: verifier, webhookLive: webhookLive, webhookTest: webhookTest)
+        }
+    }
+
+    /// Sets everything from the configuration and the secrets read for it.
+    func set(
+        configuration: AppConfiguration, keyring: SigningKeyring,
+        webhooks: (live: SigningKeyring?, test: SigningKeyring?), now: @escaping @Sendable () -> Date
+    ) {
+        func verifier(_ keyring: SigningKeyring?) -> SignatureVerifier? {
+            keyring.map {
+                SignatureVerifier(
+                    keyring: $0, tolerance: configuration.signatureTolerance,
+                    maximumPayloadBytes: configuration.maximumBodyBytes, now: now)
+            }
+        }
+        set(
+            keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: now),
+            webhookLive: verifier(webhooks.live), webhookTest: verifier(webhooks.test))
     }
 
     /// The app signing secrets.
@@ -25,6 +57,13 @@ final class AppSigning: Sendable {
     func verifier() throws(APIError) -> SignatureVerifier {
         guard let verifier = state.withLock({ $0?.verifier }) else { throw Self.starting }
         return verifier
+    }
+
+    /// The verifier of one webhook endpoint, or `nil` when it has no secret.
+    func webhookVerifier(isLiveEndpoint: Bool) throws(APIError) -> SignatureVerifier? {
+        let found = state.withLock { state in state.map { isLiveEndpoint ? $0.webhookLive : $0.webhookTest } }
+        guard let found else { throw Self.starting }
+        return found
     }
 
     private static let starting = APIError(

@@ -92,9 +92,10 @@ public func buildApplication<Storage: StorageBackend>(
             configuration: configuration, storage: storage, registry: JobRegistry(), now: hooks.now, logger: logger)
     jobs.recordMetrics(into: metrics)
     let gauges = StorageGauges(statistics: storage.statistics, metrics: metrics, now: hooks.now, logger: logger)
+    let local = LocalBaseURL(port: configuration.port)
     let router = buildRouter(
         configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker,
-        metrics: metrics)
+        metrics: metrics, local: local)
     // Events stored by another instance on shared storage start here at once too, not at the next poll.
     storage.onEventsStoredElsewhere { worker.notify() }
     let host = configuration.bindHost
@@ -116,13 +117,18 @@ public func buildApplication<Storage: StorageBackend>(
             address: .hostname(host, port: configuration.port), serverName: "stripe-apps-backend",
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections)),
         services: [StorageService(storage)] + hooks.services + [worker, jobs, gauges],
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            local.set(port: port)
+            await onServerRunning(port)
+        },
         logger: logger
     )
     app.beforeServerStarts {
         try await storage.migrate()
         let keyring = try await appKeyring(configuration: configuration, metadata: storage.metadata)
-        signing.set(keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: hooks.now))
+        let webhooks = try await webhookKeyrings(configuration: configuration, metadata: storage.metadata)
+        signing.set(configuration: configuration, keyring: keyring, webhooks: webhooks, now: hooks.now)
         worker.start()
         jobs.start()
         gauges.start()
@@ -147,10 +153,12 @@ public func buildRouter<Storage: StorageBackend>(
     worker: InboxWorker? = nil
 ) -> Router<AppRequestContext> {
     let signing = AppSigning()
-    signing.set(appKeyring, verifier: uiVerifier(configuration: configuration, keyring: appKeyring, now: hooks.now))
+    signing.set(
+        configuration: configuration, keyring: appKeyring,
+        webhooks: (configuration.webhookSecretsLive, configuration.webhookSecretsTest), now: hooks.now)
     return buildRouter(
         configuration: configuration, storage: storage, signing: signing, hooks: hooks, worker: worker,
-        metrics: hooks.metrics ?? AppMetrics())
+        metrics: hooks.metrics ?? AppMetrics(), local: LocalBaseURL(port: configuration.port))
 }
 
 /// Health routes, webhooks, install links, the admin page (only with `ADMIN_TOKEN`), then the signed UI routes under `/api` with CORS; each controller
@@ -163,9 +171,11 @@ func buildRouter<Storage: StorageBackend>(
     signing: AppSigning,
     hooks: ApplicationHooks,
     worker: InboxWorker?,
-    metrics: AppMetrics
+    metrics: AppMetrics,
+    local: LocalBaseURL
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    let targets = InstallTargets(configuration: configuration, local: local)
     // Rejections of anonymous traffic are logged at most ten per kind every ten seconds.
     let rejections = LogSampler()
     // Outermost first: the metrics see the final status; CORS must see every /api response, so errors are turned
@@ -188,7 +198,8 @@ func buildRouter<Storage: StorageBackend>(
     MetricsController(metrics: metrics, token: configuration.metricsToken, now: hooks.now, rejections: rejections)
         .register(on: router)
     WebhookController(
-        configuration: configuration, inbox: storage.inbox, installations: storage.installations, now: hooks.now,
+        configuration: configuration, signing: signing, inbox: storage.inbox, installations: storage.installations,
+        now: hooks.now,
         worker: worker, rejections: rejections, metrics: metrics
     ).register(on: router)
     InstallController(
@@ -203,8 +214,12 @@ func buildRouter<Storage: StorageBackend>(
         rejections: rejections,
         limiter: ClientRateLimiter(perMinute: configuration.installRateLimitPerMinute, date: hooks.now),
         worker: worker,
-        metrics: metrics
+        metrics: metrics,
+        targets: targets
     ).register(on: router)
+    if configuration.usesLocalMarketplace {
+        DevelopmentStandInController(targets: targets, signing: signing, now: hooks.now).register(on: router)
+    }
     InstallTicketController(
         tickets: InstallTickets(
             states: storage.installStates, installations: storage.installations, configuration: configuration,
@@ -277,25 +292,6 @@ public func inboxWorker<Storage: StorageBackend>(
         now: hooks.now,
         logger: logger
     )
-}
-
-/// The app signing secrets to verify UI calls with: the configured ones, or in development mode a local
-/// secret generated once and kept in storage, so restarts (and every instance) keep working signatures.
-public func appKeyring(configuration: AppConfiguration, metadata: some MetadataStore) async throws -> SigningKeyring {
-    if let secrets = configuration.appSecrets { return secrets }
-    let secret = try await developmentSecret(in: metadata)
-    return try SigningKeyring([SigningSecret(secret, label: "development")])
-}
-
-/// The metadata key of the development app secret.
-public let developmentSecretKey = "development_app_secret"
-
-/// Reads the development secret, creating it on first use (`absec_dev_` and 32 random bytes in hex).
-public func developmentSecret(in metadata: some MetadataStore) async throws -> String {
-    var generator = SystemRandomNumberGenerator()
-    let random = (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
-        .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-    return try await metadata.value(forKey: developmentSecretKey, insertingIfMissing: "absec_dev_" + random)
 }
 
 /// The OAuth token keeper the install callback exchanges codes with, when the configuration allows one: a

@@ -24,10 +24,12 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
     let worker: InboxWorker?
     /// Counts outcomes (each page's code, `started`, `installed`) and install signature checks.
     let metrics: AppMetrics
+    /// The marketplace link, the redirect URI and the Dashboard: configured, or development mode's local stand-ins.
+    let targets: InstallTargets
 
     /// The cookie that binds the state to the browser; `__Host-` and `Secure` when the backend is served over https.
     var cookieName: String { isSecure ? "__Host-stripe_apps_install" : "stripe_apps_install" }
-    var isSecure: Bool { (configuration.publicURL ?? configuration.install.redirectURI ?? "").hasPrefix("https://") }
+    var isSecure: Bool { (targets.publicURL ?? targets.redirectURI ?? "").hasPrefix("https://") }
 
     func register(on router: Router<AppRequestContext>) {
         // Pages count their own code; the redirects onwards (to Stripe, or to the app once installed) here.
@@ -49,15 +51,13 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
 
     private func begin(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         if let limited = rateLimited(request, context) { return limited }
-        guard let link = configuration.install.link(appID: configuration.appID),
-            let redirectURI = configuration.install.redirectURI
-        else {
+        guard let link = targets.link, let redirectURI = targets.redirectURI else {
             return page(
                 .serviceUnavailable, "install_not_configured", "Install links are not set up",
                 "This backend has no install link: set STRIPE_INSTALL_LINK (or STRIPE_APP_ID) and PUBLIC_URL. `stripe-apps-backend doctor` explains what is missing."
             )
         }
-        guard configuration.allowedRedirectURIs.contains(redirectURI) else {
+        guard targets.allows(redirectURI: redirectURI) else {
             context.logger.error(
                 "install redirect URI is not in allowed_redirect_uris", metadata: ["redirect_uri": .string(redirectURI)]
             )
@@ -370,7 +370,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
                 status: .found,
                 headers: [.location: successURL, .cacheControl: "no-store", .setCookie: clearCookie[.setCookie] ?? ""])
         }
-        guard let appID = configuration.appID ?? configuration.manifest?.id else {
+        guard let appID = targets.appID else {
             return page(
                 .ok, "installed", "App installed",
                 "The app is installed. You can close this page and open the app in the Stripe Dashboard.", clearCookie)
@@ -382,7 +382,7 @@ struct InstallController<States: InstallStateStore, Installations: InstallationS
             page: configuration.install.onboardingPage,
             target: configuration.install.onboardingTarget,
             viewport: configuration.install.onboardingViewport,
-            dashboardBaseURL: configuration.install.dashboardBaseURL
+            dashboardBaseURL: targets.dashboardBaseURL
         )
         return Response(
             status: .found,

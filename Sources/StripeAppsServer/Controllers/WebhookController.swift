@@ -17,6 +17,8 @@ import StripeApps
 /// read every signed UI call makes too (cached on SQLite).
 struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
     let configuration: AppConfiguration
+    /// The endpoints' verifiers, known once storage is ready (development mode keeps its secrets there).
+    let signing: AppSigning
     let inbox: Inbox
     let installations: Installations
     let now: @Sendable () -> Date
@@ -27,17 +29,14 @@ struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
     let metrics: AppMetrics
 
     func register(on router: Router<AppRequestContext>) {
-        // One verifier per endpoint, built once: each holds its secrets' keyed hash states.
-        let live = verifier(configuration.webhookSecretsLive)
-        let test = verifier(configuration.webhookSecretsTest)
         router.post("webhooks/live") { request, context in
             try await counted(isLiveEndpoint: true) {
-                try await receive(request, context: context, verifier: live, isLiveEndpoint: true)
+                try await receive(request, context: context, isLiveEndpoint: true)
             }
         }
         router.post("webhooks/test") { request, context in
             try await counted(isLiveEndpoint: false) {
-                try await receive(request, context: context, verifier: test, isLiveEndpoint: false)
+                try await receive(request, context: context, isLiveEndpoint: false)
             }
         }
         router.methodNotAllowed("webhooks/live", allowed: [.post])
@@ -63,24 +62,13 @@ struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
         }
     }
 
-    private func verifier(_ keyring: SigningKeyring?) -> SignatureVerifier? {
-        keyring.map {
-            SignatureVerifier(
-                keyring: $0,
-                tolerance: configuration.signatureTolerance,
-                maximumPayloadBytes: configuration.maximumBodyBytes,
-                now: now
-            )
-        }
-    }
-
     private func receive(
         _ request: Request,
         context: AppRequestContext,
-        verifier: SignatureVerifier?,
         isLiveEndpoint: Bool
     ) async throws -> (Response, Delivery) {
-        guard let verifier else {
+        // One verifier per endpoint, built once: each holds its secrets' keyed hash states.
+        guard let verifier = try signing.webhookVerifier(isLiveEndpoint: isLiveEndpoint) else {
             // Stripe retries on 503, so nothing is lost while the operator configures the secret.
             throw APIError(
                 .serviceUnavailable,

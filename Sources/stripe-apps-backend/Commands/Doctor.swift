@@ -30,7 +30,8 @@ func doctorInput(configuration: AppConfiguration, reader: ConfigReader) -> Docto
         manifestPath: configuration.install.manifestPath,
         appID: configuration.appID,
         publicURL: configuration.publicURL,
-        redirectURI: configuration.install.redirectURI,
+        redirectURI: configuration.install.redirectURI
+            ?? (configuration.isDevelopmentMode ? "http://127.0.0.1:\(configuration.port)/install/callback" : nil),
         configuredRedirectURIs: configuration.install.configuredRedirectURIs,
         installLink: configuration.install.installLink,
         appSecrets: reader.string(forKey: "stripe.app.secrets", isSecret: true),

@@ -140,3 +140,8 @@ func withConfiguredStorage<R: Sendable>(
     }
     return try await SelectedStorage.open(url, configuration: configuration).withMigrated(body)
 }
+
+extension AppConfiguration {
+    /// `DATABASE_URL` as messages may show it: a PostgreSQL password masked.
+    var shownDatabaseURL: String { (try? database().description) ?? "DATABASE_URL" }
+}

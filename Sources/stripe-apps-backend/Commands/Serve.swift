@@ -66,11 +66,14 @@ struct Serve: AsyncParsableCommand {
             ])
         let sameConfiguration = options.arguments(for: configuration)
         let publicURL = configuration.publicURL
+        let localMarketplace = configuration.usesLocalMarketplace
         let hooks = ApplicationHooks(
             services: try tracingServices(configuration),
             onServerRunning: { port in
                 if isDevelopment {
-                    announceDevelopmentMode(port: port, configurationArguments: sameConfiguration, logger: logger)
+                    announceDevelopmentMode(
+                        port: port, configurationArguments: sameConfiguration, localMarketplace: localMarketplace,
+                        logger: logger)
                     announceLocalNetworkAccess(port: port, publicURL: publicURL)
                 }
             })
@@ -116,26 +119,55 @@ func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] 
     return [service]
 }
 
-/// Says loudly that this is development mode, and prints a command that sends a correctly signed request: with
-/// the absolute `--database-url` (and `--config`) of this server, so it reads the same development secret from
-/// any folder.
-private func announceDevelopmentMode(port: Int, configurationArguments: [String], logger: Logger) {
+/// Says loudly that this is development mode, and prints one ready-to-paste command per surface (a signed UI call, a
+/// signed webhook event, an install through the callback) and, with the local marketplace, the URL that runs the
+/// install in a browser. The commands name this server's database by its absolute path (and `--config` by its
+/// absolute path), so they read the same development secrets from any folder.
+private func announceDevelopmentMode(
+    port: Int, configurationArguments: [String], localMarketplace: Bool, logger: Logger
+) {
     logger.warning(
         """
-        DEVELOPMENT MODE: STRIPE_APP_SECRETS is not set, so UI calls are verified with a local development \
-        secret kept in the database. Not for production: Stripe cannot sign with this secret. Listening on \
-        127.0.0.1 only.
+        DEVELOPMENT MODE: STRIPE_APP_SECRETS is not set, so UI calls and install redirects are verified with a \
+        local development secret kept in the database, and webhook endpoints without a secret get one too. Not \
+        for production: Stripe cannot sign with these secrets. Listening on 127.0.0.1 only.
         """
     )
+    FileHandle.standardOutput.write(
+        Data(
+            developmentCommands(
+                port: port, configurationArguments: configurationArguments,
+                localMarketplace: localMarketplace
+            ).utf8))
+}
+
+/// The development banner's commands, one per surface (see `announceDevelopmentMode`).
+func developmentCommands(port: Int, configurationArguments: [String], localMarketplace: Bool) -> String {
     let executable =
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
-    let command =
-        ([executable, "simulate", "ui"] + configurationArguments + [
-            "--to", "http://127.0.0.1:\(port)/api/whoami", "--account", "acct_dev", "--user", "usr_dev", "--mode",
-            "test",
-        ]).map(shellQuoted).joined(separator: " ")
-    FileHandle.standardOutput.write(Data("Send a signed request to this server:\n  \(command)\n".utf8))
+    let base = "http://127.0.0.1:\(port)"
+    func command(_ arguments: [String], _ options: [String]) -> String {
+        ([executable] + arguments + configurationArguments + options).map(shellQuoted).joined(separator: " ")
+    }
+    var text = """
+        Try each surface of this server:
+          a signed UI call:
+            \(command(["simulate", "ui"], ["--to", base + "/api/whoami", "--account", "acct_dev", "--user", "usr_dev", "--mode", "test"]))
+          a signed webhook event (test mode):
+            \(command(["simulate", "event"], ["--to", base, "--test", "--type", "account.application.authorized", "--account", "acct_dev"]))
+          an install, from /install to the callback:
+            \(command(["simulate", "install"], ["--to", base, "--test", "--account", "acct_dev", "--user", "usr_dev"]))
+
+        """
+    if localMarketplace {
+        text += """
+              the same install in a browser, through the local marketplace:
+                \(base)/install?mode=test
+
+            """
+    }
+    return text
 }
 
 /// Says what a UI extension in the Dashboard needs to reach this development backend: a public page calling a

@@ -130,14 +130,31 @@ struct SimulateEvent: AsyncParsableCommand {
         }
         let configuration = try await options.read()
         let variable = "STRIPE_WEBHOOK_SECRETS_\(endpoint.uppercased())"
-        guard let keyring = endpoint == "live" ? configuration.webhookSecretsLive : configuration.webhookSecretsTest
-        else {
+        if let keyring = endpoint == "live" ? configuration.webhookSecretsLive : configuration.webhookSecretsTest {
+            announceSigning(with: keyring, from: variable)
+            return keyring
+        }
+        guard configuration.isDevelopmentMode, let mode = Tenant.Mode(endpoint) else {
             throw CommandError(
                 "no_signing_secret",
                 "\(variable) is not set: pass --secret whsec_…, set it, or --config with the server's file.",
                 exitCode: 2)
         }
-        announceSigning(with: keyring, from: variable)
+        // Development mode: the endpoint's secret that `serve` keeps in the database; read, never created.
+        let stored = try await withConfiguredStorage(configuration) { storage in
+            try await storage.metadata.value(forKey: developmentWebhookSecretKey(for: mode))
+        }
+        guard let stored else {
+            throw CommandError(
+                "no_signing_secret",
+                """
+                \(variable) is not set and the database at \(configuration.shownDatabaseURL) holds no development \
+                webhook secret (`serve` creates one when it starts in development mode). Pass --secret, set \
+                \(variable), or point --database-url or --config at the development server's database.
+                """)
+        }
+        let keyring = try SigningKeyring([SigningSecret(stored, label: "development \(mode)")])
+        announceSigning(with: keyring, from: "the development webhook secret in \(configuration.shownDatabaseURL)")
         return keyring
     }
 }

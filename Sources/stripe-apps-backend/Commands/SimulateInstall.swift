@@ -201,13 +201,13 @@ func resolveAppKeyring(secrets: [String], options: ConfigurationOptions) async t
                 throw CommandError(
                     "no_signing_secret",
                     """
-                    STRIPE_APP_SECRETS is not set and the database at \(configuration.databaseURL) holds no \
+                    STRIPE_APP_SECRETS is not set and the database at \(configuration.shownDatabaseURL) holds no \
                     development secret (`serve` creates one when it starts in development mode). Pass --secret, \
                     set STRIPE_APP_SECRETS, or point --database-url or --config at the development server's database.
                     """)
             }
             keyring = try SigningKeyring([SigningSecret(stored, label: "development")])
-            source = "the development secret in \(configuration.databaseURL)"
+            source = "the development secret in \(configuration.shownDatabaseURL)"
         }
     }
     announceSigning(with: keyring, from: source)
