@@ -121,6 +121,7 @@ let package = Package(
             name: "StripeAppsTesting",
             dependencies: [
                 "StripeApps",
+                "StripeAppsAPI",
                 "StripeAppsServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -152,6 +153,8 @@ let package = Package(
             name: "StripeAppsTestingTests",
             dependencies: [
                 "StripeApps",
+                "StripeAppsAPI",
+                "StripeAppsServer",
                 "StripeAppsTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

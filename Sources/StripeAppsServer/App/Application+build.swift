@@ -33,6 +33,14 @@ public struct ApplicationHooks: Sendable {
     /// The metrics served at `/metrics`; pass your own to add the app's metrics to its registry. A new one when
     /// `nil`.
     public var metrics: AppMetrics?
+    /// The inbox worker (``inboxWorker(configuration:storage:hooks:logger:)`` with these hooks), when the caller
+    /// wants a handle on it; the application builds its own when `nil`.
+    public var inboxWorker: InboxWorker?
+    /// Whether the application starts its inbox and job workers once storage is ready (the default). With `false`
+    /// they claim nothing by themselves: deliveries wait in the inbox, and a test drives the work one step at a
+    /// time with ``InboxWorker/processDueEvents(limit:)``, ``JobWorker/advanceSchedules()`` and
+    /// ``JobWorker/processDueJobs()`` (`StripeAppsTesting`'s `TestBackend` does).
+    public var startsWorkers = true
 
     /// Creates hooks; every one is optional.
     public init(
@@ -83,7 +91,8 @@ public func buildApplication<Storage: StorageBackend>(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info { logger.logLevel = configuration.logLevel }
     let signing = AppSigning()
     let metrics = hooks.metrics ?? AppMetrics()
-    let worker = inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
+    let worker =
+        hooks.inboxWorker ?? inboxWorker(configuration: configuration, storage: storage, hooks: hooks, logger: logger)
     worker.recordMetrics(into: metrics)
     // The app's worker, or one for the backend's own periodic jobs.
     let jobs =
@@ -129,8 +138,10 @@ public func buildApplication<Storage: StorageBackend>(
         let keyring = try await appKeyring(configuration: configuration, metadata: storage.metadata)
         let webhooks = try await webhookKeyrings(configuration: configuration, metadata: storage.metadata)
         signing.set(configuration: configuration, keyring: keyring, webhooks: webhooks, now: hooks.now)
-        worker.start()
-        jobs.start()
+        if hooks.startsWorkers {
+            worker.start()
+            jobs.start()
+        }
         gauges.start()
     }
     return app

@@ -1,8 +1,13 @@
-import StripeApps
+public import StripeApps
 
 extension PayloadValue {
-    /// The object with `key` set to `value`: replaced in place when present, else appended.
-    func setting(_ key: String, _ value: PayloadValue) -> PayloadValue {
+    /// The object with `key` set to `value`: replaced in place when present, else appended (anything but an
+    /// object is returned as it is).
+    ///
+    /// ```swift
+    /// let customer = StripeFixtures.object("customer")!.setting("email", .string("jenny@example.com"))
+    /// ```
+    public func setting(_ key: String, _ value: PayloadValue) -> PayloadValue {
         guard case .object(var fields) = self else { return self }
         if let index = fields.firstIndex(where: { $0.key == key }) {
             fields[index].value = value
