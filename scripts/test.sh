@@ -4,7 +4,9 @@
 # It creates .venv with the Python packages the cross-checks use (the official `stripe` package) when it
 # is missing, then builds once, failing on any warning in our code, and runs `swift test`. Tests that need
 # an outside component skip with a message when it is missing, unless CI=true, where they fail. Unless
-# POSTGRES_URL is set, it runs the tests against a throwaway PostgreSQL server (scripts/postgres.sh).
+# POSTGRES_URL is set, it runs the tests against a throwaway PostgreSQL server (scripts/postgres.sh). On a whole run
+# (no arguments) it then builds and tests the example app, Examples/CustomerSync, type-checks its UI code with tsc
+# and compiles its DocC tutorial.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,4 +77,39 @@ wait "$tests_pid"
 status=$?
 kill "$watchdog_pid" 2> /dev/null
 wait "$watchdog_pid" 2> /dev/null
-exit "$status"
+if [ "$status" -ne 0 ] || [ "$#" -gt 0 ]; then
+    exit "$status"
+fi
+
+# After the main suite (and only on a whole run): the example app, a package of its own that depends on this one
+# by path. Its UI extension's TypeScript is type-checked with Debian's `tsc` (node-typescript); its Swift is built
+# (no warnings, as above) and tested, in a scratch directory of its own beside ours.
+echo "== the example app: Examples/CustomerSync"
+if command -v tsc > /dev/null; then
+    tsc -p Examples/CustomerSync/ui
+    echo "Examples/CustomerSync/ui: TypeScript type-checks ($(tsc --version))"
+elif [ "${CI:-}" = "true" ]; then
+    echo "scripts/test.sh: CI=true needs tsc (apt-get install node-typescript) for Examples/CustomerSync/ui" >&2
+    exit 1
+else
+    echo "scripts/test.sh: warning: no tsc (apt-get install node-typescript); Examples/CustomerSync/ui not checked" >&2
+fi
+example=(--package-path Examples/CustomerSync --scratch-path .build/examples)
+swift build --build-tests "${example[@]}" 2>&1 | tee "$log"
+if grep -E "^$PWD/Examples/CustomerSync/(Package.swift|Sources|Tests)[^:]*:[0-9]+:[0-9]+: warning:" "$log"; then
+    echo "scripts/test.sh: the warnings above are in the example; fix them" >&2
+    exit 1
+fi
+swift test --skip-build "${example[@]}"
+# The tutorial (DocC, with the toolchain's docc): it compiles with no warning, and each code listing is a link to
+# a file of the example, so it shows only code that was built and tested above.
+for listing in Examples/CustomerSync/Tutorial.docc/Resources/*.swift Examples/CustomerSync/Tutorial.docc/Resources/*.ts; do
+    if [ ! -L "$listing" ] || [ ! -f "$listing" ]; then
+        echo "scripts/test.sh: $listing must be a link to a file of Examples/CustomerSync" >&2
+        exit 1
+    fi
+done
+tutorial="$(mktemp -d)"
+docc convert Examples/CustomerSync/Tutorial.docc --output-path "$tutorial" --warnings-as-errors > /dev/null
+rm -rf "$tutorial"
+echo "Examples/CustomerSync/Tutorial.docc: the tutorial compiles"

@@ -38,6 +38,11 @@ public final class FakeHTTPService: Sendable {
         /// Whether it repeated an idempotency key and got the first answer again, without the handler running.
         public let isReplay: Bool
 
+        /// The path's segments, without the empty one before the first `/`, percent-decoded.
+        public var pathSegments: [String] {
+            path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        }
+
         /// The `Authorization` header.
         public var authorization: String? { headers[.authorization] }
 
@@ -106,8 +111,9 @@ public final class FakeHTTPService: Sendable {
         self.idempotencyKeyHeader = idempotencyKeyHeader.flatMap { HTTPField.Name($0) }
     }
 
-    /// Answers `method` on `path` (exact, without the query) with `handler`; a later registration of the same
-    /// route replaces the earlier one.
+    /// Answers `method` on `path` (without the query) with `handler`; a `*` segment matches any one segment
+    /// (`/v1/contacts/*`), whose value the handler reads from ``Request/pathSegments``. A later registration of
+    /// the same route replaces the earlier one; the last registered route that matches answers.
     public func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
         state.withLock { state in
             state.routes.removeAll { $0.method == method && $0.path == path }
@@ -149,7 +155,7 @@ public final class FakeHTTPService: Sendable {
                 return .reply(.status(state.failures.remove(at: index).status), isReplay: false)
             }
             if let key, let first = state.answers[key] { return .reply(first, isReplay: true) }
-            guard let route = state.routes.last(where: { $0.method == method && $0.path == path }) else {
+            guard let route = state.routes.last(where: { $0.method == method && Self.matches($0.path, path) }) else {
                 return .reply(.status(.notFound), isReplay: false)
             }
             return .run(route.handler)
@@ -172,6 +178,13 @@ public final class FakeHTTPService: Sendable {
             isReplay: isReplay)
         state.withLock { $0.requests.append(recorded) }
         return reply
+    }
+
+    /// Whether `path` fits `pattern`, segment by segment, `*` matching any one.
+    static func matches(_ pattern: String, _ path: String) -> Bool {
+        let expected = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        let actual = path.split(separator: "/", omittingEmptySubsequences: false)
+        return expected.count == actual.count && zip(expected, actual).allSatisfy { $0 == "*" || $0 == $1 }
     }
 
     /// Serves the fake on 127.0.0.1 at a free port while `body` runs with its base URL (such as

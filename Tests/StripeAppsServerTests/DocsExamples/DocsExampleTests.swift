@@ -6,6 +6,11 @@ import Testing
         ("nightly-customer-sync", "Docs/jobs.md", "Tests/StripeAppsServerTests/DocsExamples/NightlyCustomerSync.swift"),
         ("library-main", "Docs/library.md", "Examples/LibraryBackend/main.swift"),
         ("signed-routes", "Docs/server.md", "Examples/LibraryBackend/main.swift"),
+        ("testing-kit", "Docs/testing.md", "Examples/CustomerSync/Tests/CustomerSyncTests/CustomerSyncTests.swift"),
+        (
+            "testing-kit-outage", "Docs/testing.md",
+            "Examples/CustomerSync/Tests/CustomerSyncTests/CustomerSyncTests.swift"
+        ),
     ])
     func theGuideShowsTheCompiledExample(name: String, guidePath: String, codePath: String) throws {
         let example = DocsExample(name: name)

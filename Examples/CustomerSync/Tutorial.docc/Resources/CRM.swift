@@ -1,0 +1,1 @@
+../../Sources/CustomerSync/CRM.swift

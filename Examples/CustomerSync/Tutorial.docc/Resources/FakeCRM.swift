@@ -1,0 +1,1 @@
+../../Tests/CustomerSyncTests/FakeCRM.swift

@@ -1,0 +1,1 @@
+../../Sources/CustomerSync/FullSync.swift

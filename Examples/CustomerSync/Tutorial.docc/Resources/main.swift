@@ -1,0 +1,1 @@
+../../Sources/CustomerSyncBackend/main.swift
