@@ -208,6 +208,7 @@ public struct TestBackendSetup<Storage: StorageBackend>: Sendable {
 
 /// A harness step that did not go as a user's would.
 public struct TestBackendError: Error, CustomStringConvertible {
+    /// What went differently.
     public let description: String
 
     init(_ description: String) {
@@ -222,7 +223,9 @@ public struct TestBackendError: Error, CustomStringConvertible {
 ///   - storage: The storage backend, not yet running.
 ///   - configuration: The configuration; ``TestBackend/configuration()`` by default. The harness points it at
 ///     its fake Stripe (with the fake's secret keys when it names none) and adds a random credential cipher when
-///     it has none.
+///     it has none. Its signers sign with the kit's secrets (``TestBackend/appSecret``, the webhook secrets):
+///     start a configuration of your own from ``TestBackend/configuration()`` to keep them; in development mode
+///     (no app secrets) they sign with the development secrets the backend keeps in storage.
 ///   - clock: The clock; a ``FakeClock`` at 2024-01-01T00:00:00Z by default.
 ///   - hooks: Builds the application's hooks from the setup; the harness sets their clock, builds the job worker
 ///     (with the backend's own jobs) when they have none and the inbox worker, and keeps both workers stopped.
@@ -268,17 +271,29 @@ public func withTestBackend<Storage: StorageBackend, Result: Sendable>(
         built.inboxWorker = inbox
         let application = try buildApplication(
             configuration: configuration, storage: storage, logger: logger, hooks: built)
-        let appSecrets = configuration.appSecrets.map { _ in [TestBackend<Storage>.appSecret] } ?? []
         let served = built.metrics ?? metrics
         let frozen = configuration
         return try await application.test(.router) { client in
+            // In development mode (no app secrets) the backend verifies with the secrets it keeps in storage,
+            // created before it started: the signers use those.
+            let development = frozen.isDevelopmentMode
+            let appSecret =
+                development ? try await developmentSecret(in: storage.metadata) : TestBackend<Storage>.appSecret
+            func webhookSecret(_ mode: Tenant.Mode, configured: SigningKeyring?, _ fixed: String) async throws -> String
+            {
+                guard development, configured == nil else { return fixed }
+                return try await developmentWebhookSecret(for: mode, in: storage.metadata)
+            }
+            let live = try await webhookSecret(
+                .live, configured: frozen.webhookSecretsLive, TestBackend<Storage>.liveWebhookSecret)
+            let test = try await webhookSecret(
+                .test, configured: frozen.webhookSecretsTest, TestBackend<Storage>.testWebhookSecret)
             let backend = TestBackend(
                 client: client, storage: storage, configuration: frozen, clock: clock, stripe: stripe,
-                ui: try UIExtensionSigner(secrets: appSecrets.isEmpty ? ["absec_unused"] : appSecrets, now: now),
-                liveWebhooks: try WebhookEventSigner(secrets: [TestBackend<Storage>.liveWebhookSecret], now: now),
-                testWebhooks: try WebhookEventSigner(secrets: [TestBackend<Storage>.testWebhookSecret], now: now),
-                installRedirects: try InstallRedirectSigner(
-                    secrets: appSecrets.isEmpty ? ["absec_unused"] : appSecrets, now: now),
+                ui: try UIExtensionSigner(secrets: [appSecret], now: now),
+                liveWebhooks: try WebhookEventSigner(secrets: [live], now: now),
+                testWebhooks: try WebhookEventSigner(secrets: [test], now: now),
+                installRedirects: try InstallRedirectSigner(secrets: [appSecret], now: now),
                 inboxWorker: inbox, jobWorker: jobs, metrics: served)
             return try await body(backend)
         }

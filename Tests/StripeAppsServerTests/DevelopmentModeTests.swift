@@ -129,6 +129,13 @@ import Testing
                 for: Tenant(accountID: "acct_dev", mode: .test))
             #expect(installed?.status == .active)
 
+            // An install started for live mode finds live preselected, as the user would pick it.
+            let live = try await client.execute(uri: "/install?mode=live", method: .get)
+            let livePage = try await client.execute(
+                uri: String(try #require(live.headers[.location]).dropFirst(local.count)), method: .get)
+            #expect(livePage.text.contains(#"<option value="live" selected>"#))
+            #expect(marketplace.text.contains(#"<option value="test" selected>"#))
+
             let dashboard = try await client.execute(uri: String(deepLink.dropFirst(local.count)), method: .get)
             #expect(dashboard.status == .ok)
             for shown in [

@@ -167,5 +167,18 @@ import Testing
         #expect(crm.requests[1].json?["email"]?.stringValue == "a@example.com")
     }
 
+    /// In development mode the signers use the secrets the backend generated and keeps in storage.
+    @Test func inDevelopmentModeTheSignersUseTheBackendsOwnSecrets() async throws {
+        let development = AppConfiguration(port: 0, databaseURL: "sqlite::memory:")
+        try await withTestBackend(configuration: development) { backend async throws in
+            let user = TestUser(tenant: Self.tenant)
+            #expect(try await backend.call(.post, "/api/whoami", as: user).status == .ok)
+            let event = TestEvent.installed(Self.tenant, created: backend.clock.now)
+            #expect(try await backend.deliver(event).status == .ok)
+            #expect(try await backend.processEvents() == 1)
+            #expect(try await backend.storage.installations.installation(for: Self.tenant)?.status == .active)
+        }
+    }
+
     struct TestFailure: Error {}
 }

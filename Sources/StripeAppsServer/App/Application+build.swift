@@ -229,7 +229,8 @@ func buildRouter<Storage: StorageBackend>(
         targets: targets
     ).register(on: router)
     if configuration.usesLocalMarketplace {
-        DevelopmentStandInController(targets: targets, signing: signing, now: hooks.now).register(on: router)
+        DevelopmentStandInController(targets: targets, states: storage.installStates, signing: signing, now: hooks.now)
+            .register(on: router)
     }
     InstallTicketController(
         tickets: InstallTickets(

@@ -12,23 +12,25 @@ import StripeApps
 /// Registered only when ``AppConfiguration/usesLocalMarketplace``: development mode (loopback only) with no
 /// install link and no app id. It signs only for this backend's own redirect URI, so it is no signing service for
 /// anything else.
-struct DevelopmentStandInController {
+struct DevelopmentStandInController<States: InstallStateStore> {
     let targets: InstallTargets
+    /// Read to preselect the mode an install was started for (`/install?mode=…`), as the user would pick it.
+    let states: States
     let signing: AppSigning
     let now: @Sendable () -> Date
 
     /// The account and user the marketplace page suggests.
-    static let defaultAccount = "acct_dev"
-    static let defaultUser = "usr_dev"
+    static var defaultAccount: String { "acct_dev" }
+    static var defaultUser: String { "usr_dev" }
 
     func register(on router: Router<AppRequestContext>) {
-        router.get("dev/marketplace") { request, _ in marketplace(request) }
+        router.get("dev/marketplace") { request, _ in try await marketplace(request) }
         router.get("dev/marketplace/install") { request, _ in try install(request) }
         router.get("dev/dashboard/**") { request, _ in dashboard(request) }
     }
 
     /// The install page: what the marketplace shows the user, with the account, user and mode to install as.
-    private func marketplace(_ request: Request) -> Response {
+    private func marketplace(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         guard let redirectURI = query.get("redirect_uri"), let state = query.get("state"), !state.isEmpty else {
             return HTMLPage(
@@ -37,6 +39,10 @@ struct DevelopmentStandInController {
             ).response()
         }
         guard targets.allows(redirectURI: redirectURI) else { return redirectNotAllowed }
+        let started =
+            InstallState.isWellFormed(state)
+            ? try await states.state(hash: InstallState.hash(of: state), now: now())?.mode : nil
+        let mode = started ?? .test
         let e = HTMLPage.escape
         let cancel =
             redirectURI + "?error=access_denied&error_description="
@@ -55,8 +61,8 @@ struct DevelopmentStandInController {
             <input type="hidden" name="state" value="\(e(state))">
             <p><label>Account <input name="account_id" value="\(Self.defaultAccount)" required></label></p>
             <p><label>User <input name="user_id" value="\(Self.defaultUser)" required></label></p>
-            <p><label>Mode <select name="mode"><option value="test" selected>test</option>\
-            <option value="live">live</option></select></label></p>
+            <p><label>Mode <select name="mode"><option value="test"\(mode.isLive ? "" : " selected")>test</option>\
+            <option value="live"\(mode.isLive ? " selected" : "")>live</option></select></label></p>
             <p><button type="submit">Install</button> <a href="\(e(cancel))">Cancel</a></p>
             </form></main></body></html>
             """
