@@ -177,6 +177,24 @@ import Testing
         }
     }
 
+    /// A ticket's install URL starts with the local address when `PUBLIC_URL` is not set.
+    @Test func aTicketsInstallURLIsLocal() async throws {
+        var configuration = Self.unconfigured()
+        configuration.appServerToken = String(repeating: "t", count: 40)
+        configuration.install.confirmURL = "http://127.0.0.1:3000/linked"
+        try await withTestApp(configuration: configuration, storage: InMemoryStorage()) { client in
+            let answer = try await client.execute(
+                uri: "/install/tickets", method: .post,
+                headers: [
+                    .contentType: "application/json", .authorization: "Bearer " + String(repeating: "t", count: 40),
+                ],
+                body: ByteBuffer(string: #"{"app_user":"user-1","mode":"test"}"#))
+            #expect(answer.status == .created)
+            let url = try answer.json()["install_url"]?.stringValue
+            #expect(url?.hasPrefix("http://127.0.0.1:0/install?ticket=") == true, "\(url ?? "-")")
+        }
+    }
+
     @Test func anAppIDOrInstallLinkTurnsTheStandInsOff() async throws {
         var configuration = Self.unconfigured()
         configuration.appID = "com.example.real"

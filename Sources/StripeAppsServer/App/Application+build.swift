@@ -232,10 +232,12 @@ func buildRouter<Storage: StorageBackend>(
         DevelopmentStandInController(targets: targets, states: storage.installStates, signing: signing, now: hooks.now)
             .register(on: router)
     }
+    var tickets = InstallTickets(
+        states: storage.installStates, installations: storage.installations, configuration: configuration,
+        now: hooks.now)
+    tickets.publicURL = { targets.publicURL }
     InstallTicketController(
-        tickets: InstallTickets(
-            states: storage.installStates, installations: storage.installations, configuration: configuration,
-            now: hooks.now),
+        tickets: tickets,
         token: configuration.appServerToken,
         rejections: rejections
     ).register(on: router)

@@ -22,6 +22,9 @@ public struct InstallTickets<States: InstallStateStore, Installations: Installat
     let installations: Installations
     let configuration: AppConfiguration
     let now: @Sendable () -> Date
+    /// The backend's public base URL, which the install URL of a ticket starts with (`PUBLIC_URL`; in development
+    /// mode, the local address).
+    var publicURL: @Sendable () -> String?
 
     /// The longest app user value, in bytes.
     public static var maximumAppUserBytes: Int { 256 }
@@ -37,6 +40,7 @@ public struct InstallTickets<States: InstallStateStore, Installations: Installat
         self.installations = installations
         self.configuration = configuration
         self.now = now
+        publicURL = { configuration.publicURL }
     }
 
     /// Issues a one-time install ticket for `appUser`, the user logged in to the app's own product.
@@ -61,7 +65,7 @@ public struct InstallTickets<States: InstallStateStore, Installations: Installat
             InstallState(
                 stateHash: InstallState.hash(of: ticket), kind: .ticket, appValue: appUser, mode: mode,
                 createdAt: issuedAt, expiresAt: expiresAt))
-        let base = configuration.publicURL.map { String($0.reversed().drop { $0 == "/" }.reversed()) }
+        let base = publicURL().map { String($0.reversed().drop { $0 == "/" }.reversed()) }
         return IssuedInstallTicket(
             ticket: ticket, installURL: base.map { "\($0)/install?ticket=\(ticket)" }, expiresAt: expiresAt)
     }
