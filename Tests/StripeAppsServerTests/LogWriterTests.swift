@@ -39,6 +39,38 @@ import Testing
         }
     }
 
+    /// Without a flush, the background queue writes what gathered by itself, after the batch interval.
+    @Test func queuedLinesAreWrittenWithoutAFlush() async throws {
+        let pipe = Pipe()
+        let writer = LogWriter(
+            fileDescriptor: pipe.fileHandleForWriting.fileDescriptor, batchInterval: .milliseconds(5))
+        for line in 0..<500 { writer.write(Array("line \(line)\n".utf8), level: .info) }
+        let expected = (0..<500).map { "line \($0)\n" }.joined()
+        // Reads until every line arrived; a writer that never drained would leave the test waiting, so the read
+        // runs with a deadline of its own.
+        let received = try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var data = Data()
+                while data.count < expected.utf8.count {
+                    let chunk = pipe.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    data.append(chunk)
+                }
+                return String(decoding: data, as: UTF8.self)
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                try? pipe.fileHandleForWriting.close()
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        #expect(received == expected)
+        try? pipe.fileHandleForWriting.close()
+    }
+
     /// Lines from many tasks at once arrive whole, each task's in the order it wrote them.
     @Test func concurrentLinesArriveWholeAndInOrder() async throws {
         let pipe = Pipe()

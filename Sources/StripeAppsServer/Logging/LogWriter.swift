@@ -13,9 +13,11 @@ import Synchronization
 /// Writes log lines to a file descriptor from a buffer, so that a request never waits for a `write(2)`.
 ///
 /// One `write(2)` per line cost about a quarter of the throughput of the signed routes. Here a line is appended
-/// to a buffer under a lock and a background queue writes whatever has gathered, many lines per call; when the
-/// reader is slow (a full pipe), the buffer grows to ``capacity`` and further lines below `error` are dropped
-/// and counted, and the count is written as a line of its own once there is room. Lines at `error` and
+/// to a buffer under a lock and a background queue writes whatever has gathered, many lines per call, at most
+/// ``batchInterval`` after the first of them: waking the queue for every line or two cost more than a third of
+/// the signed routes' throughput (each wake-up is a thread switch), so a busy server pays one wake-up per
+/// interval instead. When the reader is slow (a full pipe), the buffer grows to ``capacity`` and further lines
+/// below `error` are dropped and counted, and the count is written as a line of its own once there is room. Lines at `error` and
 /// `critical` are never dropped: they are written at once, with everything before them, on the caller's thread,
 /// so they are out before a crash. ``flush()`` writes what is left (the server calls it on shutdown).
 ///
@@ -38,16 +40,20 @@ public final class LogWriter: Sendable {
     private let writing = Mutex(())
     private let queue = DispatchQueue(label: "stripe-apps-backend.log-writer")
     private let droppedLine: @Sendable (Int) -> [UInt8]
+    /// The longest a line below `error` waits in the buffer before the background queue writes it.
+    public let batchInterval: Duration
 
     /// Creates a writer.
     ///
     /// - Parameters:
     ///   - fileDescriptor: Where lines go.
     ///   - capacity: The most bytes waiting before lines below `error` are dropped (4 MiB by default).
+    ///   - batchInterval: The longest a line below `error` waits before it is written (20 ms by default).
     ///   - droppedLine: The line saying how many lines were dropped; a JSON line by default.
     public init(
         fileDescriptor: Int32,
         capacity: Int = 4 << 20,
+        batchInterval: Duration = .milliseconds(20),
         droppedLine: @escaping @Sendable (Int) -> [UInt8] = { count in
             Array(
                 #"{"level":"warning","label":"stripe-apps-backend","message":"log lines dropped: the log reader was too slow","metadata":{"log.dropped":"\#(count)"}}"#
@@ -57,6 +63,7 @@ public final class LogWriter: Sendable {
         self.fileDescriptor = fileDescriptor
         self.capacity = capacity
         self.droppedLine = droppedLine
+        self.batchInterval = batchInterval
     }
 
     /// Queues one whole line (with its newline); written at once, with everything before it, when `level` is
@@ -77,7 +84,11 @@ public final class LogWriter: Sendable {
             pending.isFlushScheduled = true
             return true
         }
-        if shouldSchedule { queue.async { self.drain() } }
+        if shouldSchedule {
+            let (seconds, attoseconds) = batchInterval.components
+            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+            queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { self.drain() }
+        }
     }
 
     /// Writes every queued line now, on the calling thread.
