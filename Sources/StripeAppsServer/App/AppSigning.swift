@@ -19,32 +19,21 @@ final class AppSigning: Sendable {
 
     private let state = Mutex<State?>(nil)
 
-    /// Sets the app keyring and the UI verifier built from it, and the verifier of each webhook endpoint (`nil`
-    /// for an endpoint with no secret).
-    func set(
-        _ keyring: SigningKeyring, verifier: SignatureVerifier, webhookLive: SignatureVerifier?,
-        webhookTest: SignatureVerifier?
-    ) {
-        state.withLock {
-            $0 = State(keyring: keyring, verifier: verifier, webhookLive: webhookLive, webhookTest: webhookTest)
-        }
-    }
-
-    /// Sets everything from the configuration and the secrets read for it.
+    /// Sets the app keyring, and the verifiers of the UI routes and of each webhook endpoint (none for an endpoint
+    /// with no secret), all with the configuration's time window and body limit.
     func set(
         configuration: AppConfiguration, keyring: SigningKeyring,
         webhooks: (live: SigningKeyring?, test: SigningKeyring?), now: @escaping @Sendable () -> Date
     ) {
-        func verifier(_ keyring: SigningKeyring?) -> SignatureVerifier? {
-            keyring.map {
-                SignatureVerifier(
-                    keyring: $0, tolerance: configuration.signatureTolerance,
-                    maximumPayloadBytes: configuration.maximumBodyBytes, now: now)
-            }
+        func verifier(_ keyring: SigningKeyring) -> SignatureVerifier {
+            SignatureVerifier(
+                keyring: keyring, tolerance: configuration.signatureTolerance,
+                maximumPayloadBytes: configuration.maximumBodyBytes, now: now)
         }
-        set(
-            keyring, verifier: uiVerifier(configuration: configuration, keyring: keyring, now: now),
-            webhookLive: verifier(webhooks.live), webhookTest: verifier(webhooks.test))
+        let state = State(
+            keyring: keyring, verifier: verifier(keyring), webhookLive: webhooks.live.map(verifier),
+            webhookTest: webhooks.test.map(verifier))
+        self.state.withLock { $0 = state }
     }
 
     /// The app signing secrets.

@@ -271,18 +271,6 @@ func buildRouter<Storage: StorageBackend>(
     return router
 }
 
-/// The verifier of the signed UI routes.
-func uiVerifier(configuration: AppConfiguration, keyring: SigningKeyring, now: @escaping @Sendable () -> Date)
-    -> SignatureVerifier
-{
-    SignatureVerifier(
-        keyring: keyring,
-        tolerance: configuration.signatureTolerance,
-        maximumPayloadBytes: configuration.maximumBodyBytes,
-        now: now
-    )
-}
-
 /// The worker that runs the built-in install lifecycle and the app's event handlers over the inbox, with the
 /// retry policy, lease and concurrency of the configuration.
 public func inboxWorker<Storage: StorageBackend>(
