@@ -80,7 +80,7 @@ public struct DeepLink: Sendable, Hashable {
     }
 
     private func pageURL(withAccount: Bool) -> String {
-        var parts = [String(dashboardBaseURL.reversed().drop { $0 == "/" }.reversed())]
+        var parts = [URLComponentEncoding.withoutTrailingSlashes(dashboardBaseURL)]
         if withAccount { parts.append(URLComponentEncoding.encode(accountID)) }
         if !mode.isLive { parts.append("test") }
         let path = URLComponentEncoding.encodePath(page)

@@ -16,7 +16,7 @@ public struct InstallLink: Sendable, Hashable {
     public static func oauth(appID: String, marketplaceBaseURL: String = "https://marketplace.stripe.com")
         -> InstallLink
     {
-        let root = String(marketplaceBaseURL.reversed().drop { $0 == "/" }.reversed())
+        let root = URLComponentEncoding.withoutTrailingSlashes(marketplaceBaseURL)
         return InstallLink(base: root + "/oauth/v2/authorize?client_id=" + URLComponentEncoding.encode(appID))
     }
 

@@ -3,6 +3,11 @@
 /// Written here because Foundation's `URLComponents` leaves `[`, `]`, `&`, `=` and `+` unencoded in query
 /// values on some platforms and encodes differently on others; links must be the same bytes everywhere.
 package enum URLComponentEncoding {
+    /// `url` without the slashes it ends with (`https://host/` → `https://host`), so that a path can be appended.
+    package static func withoutTrailingSlashes(_ url: String) -> String {
+        String(url.reversed().drop { $0 == "/" }.reversed())
+    }
+
     /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`; everything else is percent-encoded as UTF-8.
     package static func encode(_ text: String, keeping extra: Set<UInt8> = []) -> String {
         var result = ""

@@ -358,13 +358,13 @@ public enum Doctor: Sendable {
         if input.isDevelopmentMode, input.publicURL == nil {
             checkLocalConnectSource(input, manifest, into: &findings)
         } else if let publicURL = input.publicURL {
-            let api = trimmedSlash(publicURL) + "/api/"
+            let api = URLComponentEncoding.withoutTrailingSlashes(publicURL) + "/api/"
             for source in manifest.connectSources where !hasPath(source) {
                 findings.append(
                     .init(
                         severity: .problem,
                         message:
-                            "connect-src entry \(source) has no path; Stripe rejects it. Use \(trimmedSlash(source))/api/."
+                            "connect-src entry \(source) has no path; Stripe rejects it. Use \(URLComponentEncoding.withoutTrailingSlashes(source))/api/."
                     ))
             }
             // A development backend reached through PUBLIC_URL on this machine or the local network is still
@@ -529,10 +529,6 @@ public enum Doctor: Sendable {
 
     private static func entries(_ value: String?) -> [Entry] {
         (value ?? "").split(separator: ",").map(Entry.init).filter { !$0.trimmed.isEmpty }
-    }
-
-    private static func trimmedSlash(_ url: String) -> String {
-        String(url.reversed().drop { $0 == "/" }.reversed())
     }
 
     /// Whether a URL has a path beyond `/`, as connect-src entries must.

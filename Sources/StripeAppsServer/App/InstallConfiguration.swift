@@ -91,7 +91,7 @@ public struct InstallConfiguration: Sendable {
         installLink = text("stripe.install.link")
         redirectURI =
             text("install.redirect.uri")
-            ?? publicURL.map { String($0.reversed().drop { $0 == "/" }.reversed()) + "/install/callback" }
+            ?? publicURL.map(Self.redirectURI(publicURL:))
         configuredRedirectURIs = (text("allowed.redirect.uris") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         manifestPath = text("stripe.app.manifest") ?? manifestPath
@@ -132,6 +132,11 @@ public struct InstallConfiguration: Sendable {
         }
         onboardingViewport = text("onboarding.viewport") ?? onboardingViewport
         dashboardBaseURL = text("stripe.dashboard.url") ?? dashboardBaseURL
+    }
+
+    /// The redirect URI of a backend served at `publicURL`: its `/install/callback`.
+    static func redirectURI(publicURL: String) -> String {
+        URLComponentEncoding.withoutTrailingSlashes(publicURL) + "/install/callback"
     }
 
     /// The marketplace link `/install` redirects to, or `nil` when neither a link nor an app id is configured.

@@ -52,7 +52,7 @@ struct InstallTargets: Sendable {
     /// The redirect URI: `INSTALL_REDIRECT_URI`, else the public base URL's `/install/callback`.
     var redirectURI: String? {
         configuration.install.redirectURI
-            ?? publicURL.map { String($0.reversed().drop { $0 == "/" }.reversed()) + "/install/callback" }
+            ?? publicURL.map(InstallConfiguration.redirectURI(publicURL:))
     }
 
     /// Whether the marketplace will send the user back to `redirectURI`: it is in the manifest's

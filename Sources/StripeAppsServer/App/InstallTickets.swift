@@ -65,7 +65,7 @@ public struct InstallTickets<States: InstallStateStore, Installations: Installat
             InstallState(
                 stateHash: InstallState.hash(of: ticket), kind: .ticket, appValue: appUser, mode: mode,
                 createdAt: issuedAt, expiresAt: expiresAt))
-        let base = publicURL().map { String($0.reversed().drop { $0 == "/" }.reversed()) }
+        let base = publicURL().map(URLComponentEncoding.withoutTrailingSlashes)
         return IssuedInstallTicket(
             ticket: ticket, installURL: base.map { "\($0)/install?ticket=\(ticket)" }, expiresAt: expiresAt)
     }

@@ -177,7 +177,7 @@ private func announceLocalNetworkAccess(port: Int, publicURL: String?) {
     let apiURL: String
     if let publicURL {
         guard let host = URLComponents(string: publicURL)?.host, LocalNetwork.isLocal(host: host) else { return }
-        apiURL = String(publicURL.reversed().drop { $0 == "/" }.reversed()) + "/api/"
+        apiURL = URLComponentEncoding.withoutTrailingSlashes(publicURL) + "/api/"
     } else {
         apiURL = Doctor.localAPIURLs(port: port)[0]
     }
