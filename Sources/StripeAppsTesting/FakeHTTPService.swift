@@ -3,7 +3,6 @@ public import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 public import StripeApps
 import Synchronization
 
@@ -194,31 +193,13 @@ public final class FakeHTTPService: Sendable {
         router.add(middleware: FakeHTTPServiceMiddleware(service: self))
         var logger = Logger(label: "FakeHTTPService")
         logger.logLevel = .warning
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            guard let port = await ports.first(where: { _ in true }), let url = URL(string: "http://127.0.0.1:\(port)")
-            else {
-                try await tasks.waitForAll()
-                throw FakeStripeServerError(message: "The fake HTTP service stopped before it started listening.")
-            }
-            let outcome: Result<T, any Error>
-            do {
-                outcome = .success(try await body(url))
-            } catch {
-                outcome = .failure(error)
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return try outcome.get()
-        }
+        return try await withServedApplication(
+            name: "The fake HTTP service", logger: logger,
+            { onServerRunning in
+                Application(
+                    router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+                    onServerRunning: { await onServerRunning($0.localAddress?.port ?? 0) }, logger: logger)
+            }, body)
     }
 }
 

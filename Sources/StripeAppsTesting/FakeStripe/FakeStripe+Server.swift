@@ -2,7 +2,6 @@ public import Foundation
 public import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 
 extension FakeStripe {
     /// A router that sends every request, whatever its method and path, to this fake.
@@ -45,32 +44,11 @@ extension FakeStripe {
     /// Serves this fake on 127.0.0.1 at a free port while `body` runs with its base URL, such as
     /// `http://127.0.0.1:54321`, then shuts the server down gracefully, whether `body` returns or throws.
     public func withServer<T: Sendable>(_ body: (URL) async throws -> T) async throws -> T {
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = buildApplication(onServerRunning: { portContinuation.yield($0) })
-        let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: Self.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                defer { portContinuation.finish() }
-                try await group.run()
-            }
-            guard let port = await ports.first(where: { _ in true }) else {
-                try await tasks.waitForAll()
-                throw FakeStripeServerError(message: "The fake Stripe server stopped before it started listening.")
-            }
-            let outcome: Result<T, any Error>
-            if let url = URL(string: "http://127.0.0.1:\(port)") {
-                do {
-                    outcome = .success(try await body(url))
-                } catch {
-                    outcome = .failure(error)
-                }
-            } else {
-                outcome = .failure(FakeStripeServerError(message: "No URL for port \(port)."))
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return try outcome.get()
-        }
+        try await withServedApplication(
+            name: "The fake Stripe server", logger: Self.logger,
+            { onServerRunning in
+                buildApplication(onServerRunning: onServerRunning)
+            }, body)
     }
 
     private static var logger: Logger {
