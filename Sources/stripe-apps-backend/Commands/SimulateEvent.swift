@@ -72,7 +72,7 @@ struct SimulateEvent: AsyncParsableCommand {
         let header = SignatureSigner(keyring: keyring).signatureHeader(for: body).headerValue
 
         var request = HTTPClientRequest(
-            url: String(to.reversed().drop { $0 == "/" }.reversed()) + "/webhooks/" + endpoint)
+            url: URLComponentEncoding.withoutTrailingSlashes(to) + "/webhooks/" + endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Stripe-Signature", value: header)
@@ -141,20 +141,10 @@ struct SimulateEvent: AsyncParsableCommand {
                 exitCode: 2)
         }
         // Development mode: the endpoint's secret that `serve` keeps in the database; read, never created.
-        let stored = try await withConfiguredStorage(configuration) { storage in
-            try await storage.metadata.value(forKey: developmentWebhookSecretKey(for: mode))
-        }
-        guard let stored else {
-            throw CommandError(
-                "no_signing_secret",
-                """
-                \(variable) is not set and the database at \(configuration.shownDatabaseURL) holds no development \
-                webhook secret (`serve` creates one when it starts in development mode). Pass --secret, set \
-                \(variable), or point --database-url or --config at the development server's database.
-                """)
-        }
-        let keyring = try SigningKeyring([SigningSecret(stored, label: "development \(mode)")])
-        announceSigning(with: keyring, from: "the development webhook secret in \(configuration.shownDatabaseURL)")
+        let (keyring, source) = try await storedDevelopmentKeyring(
+            key: developmentWebhookSecretKey(for: mode), label: "development \(mode)",
+            secretName: "development webhook secret", variable: variable, configuration: configuration)
+        announceSigning(with: keyring, from: source)
         return keyring
     }
 }

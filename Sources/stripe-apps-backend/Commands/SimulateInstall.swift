@@ -58,7 +58,7 @@ struct SimulateInstall: AsyncParsableCommand {
     var secrets: [String] = []
 
     func run() async throws {
-        let base = String(to.reversed().drop { $0 == "/" }.reversed())
+        let base = URLComponentEncoding.withoutTrailingSlashes(to)
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         defer { _ = client.shutdown() }
@@ -194,24 +194,39 @@ func resolveAppKeyring(secrets: [String], options: ConfigurationOptions) async t
             keyring = configured
             source = "STRIPE_APP_SECRETS"
         } else {
-            let stored = try await withConfiguredStorage(configuration) { storage in
-                try await storage.metadata.value(forKey: developmentSecretKey)
-            }
-            guard let stored else {
-                throw CommandError(
-                    "no_signing_secret",
-                    """
-                    STRIPE_APP_SECRETS is not set and the database at \(configuration.shownDatabaseURL) holds no \
-                    development secret (`serve` creates one when it starts in development mode). Pass --secret, \
-                    set STRIPE_APP_SECRETS, or point --database-url or --config at the development server's database.
-                    """)
-            }
-            keyring = try SigningKeyring([SigningSecret(stored, label: "development")])
-            source = "the development secret in \(configuration.shownDatabaseURL)"
+            (keyring, source) = try await storedDevelopmentKeyring(
+                key: developmentSecretKey, label: "development", secretName: "development secret",
+                variable: "STRIPE_APP_SECRETS", configuration: configuration)
         }
     }
     announceSigning(with: keyring, from: source)
     return keyring
+}
+
+/// A development secret `serve` keeps in the database (under `key`), read and never created, as a keyring with
+/// where it came from, for ``announceSigning(with:from:)``.
+///
+/// - Throws: `database_not_found` when there is no database where the configuration points, and
+///   `no_signing_secret` when it holds no such secret (no `serve` in development mode ran on it).
+func storedDevelopmentKeyring(
+    key: String, label: String, secretName: String, variable: String, configuration: AppConfiguration
+) async throws -> (keyring: SigningKeyring, source: String) {
+    let stored = try await withConfiguredStorage(configuration) { storage in
+        try await storage.metadata.value(forKey: key)
+    }
+    guard let stored else {
+        throw CommandError(
+            "no_signing_secret",
+            """
+            \(variable) is not set and the database at \(configuration.shownDatabaseURL) holds no \(secretName) \
+            (`serve` creates one when it starts in development mode). Pass --secret, set \(variable), or point \
+            --database-url or --config at the development server's database.
+            """)
+    }
+    return (
+        try SigningKeyring([SigningSecret(stored, label: label)]),
+        "the \(secretName) in \(configuration.shownDatabaseURL)"
+    )
 }
 
 /// Says on standard error which secrets sign (one `v1` each, as Stripe signs during a rotation): where they came
