@@ -178,4 +178,80 @@ import Testing
             #expect(metadata?["span_id"]?.stringValue == request.spanID)
         }
     }
+
+    /// `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.25, applied once by the backend's head sampler (not again
+    /// by swift-otel): about a quarter of the requests that start a trace are exported, each with its signature span;
+    /// a caller's sampled `traceparent` is always followed and an unsampled one never; no child span of a request
+    /// left out is exported on its own.
+    @Test func serveKeepsTheConfiguredShareOfTracesAndFollowsCallers() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampling-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (exports, received) = AsyncStream<Data>.makeStream()
+        let router = Router()
+        router.post("v1/traces") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 22)
+            received.yield(Data(body.readableBytesView))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        try await Application(router: router).test(.live) { receiver in
+            let receiverPort = try #require(receiver.port)
+            let port = try freePort()
+            let server = try ServeProcess(
+                arguments: ["--port", "\(port)"], directory: directory,
+                environment: [
+                    "STRIPE_APP_SECRETS": Self.secret,
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.25", "OTEL_BSP_SCHEDULE_DELAY": "100",
+                ])
+            defer { server.stop() }
+            try await server.waitUntilReady(port: port)
+            let signer = try UIExtensionSigner(secrets: [Self.secret])
+            func whoami(traceparent: String? = nil) async throws {
+                let signed = try signer.post(userID: "usr_sampled", accountID: "acct_sampled", mode: .test)
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/whoami")
+                request.method = .POST
+                for field in signed.headers { request.headers.add(name: field.name.rawName, value: field.value) }
+                if let traceparent { request.headers.add(name: "traceparent", value: traceparent) }
+                request.body = .bytes(try #require(signed.body))
+                #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status == .ok)
+            }
+            func caller(_ index: Int) -> String { String(format: "%032x", 0xC0FFEE_0000 + index) }
+            for _ in 0..<200 { try await whoami() }
+            for index in 0..<20 { try await whoami(traceparent: "00-\(caller(index))-00f067aa0ba902b7-01") }
+            for index in 20..<40 { try await whoami(traceparent: "00-\(caller(index))-00f067aa0ba902b7-00") }
+            // Last, a request of a trace of its own: once it is exported, everything ended before it has been.
+            let last = "4bf92f3577b34da6a3ce929d0e0e4799"
+            try await whoami(traceparent: "00-\(last)-00f067aa0ba902b7-01")
+
+            let limit = Task {
+                try await Task.sleep(for: .seconds(60))
+                received.finish()
+            }
+            defer { limit.cancel() }
+            var spans: [ExportedSpan] = []
+            for await export in exports {
+                guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
+                spans += ExportedSpan.all(in: body)
+                if spans.contains(where: { $0.traceID == last && $0.name == "POST /api/whoami" }) { break }
+            }
+            let requests = spans.filter { $0.name == "POST /api/whoami" }
+            let followed = Set((0..<20).map(caller))
+            let refused = Set((20..<40).map(caller))
+            #expect(followed.isSubset(of: Set(requests.map(\.traceID))), "a caller's sampled trace is always followed")
+            #expect(refused.isDisjoint(with: Set(spans.map(\.traceID))), "a caller's unsampled trace never is")
+            // Binomial(200, 0.25): 50 expected, a standard deviation of about 6. Sampled again by swift-otel, it
+            // would be about 12.
+            let started = requests.filter { !followed.contains($0.traceID) && $0.traceID != last }
+            #expect((26...80).contains(started.count), "\(started.count) of 200 traces kept at 0.25")
+            // Each exported signature span belongs to an exported request: nothing under a request left out is.
+            let requestSpans = Set(requests.map(\.spanID))
+            let verifications = spans.filter { $0.name == "stripe_apps.signature.verify" }
+            #expect(verifications.count == requests.count)
+            #expect(verifications.allSatisfy { requestSpans.contains($0.parentSpanID ?? "") })
+        }
+    }
 }

@@ -158,8 +158,11 @@ public struct AppConfiguration: Sendable {
     /// Whether traces are exported: an OTLP endpoint is configured with the standard variables
     /// (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), and neither `OTEL_SDK_DISABLED=true`
     /// nor `OTEL_TRACES_EXPORTER=none` turns them off. `serve` then bootstraps swift-otel, which reads the other
-    /// `OTEL_*` variables (service name, sampler, protocol) itself.
+    /// `OTEL_*` variables (service name, protocol, batching) itself.
     public var isTracingEnabled = false
+    /// Which traces are kept (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`), decided by the backend at the start
+    /// of each trace (``HeadSampledTracer``); read, and checked, only when traces are on.
+    public var traceSampling = TraceSampling.default
 
     /// The defaults: development mode on `127.0.0.1:8080`, SQLite in the working directory.
     public init(
@@ -279,6 +282,11 @@ public struct AppConfiguration: Sendable {
         isTracingEnabled =
             endpoint && reader.string(forKey: "otel.sdk.disabled")?.lowercased() != "true"
             && reader.string(forKey: "otel.traces.exporter")?.lowercased() != "none"
+        if isTracingEnabled {
+            traceSampling = try TraceSampling(
+                sampler: reader.string(forKey: "otel.traces.sampler"),
+                argument: reader.string(forKey: "otel.traces.sampler.arg"))
+        }
         databaseURL = reader.string(forKey: "database.url", isSecret: true, default: databaseURL)
         _ = try database()
         databasePoolSize = try Self.integer(

@@ -192,7 +192,9 @@ func buildRouter<Storage: StorageBackend>(
     // Outermost first: the metrics see the final status; CORS must see every /api response, so errors are turned
     // into responses inside it.
     // Outermost of all when traces are on: the request's span covers everything below it.
-    if configuration.isTracingEnabled { router.add(middleware: RequestTracingMiddleware()) }
+    if configuration.isTracingEnabled {
+        router.add(middleware: RequestTracingMiddleware(sampling: configuration.traceSampling))
+    }
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     // The older Private Network Access preflight is answered only by a backend on a loopback or private address.

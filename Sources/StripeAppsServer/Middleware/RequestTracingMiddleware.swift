@@ -11,19 +11,41 @@ import Tracing
 /// (`/install/callback`), so no span holds a secret or an id from a URL. The composition root adds it only when
 /// traces are configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), so that it costs nothing otherwise.
 public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Creates the middleware; spans go to the tracer bootstrapped in `InstrumentationSystem`.
-    public init() {}
+    private let head: (sampling: TraceSampling, coin: SamplingCoin)?
+
+    /// Creates the middleware; spans go to the tracer bootstrapped in `InstrumentationSystem`, which decides which
+    /// are kept.
+    public init() {
+        head = nil
+    }
+
+    /// Creates the middleware that decides itself, with `sampling`, whether a request that starts a trace (it carries
+    /// no `traceparent`) is kept, before anything else is done for its trace: one left out runs with no span and
+    /// no extraction, under a context marked so that nothing under it starts a span. Use it with the tracer
+    /// ``HeadSampledTracer`` and the same sampling (what `serve` does), which then keeps what this kept.
+    public init(sampling: TraceSampling) {
+        head = (sampling, SamplingCoin())
+    }
 
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var parent = ServiceContext.current ?? .topLevel
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        if let head, request.headers[.traceparent] == nil {
+            guard head.coin.flip(head.sampling.rootRatio) else {
+                let marked = ServiceContext.current.map(UnsampledTrace.marking) ?? UnsampledTrace.markedTopLevel
+                return try await ServiceContext.withValue(marked) { try await next(request, context) }
+            }
+            parent = UnsampledTrace.keeping(parent)
+        } else {
+            InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+        }
         let method = HTTPMetricsMiddleware<Context>.label(request.method)
         return try await withSpan("\(method)", context: parent, ofKind: .server) { span in
             if span.isRecording { span.attributes["http.request.method"] = method }
             do {
                 // An unsampled request starts no child span (storage, signature): none of them would be sampled.
+                // (Behind `HeadSampledTracer` the span's context is marked already and this adds nothing.)
                 let response = try await UnsampledTrace.mark(unless: span) { try await next(request, context) }
                 Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
                 return response
@@ -44,6 +66,13 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         span.attributes["http.response.status_code"] = status
         if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
     }
+}
+
+// swift-format-ignore: NeverForceUnwrap
+// A valid header token, so the failable initializer cannot fail.
+extension HTTPField.Name {
+    /// W3C Trace Context's `traceparent`.
+    static let traceparent = Self("traceparent")!
 }
 
 /// Reads W3C trace context headers from a request's fields.

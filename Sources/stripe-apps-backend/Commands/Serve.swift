@@ -103,10 +103,11 @@ func bootstrapLogging(level: Logger.Level, json: Bool, traced: Bool = false) {
         }, metadataProvider: traced ? OTel.makeLoggingMetadataProvider() : nil)
 }
 
-/// With traces configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), bootstraps swift-otel's tracer for the process and
-/// returns its exporter service, which the application runs; none otherwise. swift-otel reads the other `OTEL_*`
-/// variables (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_PROTOCOL`…) itself; only traces are
-/// exported (metrics are Prometheus', logs go to standard error).
+/// With traces configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), bootstraps swift-otel's tracer for the process, behind
+/// the backend's own head sampling (`HeadSampledTracer`, with the sampler `OTEL_TRACES_SAMPLER` names), and returns
+/// its exporter service, which the application runs; none otherwise. swift-otel reads the other `OTEL_*` variables
+/// (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`…) itself; only traces are exported (metrics are Prometheus',
+/// logs go to standard error).
 func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] {
     guard configuration.isTracingEnabled else { return [] }
     var otel = OTel.Configuration.default
@@ -114,8 +115,17 @@ func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] 
     otel.logs.enabled = false
     otel.metrics.enabled = false
     otel.traces.enabled = true
+    // The head sampler decides; swift-otel keeps what reaches it. Its environment variables override its code
+    // configuration, and it takes no other environment than the process's: so the variables are set to what it must
+    // do, here, before it reads them (once, while `serve` starts and nothing else reads the environment).
+    let sampling = configuration.traceSampling
+    setenv("OTEL_TRACES_SAMPLER", sampling.tracerSampler, 1)
+    unsetenv("OTEL_TRACES_SAMPLER_ARG")
     let (tracer, service) = try OTel.makeTracingBackend(configuration: otel)
-    InstrumentationSystem.bootstrap(tracer)
+    InstrumentationSystem.bootstrap(
+        HeadSampledTracer(tracer, sampling: sampling) { context in
+            context.otelTraceID.map { ($0, context.otelIsSampled) }
+        })
     return [service]
 }
 

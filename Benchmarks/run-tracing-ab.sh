@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# What traces cost: the whoami benchmark (Benchmarks/run-whoami-bench.sh, ours only) alternating the same binary
+# without traces and with traces exported at a sampling ratio, round after round, so that the machine's drift hits
+# both alike. Spans go over OTLP/HTTP (protobuf) to nginx answering every POST with an empty 200, a receiver that
+# takes little of the cores wrk and the server share. Prints each round's figures and cost, and the median cost.
+#
+# Usage: Benchmarks/run-tracing-ab.sh [--rounds 4] [--ratio 0.1] [--duration 15s] [--warmup 5s]
+#            [--binary .build/release/stripe-apps-backend]
+#
+# Needs nginx and wrk (apt-get install -y nginx-light wrk) and a release build of the backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=4
+ratio=0.1
+duration=15s
+warmup=5s
+binary=.build/release/stripe-apps-backend
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
+        --ratio) ratio="${2:?--ratio needs a value}"; shift 2 ;;
+        --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
+        --warmup) warmup="${2:?--warmup needs a value}"; shift 2 ;;
+        --binary) binary="${2:?--binary needs a value}"; shift 2 ;;
+        -h | --help) sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; exit 0 ;;
+        *) echo "run-tracing-ab: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+say() { echo "run-tracing-ab: $*" >&2; }
+[[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { say "--rounds takes 1 to 99"; exit 2; }
+[ -x "$binary" ] || { say "$binary is missing (swift build -c release --product stripe-apps-backend)"; exit 2; }
+command -v nginx > /dev/null || { say "nginx is not installed (apt-get install -y nginx-light)"; exit 2; }
+
+sink="$(mktemp -d)"
+trap 'nginx -p "$sink" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$sink"' EXIT
+port="$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat > "$sink/nginx.conf" <<EOF
+worker_processes 1;
+pid $sink/nginx.pid;
+error_log $sink/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $sink;
+    proxy_temp_path $sink;
+    fastcgi_temp_path $sink;
+    uwsgi_temp_path $sink;
+    scgi_temp_path $sink;
+    client_max_body_size 16m;
+    client_body_buffer_size 1m;
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            default_type application/x-protobuf;
+            return 200 "";
+        }
+    }
+}
+EOF
+nginx -p "$sink" -c nginx.conf
+tracing="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$port OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+tracing+=" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=$ratio"
+
+# The whoami script's row for ours: requests/s, p50, p99 and peak RSS.
+measure() {
+    Benchmarks/run-whoami-bench.sh --ours-only --duration "$duration" --warmup "$warmup" \
+        --ours-cmd "env $1 $binary serve --port 8081" 2>"$sink/whoami.log" | grep '^| ours' |
+        awk -F'|' '{ gsub(/ /, ""); printf "%s %s %s %s\n", $3, $4, $5, $8 }'
+}
+
+echo "Traces at ratio $ratio against none, $binary, $rounds rounds of $duration after $warmup warm-up:"
+echo
+echo "| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost |"
+echo "|---|---:|---:|---:|"
+costs=()
+for ((round = 1; round <= rounds; round++)); do
+    read -r off_rps _ off_p99 _ <<<"$(measure "")"
+    read -r on_rps _ on_p99 on_rss <<<"$(measure "$tracing")"
+    [ -n "$off_rps" ] && [ -n "$on_rps" ] || { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
+    cost="$(awk -v a="$off_rps" -v b="$on_rps" 'BEGIN { printf "%.1f", (1 - b / a) * 100 }')"
+    costs+=("$cost")
+    echo "| $round | $off_rps ($off_p99) | $on_rps ($on_p99) | $cost% |"
+done
+median="$(printf '%s\n' "${costs[@]}" | sort -g |
+    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+echo
+echo "Median cost of traces at $ratio: $median% of the requests/s (peak RSS with traces, last round: $on_rss MiB)."

@@ -1,0 +1,139 @@
+import Foundation
+import Synchronization
+
+/// Which traces are kept, from the standard `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`: the OpenTelemetry
+/// samplers `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (the default),
+/// `parentbased_always_off` and `parentbased_traceidratio`, with the ratio (0 to 1, default 1) of the ratio ones.
+///
+/// The backend applies it itself, at the start of each trace (``HeadSampledTracer``), so that the traces it leaves
+/// out cost almost nothing.
+public struct TraceSampling: Sendable, Equatable {
+    /// The share of traces started here (no parent) that are kept, 0 to 1.
+    public var rootRatio: Double
+    /// Whether a span with a parent follows the parent's decision (the `parentbased_*` samplers); otherwise the trace
+    /// id decides (`traceidratio`) or nothing does (`always_on`, `always_off`).
+    public var followsParent: Bool
+    /// Whether a span with a parent is decided by its trace id at ``rootRatio`` (`traceidratio`), when it does not
+    /// follow the parent.
+    var decidesByTraceID: Bool
+
+    /// The OpenTelemetry default, `parentbased_always_on`.
+    public static let `default` = TraceSampling(rootRatio: 1, followsParent: true, decidesByTraceID: false)
+
+    /// The sampler the variables name.
+    ///
+    /// - Throws: ``ConfigurationError`` for an unknown sampler, a ratio that is not a number from 0 to 1, or an
+    ///   argument given to a sampler that takes none.
+    public init(sampler: String?, argument: String?) throws {
+        let name = (sampler ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let argument = argument?.trimmingCharacters(in: .whitespaces)
+        func ratio() throws -> Double {
+            guard let argument, !argument.isEmpty else { return 1 }
+            guard let value = Double(argument), value >= 0, value <= 1 else {
+                throw ConfigurationError(variable: "OTEL_TRACES_SAMPLER_ARG", problem: "must be a ratio from 0 to 1")
+            }
+            return value
+        }
+        func noArgument() throws {
+            guard (argument ?? "").isEmpty else {
+                throw ConfigurationError(
+                    variable: "OTEL_TRACES_SAMPLER_ARG", problem: "is not used by the sampler \(name); leave it unset")
+            }
+        }
+        switch name {
+        case "", "parentbased_always_on":
+            try noArgument()
+            self = .default
+        case "always_on":
+            try noArgument()
+            self.init(rootRatio: 1, followsParent: false, decidesByTraceID: false)
+        case "always_off":
+            try noArgument()
+            self.init(rootRatio: 0, followsParent: false, decidesByTraceID: false)
+        case "parentbased_always_off":
+            try noArgument()
+            self.init(rootRatio: 0, followsParent: true, decidesByTraceID: false)
+        case "traceidratio":
+            self.init(rootRatio: try ratio(), followsParent: false, decidesByTraceID: true)
+        case "parentbased_traceidratio":
+            self.init(rootRatio: try ratio(), followsParent: true, decidesByTraceID: false)
+        default:
+            throw ConfigurationError(
+                variable: "OTEL_TRACES_SAMPLER",
+                problem:
+                    "names no sampler this backend knows (always_on, always_off, traceidratio, parentbased_always_on, "
+                    + "parentbased_always_off, parentbased_traceidratio)")
+        }
+    }
+
+    init(rootRatio: Double, followsParent: Bool, decidesByTraceID: Bool) {
+        self.rootRatio = rootRatio
+        self.followsParent = followsParent
+        self.decidesByTraceID = decidesByTraceID
+    }
+
+    /// Whether nothing is ever kept: the tracer is not worth starting a span with.
+    public var keepsNothing: Bool { rootRatio == 0 && !followsParent }
+
+    /// The sampler the wrapped tracer is given, once this has decided (`OTEL_TRACES_SAMPLER` for swift-otel): it
+    /// keeps every span that reaches it, except that a parent-based one still follows a parent it did not start.
+    public var tracerSampler: String {
+        if keepsNothing { return "always_off" }
+        return followsParent ? "parentbased_always_on" : "always_on"
+    }
+
+    /// Whether a trace with this id (32 hex digits) is kept by `traceidratio`: the rule of OpenTelemetry's
+    /// TraceIdRatioBased sampler as swift-otel implements it (the id's last eight bytes, read little-endian, below
+    /// the ratio of `UInt64.max`).
+    func keeps(traceID: String) -> Bool {
+        if rootRatio >= 1 { return true }
+        if rootRatio <= 0 { return false }
+        let digits = Array(traceID.utf8)
+        guard digits.count == 32 else { return false }
+        var value: UInt64 = 0
+        // Bytes 8...15, the first of them the least significant.
+        for byte in (8..<16).reversed() {
+            guard let high = Self.hexValue(digits[2 * byte]), let low = Self.hexValue(digits[2 * byte + 1]) else {
+                return false
+            }
+            value = value << 8 | UInt64(high << 4 | low)
+        }
+        return value < UInt64(rootRatio * Double(UInt64.max))
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// The coin a trace started here is kept by: SplitMix64 over one atomic counter, seeded from the system's random
+/// source once.
+///
+/// Our own because the standard library's generator is one `getrandom` system call per draw, which a profile showed
+/// costing more than the rest of a left-out trace; this decides only which traces are kept, never anything secret.
+final class SamplingCoin: Sendable {
+    private let state: Atomic<UInt64>
+
+    init(seed: UInt64 = .random(in: .min ... .max)) {
+        state = Atomic(seed)
+    }
+
+    /// True with probability `ratio`.
+    func flip(_ ratio: Double) -> Bool {
+        if ratio >= 1 { return true }
+        if ratio <= 0 { return false }
+        return next() < UInt64(ratio * Double(UInt64.max))
+    }
+
+    func next() -> UInt64 {
+        var z = state.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
