@@ -14,10 +14,12 @@ fi
 [[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { echo "run-whoami-rounds: --rounds takes 1 to 99" >&2; exit 2; }
 peer_ratios=()
 bare_ratios=()
+reports=()
 echo "| run | ours requests/s | peer requests/s | bare route requests/s | ours ÷ peer | ours ÷ bare |"
 echo "|---|---:|---:|---:|---:|---:|"
 for ((run = 1; run <= rounds; run++)); do
     report="$(Benchmarks/run-whoami-bench.sh "$@")"
+    reports+=("$report")
     rps() { grep "^| $1" <<<"$report" | awk -F'|' '{ gsub(/ /, "", $3); print $3 }'; }
     ours="$(rps ours:)" peer="$(rps peer:)" bare="$(rps limit:)"
     [ -n "$ours" ] && [ -n "$peer" ] && [ -n "$bare" ] || { echo "run-whoami-rounds: run $run gave no figures" >&2; exit 1; }
@@ -30,3 +32,10 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "Median of $rounds runs: ours ÷ peer $(median "${peer_ratios[@]}")×, ours ÷ bare route $(median "${bare_ratios[@]}")×."
+# Each run's whole table (latencies, errors, peak memory), as run-whoami-bench.sh printed it.
+for ((run = 1; run <= rounds; run++)); do
+    echo
+    echo "Run $run:"
+    echo
+    grep '^|' <<<"${reports[run - 1]}"
+done

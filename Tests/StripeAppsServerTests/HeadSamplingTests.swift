@@ -139,10 +139,39 @@ import Tracing
         // swift-otel's rule: the id's last eight bytes, little-endian, below half of UInt64.max.
         let low = "ffffffffffffffff" + "ffffffffffffff00"  // 0x00ff…ff: below
         let high = "0000000000000000" + "00000000000000f0"  // 0xf000…00: above
-        #expect(tracer.keeps(Self.context(parent: low, sampled: false)), "the parent's flag does not decide")
-        #expect(!tracer.keeps(Self.context(parent: high, sampled: true)))
+        #expect(tracer.keeps(Self.context(parent: low, sampled: false)), "an unsampled caller's id decides")
+        #expect(!tracer.keeps(Self.context(parent: high, sampled: false)))
+        #expect(tracer.keeps(Self.context(parent: high, sampled: true)), "a sampled parent goes on")
         let sampling = try TraceSampling(sampler: "traceidratio", argument: "0.5")
         #expect(!sampling.keeps(traceID: "not an id"))
+    }
+
+    /// With `traceidratio` a trace started here is kept by the coin, not by its id: its spans below it are all kept
+    /// whatever the id says.
+    @Test func aKeptTraceKeepsItsChildrenWithTraceIDRatio() throws {
+        let (tracer, wrapped) = Self.tracer(try TraceSampling(sampler: "traceidratio", argument: "0.5"))
+        var kept = 0
+        for _ in 0..<200 {
+            let root = tracer.startSpan("root", context: .topLevel, ofKind: .server)
+            if root.isRecording {
+                kept += 1
+                let child = tracer.startSpan("child", context: root.context, ofKind: .internal)
+                #expect(child.isRecording)
+                child.end()
+            }
+            root.end()
+        }
+        #expect(kept > 0 && wrapped.finishedSpans.count == 2 * kept)
+    }
+
+    @Test func neverKeepsAnythingWithAlwaysOff() throws {
+        let (tracer, wrapped) = Self.tracer(try TraceSampling(sampler: "always_off", argument: nil))
+        tracer.startSpan(
+            "caller's", context: Self.context(parent: String(repeating: "a", count: 32), sampled: true),
+            ofKind: .server
+        ).end()
+        tracer.startSpan("root", context: .topLevel, ofKind: .server).end()
+        #expect(wrapped.finishedSpans.isEmpty)
     }
 
     @Test func keepsWhatTheRequestMiddlewareKeptWithoutDecidingAgain() throws {

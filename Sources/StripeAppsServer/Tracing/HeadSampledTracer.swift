@@ -40,8 +40,13 @@ public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
         if UnsampledTrace.isMarked(context) { return false }
         // The request middleware decided already (a request that starts a trace).
         if UnsampledTrace.isKept(context) { return true }
+        if sampling.keepsNothing { return false }
         guard let parent = parent(context) else { return coin.flip(sampling.rootRatio) }
-        if sampling.followsParent { return parent.isSampled }
+        // A sampled parent is kept: ours were kept here (with `traceidratio` by the coin, not by their trace id, so
+        // their id must not decide for their children), and a caller's sampled trace goes on.
+        if parent.isSampled { return true }
+        if sampling.followsParent { return false }
+        // A caller's unsampled trace: `traceidratio` decides by its id, `always_on` keeps it.
         return sampling.decidesByTraceID ? sampling.keeps(traceID: parent.traceID) : sampling.rootRatio >= 1
     }
 

@@ -10,11 +10,11 @@ import Synchronization
 public struct TraceSampling: Sendable, Equatable {
     /// The share of traces started here (no parent) that are kept, 0 to 1.
     public var rootRatio: Double
-    /// Whether a span with a parent follows the parent's decision (the `parentbased_*` samplers); otherwise the trace
-    /// id decides (`traceidratio`) or nothing does (`always_on`, `always_off`).
+    /// Whether a span with a parent follows the parent's decision (the `parentbased_*` samplers). Otherwise a sampled
+    /// parent is still followed, and an unsampled one (a caller's) is decided by its trace id (`traceidratio`) or
+    /// not at all (`always_on` keeps it, `always_off` keeps nothing).
     public var followsParent: Bool
-    /// Whether a span with a parent is decided by its trace id at ``rootRatio`` (`traceidratio`), when it does not
-    /// follow the parent.
+    /// Whether a caller's unsampled trace is decided by its trace id at ``rootRatio`` (`traceidratio`).
     var decidesByTraceID: Bool
 
     /// The OpenTelemetry default, `parentbased_always_on`.
