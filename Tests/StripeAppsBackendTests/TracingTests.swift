@@ -68,7 +68,13 @@ import Testing
         }
     }
 
-    @Test func serveExportsRequestSpansThatContinueTheCallersTrace() async throws {
+    /// Runs `serve` with `environment` (and the app secret) exporting OTLP/JSON every 100 ms to a receiver started
+    /// here; `body` gets the server, its port and the spans as they arrive. A minute without what `body` waits for
+    /// ends the stream, and the test fails on what is missing.
+    static func withTracedServe(
+        _ environment: [String: String],
+        _ body: @Sendable (ServeProcess, Int, SpanReceiver) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("traces-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -82,32 +88,66 @@ import Testing
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: "{}")))
         }
+        let limit = Task {
+            try await Task.sleep(for: .seconds(60))
+            received.finish()
+        }
+        defer { limit.cancel() }
         try await Application(router: router).test(.live) { receiver in
             let receiverPort = try #require(receiver.port)
             let port = try freePort()
             let server = try ServeProcess(
                 arguments: ["--port", "\(port)"], directory: directory,
-                environment: [
-                    "STRIPE_APP_SECRETS": Self.secret, "STRIPE_WEBHOOK_SECRETS_TEST": Self.webhookSecret,
+                environment: environment.merging([
+                    "STRIPE_APP_SECRETS": Self.secret,
                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
-                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_SAMPLER": "always_on",
-                    "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "tracing-test",
-                ])
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "100",
+                ]) { $1 })
             defer { server.stop() }
             try await server.waitUntilReady(port: port)
+            try await body(server, port, SpanReceiver(exports: exports))
+        }
+    }
 
+    /// The spans a traced `serve` exported, read export by export.
+    struct SpanReceiver {
+        let exports: AsyncStream<Data>
+
+        /// The spans received until `enough` says so (or the minute's limit ends the stream).
+        func spans(until enough: ([ExportedSpan]) -> Bool) async -> [ExportedSpan] {
+            var spans: [ExportedSpan] = []
+            for await export in exports {
+                guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
+                spans += ExportedSpan.all(in: body)
+                if enough(spans) { break }
+            }
+            return spans
+        }
+    }
+
+    /// Sends a signed `POST /api/whoami`, with a caller's `traceparent` when given, and expects a 200.
+    static func whoami(port: Int, accountID: String, traceparent: String? = nil) async throws {
+        let signed = try UIExtensionSigner(secrets: [Self.secret]).post(
+            userID: "usr_traced", accountID: accountID, mode: .test)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/whoami")
+        request.method = .POST
+        for field in signed.headers { request.headers.add(name: field.name.rawName, value: field.value) }
+        if let traceparent { request.headers.add(name: "traceparent", value: traceparent) }
+        request.body = .bytes(try #require(signed.body))
+        #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status == .ok)
+    }
+
+    @Test func serveExportsRequestSpansThatContinueTheCallersTrace() async throws {
+        let environment = [
+            "STRIPE_WEBHOOK_SECRETS_TEST": Self.webhookSecret, "OTEL_TRACES_SAMPLER": "always_on",
+            "OTEL_SERVICE_NAME": "tracing-test",
+        ]
+        try await Self.withTracedServe(environment) { server, port, receiver in
             // A caller that is itself traced sends its traceparent with the signed request.
             let callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
             let callerSpan = "00f067aa0ba902b7"
-            let signed = try UIExtensionSigner(secrets: [Self.secret]).post(
-                userID: "usr_traced", accountID: "acct_traced", mode: .test)
-            var whoami = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/whoami")
-            whoami.method = .POST
-            for field in signed.headers { whoami.headers.add(name: field.name.rawName, value: field.value) }
-            whoami.headers.add(name: "traceparent", value: "00-\(callerTrace)-\(callerSpan)-01")
-            whoami.body = .bytes(try #require(signed.body))
-            let answered = try await HTTPClient.shared.execute(whoami, timeout: .seconds(30))
-            #expect(answered.status == .ok)
+            try await Self.whoami(
+                port: port, accountID: "acct_traced", traceparent: "00-\(callerTrace)-\(callerSpan)-01")
             // An install callback's query carries a code and a state: no span may hold them.
             let callback = HTTPClientRequest(
                 url: "http://127.0.0.1:\(port)/install/callback?code=ac_secretcode123&state=somestate")
@@ -125,26 +165,11 @@ import Testing
             delivery.body = .bytes(ByteBuffer(string: event))
             #expect(try await HTTPClient.shared.execute(delivery, timeout: .seconds(30)).status == .ok)
 
-            // Spans come in batches every 100 ms; a minute without them ends the wait, and the test fails below.
-            let limit = Task {
-                try await Task.sleep(for: .seconds(60))
-                received.finish()
-            }
-            defer { limit.cancel() }
-
-            var spans: [ExportedSpan] = []
-            for await export in exports {
-                guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
-                spans += ExportedSpan.all(in: body)
-                let names = Set(spans.map(\.name))
-                let expected: Set = [
-                    "POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback", "POST /webhooks/test",
-                    "stripe_apps.event.handle", "EventInbox.enqueue",
-                ]
-                if names.isSuperset(of: expected) {
-                    break
-                }
-            }
+            let expected: Set = [
+                "POST /api/whoami", "stripe_apps.signature.verify", "GET /install/callback", "POST /webhooks/test",
+                "stripe_apps.event.handle", "EventInbox.enqueue",
+            ]
+            let spans = await receiver.spans { Set($0.map(\.name)).isSuperset(of: expected) }
             let request = try #require(spans.first { $0.name == "POST /api/whoami" })
             #expect(request.kind == 2, "a server span")
             #expect(request.traceID == callerTrace && request.parentSpanID == callerSpan, "the caller's trace goes on")
@@ -184,59 +209,21 @@ import Testing
     /// a caller's sampled `traceparent` is always followed and an unsampled one never; no child span of a request
     /// left out is exported on its own.
     @Test func serveKeepsTheConfiguredShareOfTracesAndFollowsCallers() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampling-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (exports, received) = AsyncStream<Data>.makeStream()
-        let router = Router()
-        router.post("v1/traces") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 1 << 22)
-            received.yield(Data(body.readableBytesView))
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: "{}")))
-        }
-        try await Application(router: router).test(.live) { receiver in
-            let receiverPort = try #require(receiver.port)
-            let port = try freePort()
-            let server = try ServeProcess(
-                arguments: ["--port", "\(port)"], directory: directory,
-                environment: [
-                    "STRIPE_APP_SECRETS": Self.secret,
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiverPort)",
-                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                    "OTEL_TRACES_SAMPLER_ARG": "0.25", "OTEL_BSP_SCHEDULE_DELAY": "100",
-                ])
-            defer { server.stop() }
-            try await server.waitUntilReady(port: port)
-            let signer = try UIExtensionSigner(secrets: [Self.secret])
-            func whoami(traceparent: String? = nil) async throws {
-                let signed = try signer.post(userID: "usr_sampled", accountID: "acct_sampled", mode: .test)
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/whoami")
-                request.method = .POST
-                for field in signed.headers { request.headers.add(name: field.name.rawName, value: field.value) }
-                if let traceparent { request.headers.add(name: "traceparent", value: traceparent) }
-                request.body = .bytes(try #require(signed.body))
-                #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status == .ok)
-            }
+        let environment = ["OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"]
+        try await Self.withTracedServe(environment) { _, port, receiver in
             func caller(_ index: Int) -> String { String(format: "%032x", 0xC0FFEE_0000 + index) }
-            for _ in 0..<200 { try await whoami() }
-            for index in 0..<20 { try await whoami(traceparent: "00-\(caller(index))-00f067aa0ba902b7-01") }
-            for index in 20..<40 { try await whoami(traceparent: "00-\(caller(index))-00f067aa0ba902b7-00") }
+            for _ in 0..<200 { try await Self.whoami(port: port, accountID: "acct_sampled") }
+            for index in 0..<40 {
+                // The first twenty callers sampled their trace, the next twenty did not.
+                let flags = index < 20 ? "01" : "00"
+                try await Self.whoami(
+                    port: port, accountID: "acct_sampled", traceparent: "00-\(caller(index))-00f067aa0ba902b7-\(flags)")
+            }
             // Last, a request of a trace of its own: once it is exported, everything ended before it has been.
             let last = "4bf92f3577b34da6a3ce929d0e0e4799"
-            try await whoami(traceparent: "00-\(last)-00f067aa0ba902b7-01")
-
-            let limit = Task {
-                try await Task.sleep(for: .seconds(60))
-                received.finish()
-            }
-            defer { limit.cancel() }
-            var spans: [ExportedSpan] = []
-            for await export in exports {
-                guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
-                spans += ExportedSpan.all(in: body)
-                if spans.contains(where: { $0.traceID == last && $0.name == "POST /api/whoami" }) { break }
+            try await Self.whoami(port: port, accountID: "acct_sampled", traceparent: "00-\(last)-00f067aa0ba902b7-01")
+            let spans = await receiver.spans { spans in
+                spans.contains { $0.traceID == last && $0.name == "POST /api/whoami" }
             }
             let requests = spans.filter { $0.name == "POST /api/whoami" }
             let followed = Set((0..<20).map(caller))

@@ -1,4 +1,5 @@
 import Foundation
+import StripeApps
 import Synchronization
 
 /// Which traces are kept, from the standard `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`: the OpenTelemetry
@@ -93,21 +94,14 @@ public struct TraceSampling: Sendable, Equatable {
         var value: UInt64 = 0
         // Bytes 8...15, the first of them the least significant.
         for byte in (8..<16).reversed() {
-            guard let high = Self.hexValue(digits[2 * byte]), let low = Self.hexValue(digits[2 * byte + 1]) else {
+            guard let high = URLComponentEncoding.hexValue(digits[2 * byte]),
+                let low = URLComponentEncoding.hexValue(digits[2 * byte + 1])
+            else {
                 return false
             }
             value = value << 8 | UInt64(high << 4 | low)
         }
         return value < UInt64(rootRatio * Double(UInt64.max))
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 
