@@ -2,7 +2,8 @@
 # What traces cost: the whoami benchmark (Benchmarks/run-whoami-bench.sh, ours only) alternating the same binary
 # without traces and with traces exported at a sampling ratio, round after round, so that the machine's drift hits
 # both alike. Spans go over OTLP/HTTP (protobuf) to nginx answering every POST with an empty 200, a receiver that
-# takes little of the cores wrk and the server share. Prints each round's figures and cost, and the median cost.
+# takes little of the cores wrk and the server share. Prints each round's figures and cost, in requests/s and in
+# the server's CPU time per request (steadier on a shared VM), and the median of each.
 #
 # Usage: Benchmarks/run-tracing-ab.sh [--rounds 4] [--ratio 0.1] [--duration 15s] [--warmup 5s]
 #            [--binary .build/release/stripe-apps-backend]
@@ -63,27 +64,33 @@ nginx -p "$sink" -c nginx.conf
 tracing="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$port OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
 tracing+=" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=$ratio"
 
-# The whoami script's row for ours: requests/s, p50, p99 and peak RSS.
+# The whoami script's row for ours: requests/s, p50, p99, peak RSS and server CPU per request.
 measure() {
     Benchmarks/run-whoami-bench.sh --ours-only --duration "$duration" --warmup "$warmup" \
         --ours-cmd "env $1 $binary serve --port 8081" 2>"$sink/whoami.log" | grep '^| ours' |
-        awk -F'|' '{ gsub(/ /, ""); printf "%s %s %s %s\n", $3, $4, $5, $8 }'
+        awk -F'|' '{ gsub(/ /, ""); printf "%s %s %s %s %s\n", $3, $4, $5, $8, $9 }'
 }
 
 echo "Traces at ratio $ratio against none, $binary, $rounds rounds of $duration after $warmup warm-up:"
 echo
-echo "| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost |"
-echo "|---|---:|---:|---:|"
+echo "| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost | CPU µs/request without / with | CPU cost |"
+echo "|---|---:|---:|---:|---:|---:|"
 costs=()
+cpu_costs=()
 for ((round = 1; round <= rounds; round++)); do
-    read -r off_rps _ off_p99 _ <<<"$(measure "")"
-    read -r on_rps _ on_p99 on_rss <<<"$(measure "$tracing")"
-    [ -n "$off_rps" ] && [ -n "$on_rps" ] || { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
+    read -r off_rps _ off_p99 _ off_cpu <<<"$(measure "")"
+    read -r on_rps _ on_p99 on_rss on_cpu <<<"$(measure "$tracing")"
+    [ -n "$off_cpu" ] && [ -n "$on_cpu" ] || { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
     cost="$(awk -v a="$off_rps" -v b="$on_rps" 'BEGIN { printf "%.1f", (1 - b / a) * 100 }')"
+    cpu_cost="$(awk -v a="$off_cpu" -v b="$on_cpu" 'BEGIN { printf "%.1f", (b / a - 1) * 100 }')"
     costs+=("$cost")
-    echo "| $round | $off_rps ($off_p99) | $on_rps ($on_p99) | $cost% |"
+    cpu_costs+=("$cpu_cost")
+    echo "| $round | $off_rps ($off_p99) | $on_rps ($on_p99) | $cost% | $off_cpu / $on_cpu | $cpu_cost% |"
 done
-median="$(printf '%s\n' "${costs[@]}" | sort -g |
-    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+median() {
+    printf '%s\n' "$@" | sort -g |
+        awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 echo
-echo "Median cost of traces at $ratio: $median% of the requests/s (peak RSS with traces, last round: $on_rss MiB)."
+echo "Median cost of traces at $ratio: $(median "${costs[@]}")% of the requests/s, $(median "${cpu_costs[@]}")% more" \
+    "server CPU per request (peak RSS with traces, last round: $on_rss MiB)."

@@ -254,20 +254,34 @@ vmhwm_kib() { # peak resident set of a process, in KiB
     awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+clock_ticks="$(getconf CLK_TCK)"
+# CPU time (user + system) a process and its children still running have used, in clock ticks.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$1" $(ps -o pid= --ppid "$1"); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
 
 rows=()
 declare -A rps_of=()
 failed=false
 # bench NAME LABEL PID PORT LOG RSS_FUNCTION: warm-up, measured run, peak memory, one table row.
 bench() {
-    local name="$1" label="$2" pid="$3" port="$4" log="$5" rss_of="$6" result warm non2xx errors rss
+    local name="$1" label="$2" pid="$3" port="$4" log="$5" rss_of="$6" result warm non2xx errors rss cpu_before cpu
     wait_healthy "$name" "$pid" "$port" "$log"
     preflight "$name" "$port"
     say "$name: warm-up $warmup"
     warm="$(run_wrk "$port" "$warmup" "$warmup_seconds" "$work/$name/wrk-warmup.txt")"
     [ "$(field "$warm" non2xx)" = 0 ] || { say "$name: non-2xx answers during the warm-up: $warm"; failed=true; }
     say "$name: measured run $duration, $connections connections, $threads threads"
+    cpu_before="$(cpu_ticks "$pid")"
     result="$(run_wrk "$port" "$duration" "$duration_seconds" "$work/$name/wrk.txt")"
+    # The server's CPU time per answered request over the measured run (the signing before it runs in Python, not
+    # in the server): steadier than requests/s on a shared VM, since it does not count the time wrk takes.
+    cpu="$(awk -v t=$(($(cpu_ticks "$pid") - cpu_before)) -v hz="$clock_ticks" -v n="$(field "$result" requests)" \
+        'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "–" }')"
     is_running "$pid" || { say "$name died during the run; the end of its log:"; tail -n 20 "$log" >&2; return 1; }
     rss="$($rss_of "$pid")"
     non2xx="$(field "$result" non2xx)"
@@ -278,7 +292,7 @@ bench() {
     [ "$(field "$result" requests)" != 0 ] || { say "$name: no request completed"; failed=true; }
     rps_of["$name"]="$(field "$result" rps)"
     rows+=("| $label | $(field "$result" rps) | $(field "$result" p50_ms) | $(field "$result" p99_ms) | $non2xx \
-| $errors | $(mib "$rss") |")
+| $errors | $(mib "$rss") | $cpu |")
 }
 
 ours_rss() { vmhwm_kib "$1"; }
@@ -348,13 +362,14 @@ cat <<EOF
 
 ### POST /api/whoami: wrk -t$threads -c$connections -d$duration after a $warmup warm-up ($(date -u +%Y-%m-%dT%H:%MZ))
 
-| server | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB |
-|---|---:|---:|---:|---:|---:|---:|
+| server | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB | server CPU µs/request |
+|---|---:|---:|---:|---:|---:|---:|---:|
 $(printf '%s\n' "${rows[@]}")
 
 - Machine: $(nproc) CPUs (nproc), ${cpu_model:-unknown CPU}; wrk and the servers share it.
 - wrk: ${wrk_version:-unknown}; non-2xx is wrk's count of answers with status 400 or more.
 - Peak RSS: VmHWM of our server process; for the peer, the sum over the gunicorn master and its workers.
+- Server CPU: user + system time of the server's processes over the measured run, per answered request.
 - Command: \`$command_line\`
 EOF
 printf '%s' "$ratios"
