@@ -30,10 +30,11 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        var parent = ServiceContext.current ?? .topLevel
+        let current = ServiceContext.current
+        var parent = current ?? .topLevel
         if let head, request.headers[.traceparent] == nil {
-            guard head.coin.flip(head.sampling.rootRatio) else {
-                let marked = ServiceContext.current.map(UnsampledTrace.marking) ?? UnsampledTrace.markedTopLevel
+            guard head.sampling.admits(head.coin.next) else {
+                let marked = current.map(UnsampledTrace.marking) ?? UnsampledTrace.markedTopLevel
                 return try await ServiceContext.withValue(marked) { try await next(request, context) }
             }
             parent = UnsampledTrace.keeping(parent)

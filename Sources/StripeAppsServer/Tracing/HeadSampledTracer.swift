@@ -41,7 +41,7 @@ public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
         // The request middleware decided already (a request that starts a trace).
         if UnsampledTrace.isKept(context) { return true }
         if sampling.keepsNothing { return false }
-        guard let parent = parent(context) else { return coin.flip(sampling.rootRatio) }
+        guard let parent = parent(context) else { return sampling.admits(coin.next) }
         // A sampled parent is kept: ours were kept here (with `traceidratio` by the coin, not by their trace id, so
         // their id must not decide for their children), and a caller's sampled trace goes on.
         if parent.isSampled { return true }

@@ -87,20 +87,30 @@ public struct TraceSampling: Sendable, Equatable {
     /// TraceIdRatioBased sampler as swift-otel implements it (the id's last eight bytes, read little-endian, below
     /// the ratio of `UInt64.max`).
     func keeps(traceID: String) -> Bool {
+        admits {
+            let digits = Array(traceID.utf8)
+            guard digits.count == 32 else { return nil }
+            var value: UInt64 = 0
+            // Bytes 8...15, the first of them the least significant.
+            for byte in (8..<16).reversed() {
+                guard let high = URLComponentEncoding.hexValue(digits[2 * byte]),
+                    let low = URLComponentEncoding.hexValue(digits[2 * byte + 1])
+                else {
+                    return nil
+                }
+                value = value << 8 | UInt64(high << 4 | low)
+            }
+            return value
+        }
+    }
+
+    /// Whether a uniform 64-bit `draw` falls within ``rootRatio``: always at 1, never at 0 (without drawing), and
+    /// below the ratio of `UInt64.max` otherwise; no draw (nil) is never kept. The one rule of the coin and of
+    /// `traceidratio`.
+    func admits(_ draw: () -> UInt64?) -> Bool {
         if rootRatio >= 1 { return true }
         if rootRatio <= 0 { return false }
-        let digits = Array(traceID.utf8)
-        guard digits.count == 32 else { return false }
-        var value: UInt64 = 0
-        // Bytes 8...15, the first of them the least significant.
-        for byte in (8..<16).reversed() {
-            guard let high = URLComponentEncoding.hexValue(digits[2 * byte]),
-                let low = URLComponentEncoding.hexValue(digits[2 * byte + 1])
-            else {
-                return false
-            }
-            value = value << 8 | UInt64(high << 4 | low)
-        }
+        guard let value = draw() else { return false }
         return value < UInt64(rootRatio * Double(UInt64.max))
     }
 }
@@ -117,13 +127,7 @@ final class SamplingCoin: Sendable {
         state = Atomic(seed)
     }
 
-    /// True with probability `ratio`.
-    func flip(_ ratio: Double) -> Bool {
-        if ratio >= 1 { return true }
-        if ratio <= 0 { return false }
-        return next() < UInt64(ratio * Double(UInt64.max))
-    }
-
+    /// The next uniform 64-bit draw.
     func next() -> UInt64 {
         var z = state.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
