@@ -87,10 +87,7 @@ for ((round = 1; round <= rounds; round++)); do
     cpu_costs+=("$cpu_cost")
     echo "| $round | $off_rps ($off_p99) | $on_rps ($on_p99) | $cost% | $off_cpu / $on_cpu | $cpu_cost% |"
 done
-median() {
-    printf '%s\n' "$@" | sort -g |
-        awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+. Benchmarks/median.sh
 echo
 echo "Median cost of traces at $ratio: $(median "${costs[@]}")% of the requests/s, $(median "${cpu_costs[@]}")% more" \
     "server CPU per request (peak RSS with traces, last round: $on_rss MiB)."

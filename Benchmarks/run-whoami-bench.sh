@@ -254,15 +254,16 @@ vmhwm_kib() { # peak resident set of a process, in KiB
     awk '/^VmHWM:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-clock_ticks="$(getconf CLK_TCK)"
-# CPU time (user + system) a process and its children still running have used, in clock ticks.
-cpu_ticks() {
+# tree_sum FUNCTION PID: FUNCTION's figure summed over a process and its children still running.
+tree_sum() {
     local total=0 pid
-    for pid in "$1" $(ps -o pid= --ppid "$1"); do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-    done
+    for pid in "$2" $(ps -o pid= --ppid "$2"); do total=$((total + $("$1" "$pid"))); done
     echo "$total"
 }
+clock_ticks="$(getconf CLK_TCK)"
+# CPU time (user + system) a process has used, in clock ticks; of it and its children with cpu_ticks.
+own_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_ticks() { tree_sum own_cpu_ticks "$1"; }
 
 rows=()
 declare -A rps_of=()
@@ -297,12 +298,7 @@ bench() {
 
 ours_rss() { vmhwm_kib "$1"; }
 # gunicorn: master plus its workers. Forked workers share some pages, so the sum overstates a little.
-peer_rss() {
-    local total child
-    total="$(vmhwm_kib "$1")"
-    for child in $(ps -o pid= --ppid "$1"); do total=$((total + $(vmhwm_kib "$child"))); done
-    echo "$total"
-}
+peer_rss() { tree_sum vmhwm_kib "$1"; }
 
 if $run_ours; then
     if [ -n "$ours_port" ]; then

@@ -29,7 +29,7 @@ for ((run = 1; run <= rounds; run++)); do
     bare_ratios+=("$to_bare")
     echo "| $run | $ours | $peer | $bare | ${to_peer}× | ${to_bare}× |"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. Benchmarks/median.sh
 echo
 echo "Median of $rounds runs: ours ÷ peer $(median "${peer_ratios[@]}")×, ours ÷ bare route $(median "${bare_ratios[@]}")×."
 # Each run's whole table (latencies, errors, peak memory), as run-whoami-bench.sh printed it.
