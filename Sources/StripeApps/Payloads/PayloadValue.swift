@@ -19,9 +19,9 @@ public enum PayloadValue: Sendable, Hashable {
 
     /// The compact JSON text, byte for byte what `JSON.stringify` produces for the same value.
     public var jsonString: String {
-        var output = ""
+        var output: [UInt8] = []
         write(to: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The object's value for `key`, or `nil` when this is not an object or has no such key.
@@ -36,57 +36,29 @@ public enum PayloadValue: Sendable, Hashable {
         return value
     }
 
-    func write(to output: inout String) {
+    func write(to output: inout [UInt8]) {
         switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .number(let value): output += Self.javaScriptNumber(value)
-        case .string(let value): Self.writeString(value, to: &output)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .number(let value): output.append(contentsOf: Self.javaScriptNumber(value).utf8)
+        case .string(let value): JSONText.appendString(value, to: &output)
         case .array(let values):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 value.write(to: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let fields):
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             for (index, field) in fields.enumerated() {
-                if index > 0 { output += "," }
-                Self.writeString(field.key, to: &output)
-                output += ":"
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONText.appendString(field.key, to: &output)
+                output.append(UInt8(ascii: ":"))
                 field.value.write(to: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// Escapes like `JSON.stringify`: `"`, `\` and control characters only; everything else stays raw UTF-8.
-    static func writeString(_ value: String, to output: inout String) {
-        output += "\""
-        // Most strings need no escape: appended whole, instead of scalar by scalar.
-        guard value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
-        else {
-            output += value
-            output += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 
     /// Formats a double as ECMAScript's `Number.prototype.toString` does (the form `JSON.stringify` uses).

@@ -94,41 +94,7 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// JSON text as bytes, with `PayloadValue.jsonString`'s escapes: `"`, the backslash and control characters escaped,
-/// everything else (UTF-8 included) as it is.
-enum JSONText {
-    /// Appends `value` as a JSON string.
-    static func appendString(_ value: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            // Most strings need no escape: appended whole. (A UTF-8 sequence of a non-ASCII character never holds
-            // a byte below 0x80, so a byte-wise check is exact.)
-            guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-                bytes.append(contentsOf: utf8)
-                return
-            }
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-                case 0x08: bytes.append(contentsOf: #"\b"#.utf8)
-                case 0x0C: bytes.append(contentsOf: #"\f"#.utf8)
-                case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
-                case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
-                case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
-                case 0..<0x20:
-                    let digits = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: #"\u00"#.utf8)
-                    bytes.append(digits[Int(byte >> 4)])
-                    bytes.append(digits[Int(byte & 0x0F)])
-                default: bytes.append(byte)
-                }
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
+extension JSONText {
     /// Appends a metadata value: text as a string, an array as an array, a dictionary as an object with sorted keys.
     static func appendValue(_ value: Logger.MetadataValue, to bytes: inout [UInt8]) {
         switch value {
@@ -154,6 +120,8 @@ enum JSONText {
     }
 }
 
+/// The metadata of one line, sorted by key: the handler's, then the provider's, then the event's; a later one wins
+/// on the same key, as in swift-log's own handlers.
 func lineMetadata(
     _ metadata: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent
 ) -> [(key: String, value: Logger.MetadataValue)] {
