@@ -23,21 +23,30 @@ public struct PostgresEventInbox: EventInbox {
         last_error, lease_owner, lease_expires_at, lease_token, trace_parent
         """
 
-    public func enqueue(_ event: InboxEvent) async throws -> Bool {
+    public func enqueue(_ event: InboxEvent) async throws -> InboxArrival {
         try await database.traced {
-            try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) != .duplicate
+            switch try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) {
+            case .duplicate: .duplicate
+            case .held: .held
+            case .stored, .claimed: .stored
+            }
         }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-        -> ClaimedEvent?
+        -> InboxArrival
     {
         let stored = try await database.traced {
             try await database.enqueueBatcher.submit(Delivery(event: event, claim: (owner, lease.timeInterval)))
         }
-        guard case .claimed(let leaseExpiresAt) = stored else { return nil }
-        // The lease end comes from the database clock, as a claim's does.
-        return event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt))
+        switch stored {
+        case .duplicate: return .duplicate
+        case .held: return .held
+        case .stored: return .stored
+        case .claimed(let leaseExpiresAt):
+            // The lease end comes from the database clock, as a claim's does.
+            return .claimed(event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt)))
+        }
     }
 
     /// An event to store, and the lease to store it under when the receiving instance runs it itself.
@@ -53,13 +62,17 @@ public struct PostgresEventInbox: EventInbox {
         case stored
         /// Stored running, leased until then (Unix seconds, database clock).
         case claimed(leaseExpiresAt: Double)
+        /// Stored blocked, neither run nor leased: its tenant's installation is blocked.
+        case held
     }
 
     /// Inserts a batch of deliveries in one statement. When any was stored pending, every instance's worker is
-    /// woken; events stored claimed, or stored done, need no one else.
+    /// woken; events stored claimed, or stored done, need no one else. An event of a blocked tenant is held (stored
+    /// blocked, with no attempt and no lease) by the same statement, so that a block committed before it is seen
+    /// with no read of its own: a delivery costs no query but its share of the batch.
     static func insert(_ deliveries: [Delivery], client: PostgresClient, logger: Logger) async throws -> [Stored] {
         do {
-            var inserted: [String: Double?] = [:]
+            var inserted: [String: Stored] = [:]
             let events = deliveries.map(\.event)
             let rows = try await client.query(
                 """
@@ -67,27 +80,34 @@ public struct PostgresEventInbox: EventInbox {
                     INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
                         payload, lease_owner, lease_expires_at, lease_token, trace_parent)
                     SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at,
-                        CASE WHEN owner = '' THEN status ELSE 'running' END,
-                        CASE WHEN owner = '' THEN attempts ELSE 1 END, payload, NULLIF(owner, ''),
-                        CASE WHEN owner <> '' THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
-                        CASE WHEN owner = '' THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
+                        CASE WHEN held THEN 'blocked' WHEN owner = '' THEN status ELSE 'running' END,
+                        CASE WHEN held THEN 0 WHEN owner = '' THEN attempts ELSE 1 END, payload,
+                        CASE WHEN NOT held THEN NULLIF(owner, '') END,
+                        CASE WHEN owner <> '' AND NOT held THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
+                        CASE WHEN owner = '' OR held THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
+                    FROM (SELECT incoming.*, EXISTS (
+                        SELECT 1 FROM installations AS i
+                        WHERE i.account_id = incoming.account_id AND i.livemode = incoming.livemode
+                            AND i.blocked_at IS NOT NULL) AS held
                     FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
                         \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
                         \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
                         \(events.map(\.attempts)), \(events.map(\.payload)), \(deliveries.map { $0.claim?.owner ?? "" }),
                         \(deliveries.map { $0.claim?.seconds ?? 0 }), \(events.map { $0.traceParent ?? "" }))
                         AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
-                            owner, lease, trace_parent)
+                            owner, lease, trace_parent)) AS incoming
                     ON CONFLICT (id) DO NOTHING
-                    RETURNING id, lease_expires_at, status = 'pending'
+                    RETURNING id, lease_expires_at, status
                 )
                 SELECT * FROM stored
                 """,
                 logger: logger)
             var storedPending = false
-            for try await (id, leaseExpiresAt, pending) in rows.decode((String, Double?, Bool).self) {
-                inserted[id] = leaseExpiresAt
-                storedPending = storedPending || pending
+            for try await (id, leaseExpiresAt, status) in rows.decode((String, Double?, String).self) {
+                inserted[id] =
+                    status == InboxEvent.Status.blocked.description
+                    ? .held : leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .stored
+                storedPending = storedPending || status == InboxEvent.Status.pending.description
             }
             if storedPending {
                 try await client.query("SELECT pg_notify(\(PostgresDatabase.inboxChannel), '')", logger: logger)
@@ -95,10 +115,8 @@ public struct PostgresEventInbox: EventInbox {
             // A batch may hold the same id twice (a retried delivery): only its first copy is new.
             var answered = Set<String>()
             return events.map { event in
-                guard let leaseExpiresAt = inserted[event.id], answered.insert(event.id).inserted else {
-                    return .duplicate
-                }
-                return leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .stored
+                guard let stored = inserted[event.id], answered.insert(event.id).inserted else { return .duplicate }
+                return stored
             }
         } catch {
             throw PostgresDatabase.storeError(error)

@@ -17,15 +17,15 @@ public struct SQLiteEventInbox: EventInbox {
         last_error, lease_owner, lease_expires_at, lease_token, trace_parent
         """
 
-    public func enqueue(_ event: InboxEvent) async throws -> Bool {
-        try await database.traced { try await database.inboxWrites.submit(.store(event)).changed }
+    public func enqueue(_ event: InboxEvent) async throws -> InboxArrival {
+        try await database.traced { try await database.inboxWrites.submit(.store(event)).arrival }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-        -> ClaimedEvent?
+        -> InboxArrival
     {
         let claim = event.claimedOnArrival(by: owner, until: now.addingTimeInterval(lease.timeInterval))
-        return try await database.traced { try await database.inboxWrites.submit(.storeClaimed(claim)).claimed.first }
+        return try await database.traced { try await database.inboxWrites.submit(.storeClaimed(claim)).arrival }
     }
 
     /// A write the inbox batches with every other one waiting: deliveries, workers' claims and settlements share
@@ -48,13 +48,20 @@ public struct SQLiteEventInbox: EventInbox {
 
     /// What one ``Write`` did.
     enum Outcome: Sendable {
-        /// Whether the event was new, or whether the settled claim still held its lease.
+        /// What storing an event did.
+        case arrival(InboxArrival)
+        /// Whether the settled claim still held its lease.
         case changed(Bool)
         case claimed([ClaimedEvent])
 
+        var arrival: InboxArrival {
+            if case .arrival(let arrival) = self { return arrival }
+            preconditionFailure("a store has an arrival as its outcome")
+        }
+
         var changed: Bool {
             if case .changed(let changed) = self { return changed }
-            preconditionFailure("a store or a settlement has a changed-or-not outcome")
+            preconditionFailure("a settlement has a changed-or-not outcome")
         }
 
         var claimed: [ClaimedEvent] {
@@ -77,11 +84,10 @@ public struct SQLiteEventInbox: EventInbox {
             return try writes.map { write in
                 switch write {
                 case .store(let event):
-                    try insert.execute(arguments: arguments(event, token: 0))
-                    return .changed(db.changesCount > 0)
+                    return .arrival(try store(event, token: 0, with: insert))
                 case .storeClaimed(let claim):
-                    try insert.execute(arguments: arguments(claim.event, token: claim.token))
-                    return .claimed(db.changesCount > 0 ? [claim] : [])
+                    let arrival = try store(claim.event, token: claim.token, with: insert)
+                    return .arrival(arrival == .stored ? .claimed(claim) : arrival)
                 case .settle(let settlement):
                     try settle.execute(arguments: [
                         settlement.status.description, settlement.retryAt?.timeIntervalSince1970, settlement.error,
@@ -98,15 +104,33 @@ public struct SQLiteEventInbox: EventInbox {
     /// Stores `event` unless one with its id is there, in a transaction another store opened (the install
     /// callback stores its follow-up with the state it consumes); returns whether it was new.
     @discardableResult
-    static func insert(_ event: InboxEvent, in db: Database) throws -> Bool {
-        try db.cachedStatement(sql: insertSQL).execute(arguments: arguments(event, token: 0))
-        return db.changesCount > 0
+    static func insert(_ event: InboxEvent, in db: Database) throws -> InboxArrival {
+        try store(event, token: 0, with: db.cachedStatement(sql: insertSQL))
     }
 
+    /// Runs the insert for `event`: ``InboxArrival/stored`` as given (leased, when it comes leased),
+    /// ``InboxArrival/held`` when its tenant is blocked, ``InboxArrival/duplicate`` when its id is there.
+    private static func store(_ event: InboxEvent, token: Int64, with insert: Statement) throws -> InboxArrival {
+        guard let status = try String.fetchOne(insert, arguments: arguments(event, token: token)) else {
+            return .duplicate
+        }
+        return status == InboxEvent.Status.blocked.description ? .held : .stored
+    }
+
+    /// The insert, which holds an event of a blocked tenant (stored blocked, with no attempt and no lease) in the
+    /// same statement that stores it, so that a block committed before it is always seen. (`WHERE true` keeps
+    /// SQLite from reading `ON CONFLICT` as a join constraint of the `SELECT`.)
     private static let insertSQL = """
         INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts, payload,
             lease_owner, lease_expires_at, lease_token, trace_parent)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN held THEN 'blocked' ELSE ?7 END, CASE WHEN held THEN 0 ELSE ?8 END,
+            ?9, CASE WHEN held THEN NULL ELSE ?10 END, CASE WHEN held THEN NULL ELSE ?11 END,
+            CASE WHEN held THEN 0 ELSE ?12 END, ?13
+        FROM (SELECT EXISTS (
+            SELECT 1 FROM installations WHERE account_id = ?4 AND livemode = ?3 AND blocked_at IS NOT NULL) AS held)
+        WHERE true
+        ON CONFLICT (id) DO NOTHING
+        RETURNING status
         """
 
     /// The insert's arguments for `event` with its lease, if any.

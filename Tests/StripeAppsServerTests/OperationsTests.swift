@@ -102,9 +102,9 @@ extension UnavailableStorage: InstallationStore, SettingsStore, InstallStateStor
     func auditRecords(for tenant: Tenant) async throws -> [AuditRecord] { throw fail() }
     func value(forKey key: String, insertingIfMissing value: String) async throws -> String { throw fail() }
     func value(forKey key: String) async throws -> String? { throw fail() }
-    func enqueue(_ event: InboxEvent) async throws -> Bool { throw fail() }
+    func enqueue(_ event: InboxEvent) async throws -> InboxArrival { throw fail() }
     func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-        -> ClaimedEvent?
+        -> InboxArrival
     { throw fail() }
     func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] { throw fail() }
     func claim(now: Date, limit: Int, lease: Duration, owner: String) async throws -> [ClaimedEvent] { throw fail() }

@@ -19,9 +19,9 @@ import Testing
             self.claimed = claimed
         }
 
-        func enqueue(_ event: InboxEvent) async throws -> Bool { try await base.enqueue(event) }
+        func enqueue(_ event: InboxEvent) async throws -> InboxArrival { try await base.enqueue(event) }
         func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-            -> ClaimedEvent?
+            -> InboxArrival
         { try await base.enqueue(event, claimingFor: owner, now: now, lease: lease) }
         func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {
             try await base.events(status: status, limit: limit)
@@ -106,14 +106,14 @@ import Testing
             worker.start()
             // The first look at the inbox finds nothing due; after it, deliveries are handed over.
             _ = await claimed.first { _ in true }
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_here")))
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_here")).claim?.owner == "here")
             #expect(await gate.started.first { _ in true } == "evt_here")
             let held = try #require(try await inbox.events(status: .running, limit: 1).first)
             #expect(held.leaseOwner == "here")
             #expect(held.attempts == 1)
             #expect(inbox.claims.withLock { $0 } == 1, "no claim ran for it")
             // A duplicate delivery is not new and starts nothing.
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_here")) == false)
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_here")) == .duplicate)
             gate.release("evt_here")
         }
     }
@@ -127,10 +127,10 @@ import Testing
             var claims = claimed.makeAsyncIterator()
             _ = await claims.next()
             var starts = gate.started.makeAsyncIterator()
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_1", created: 1)))
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_1", created: 1)).claim != nil)
             #expect(await starts.next() == "evt_1")
             // The worker holds as many as its batch: the next delivery is stored pending, for any worker to claim.
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_2", created: 2)))
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_2", created: 2)) == .stored)
             #expect(try await inbox.events(status: .pending, limit: 10).map(\.id) == ["evt_2"])
             gate.release("evt_1")
             #expect(await starts.next() == "evt_2")
@@ -147,7 +147,7 @@ import Testing
         let inbox = CountingInbox(base: InMemoryStorage(), claimed: claimedSignal)
         try await Self.running(inbox, gate: Gate(), concurrency: 1, batchSize: 4) {
             (worker: InboxWorker) async throws in
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_early")))
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_early")) == .stored)
             #expect(try await inbox.events(status: .pending, limit: 10).map(\.id) == ["evt_early"])
             #expect(inbox.claims.withLock { $0 } == 0)
         }
@@ -168,13 +168,13 @@ import Testing
             worker.start()
             _ = await claimed.first { _ in true }
             // invoice.paid has no handler: stored done, with no attempt, and no claim or run follows.
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")))
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")) == .stored)
             let stored = try #require(try await inbox.events(status: nil, limit: 10).first)
             #expect(stored.id == "evt_unhandled")
             #expect(stored.status == .succeeded)
             #expect(stored.attempts == 0)
             #expect(stored.leaseOwner == nil)
-            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")) == false, "a duplicate")
+            #expect(try await worker.receive(WorkerLeaseTests.event("evt_unhandled")) == .duplicate, "a duplicate")
             // A handled type still runs (and, being after it, shows the unhandled one never reached a handler).
             let payload =
                 #"{"id":"evt_handled","object":"event","created":2,"livemode":false,"type":"customer.updated","account":"acct_1","data":{"object":{}}}"#
@@ -182,7 +182,8 @@ import Testing
                 try await worker.receive(
                     InboxEvent(
                         id: "evt_handled", type: "customer.updated", isLiveMode: false, accountID: "acct_1",
-                        created: 2, receivedAt: Date(), payload: payload)))
+                        created: 2, receivedAt: Date(), payload: payload)
+                ).claim != nil)
             #expect(await runs.first { _ in true } == "evt_handled")
             #expect(inbox.claims.withLock { $0 } == 1, "only the first look at the inbox")
         }

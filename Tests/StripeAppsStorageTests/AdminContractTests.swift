@@ -129,7 +129,7 @@ import Testing
                 try await storage.admin.replayAll(
                     matching: InboxFilter(accountID: "acct_2"), limit: 10, by: Self.action) == 2)
             #expect(try await storage.admin.event(id: "evt_11") == discarded)
-            #expect(try await storage.inbox.enqueue(Self.event("evt_11", second: 20)) == false)
+            #expect(try await storage.inbox.enqueue(Self.event("evt_11", second: 20)) == .duplicate)
             #expect(
                 try await storage.inbox.claim(now: Date(), limit: 20, lease: .seconds(60), owner: "w").allSatisfy {
                     $0.id != "evt_11"

@@ -18,8 +18,8 @@ import Testing
     @Test(arguments: Backend.enabled)
     func eachEventIsStoredOnceWithItsBytes(_ backend: Backend) async throws {
         try await backend.withStorage { storage in
-            #expect(try await storage.inbox.enqueue(Self.event("evt_1")) == true)
-            #expect(try await storage.inbox.enqueue(Self.event("evt_1", type: "changed")) == false)
+            #expect(try await storage.inbox.enqueue(Self.event("evt_1")) == .stored)
+            #expect(try await storage.inbox.enqueue(Self.event("evt_1", type: "changed")) == .duplicate)
             let stored = try await storage.inbox.events(status: nil, limit: 10)
             #expect(stored == [Self.event("evt_1")])
             #expect(try await storage.inbox.events(status: .pending, limit: 10).count == 1)
@@ -34,14 +34,15 @@ import Testing
             let traced = InboxEvent(
                 id: "evt_traced", type: "t", isLiveMode: false, accountID: "acct_1", created: 1_700_000_000,
                 receivedAt: Date(timeIntervalSince1970: 1_700_000_000), payload: "{}", traceParent: traceParent)
-            #expect(try await storage.inbox.enqueue(traced))
-            #expect(try await storage.inbox.enqueue(Self.event("evt_untraced")))
+            #expect(try await storage.inbox.enqueue(traced) == .stored)
+            #expect(try await storage.inbox.enqueue(Self.event("evt_untraced")) == .stored)
             let arrived = try #require(
                 try await storage.inbox.enqueue(
                     InboxEvent(
                         id: "evt_arrived", type: "t", isLiveMode: false, accountID: "acct_1", created: 1_600_000_000,
                         receivedAt: Self.now, payload: "{}", traceParent: traceParent),
-                    claimingFor: "receiver", now: Self.now, lease: Self.long))
+                    claimingFor: "receiver", now: Self.now, lease: Self.long
+                ).claim)
             #expect(arrived.event.traceParent == traceParent)
             let claimed = try await storage.inbox.claim(now: Self.now, limit: 10, lease: Self.long, owner: "w")
             let kept: [String: String?] = Dictionary(
@@ -58,7 +59,7 @@ import Testing
             // 300 deliveries of 200 distinct events, shuffled, all at once.
             let ids = ((0..<200).map { "evt_\($0)" } + (0..<100).map { "evt_\($0 * 2)" }).shuffled()
             let newCount = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for id in ids { group.addTask { try await storage.inbox.enqueue(Self.event(id)) } }
+                for id in ids { group.addTask { try await storage.inbox.enqueue(Self.event(id)).isNew } }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(newCount == 200)
@@ -71,9 +72,9 @@ import Testing
         try await backend.withStorage { storage in
             var done = Self.event("evt_done")
             done.status = .succeeded
-            let isNew = try await storage.inbox.enqueue(done)
-            #expect(isNew)
-            #expect(try await storage.inbox.enqueue(done) == false)
+            let arrival = try await storage.inbox.enqueue(done)
+            #expect(arrival == .stored)
+            #expect(try await storage.inbox.enqueue(done) == .duplicate)
             #expect(try await storage.inbox.events(status: .succeeded, limit: 10) == [done])
             #expect(try await storage.inbox.claim(now: Self.now, limit: 10, lease: Self.long, owner: "w").isEmpty)
         }
@@ -160,7 +161,8 @@ import Testing
             let inbox = storage.inbox
             let held = try #require(
                 try await inbox.enqueue(
-                    Self.event("evt_1", created: 1), claimingFor: "w1", now: Self.now, lease: Self.long))
+                    Self.event("evt_1", created: 1), claimingFor: "w1", now: Self.now, lease: Self.long
+                ).claim)
             #expect(held.owner == "w1")
             #expect(held.event.status == .running)
             #expect(held.event.attempts == 1)
@@ -174,8 +176,8 @@ import Testing
             // A duplicate changes nothing, claimed or not.
             #expect(
                 try await inbox.enqueue(Self.event("evt_1", created: 1), claimingFor: "w2", now: Self.now, lease: .zero)
-                    == nil)
-            #expect(try await inbox.enqueue(Self.event("evt_1", created: 1)) == false)
+                    == .duplicate)
+            #expect(try await inbox.enqueue(Self.event("evt_1", created: 1)) == .duplicate)
             #expect(try await inbox.heartbeat([held], now: Self.now, lease: Self.long) == ["evt_1"])
             #expect(try await inbox.complete(held))
             #expect(try await inbox.events(status: .succeeded, limit: 10).map(\.id) == ["evt_1"])
@@ -183,7 +185,8 @@ import Testing
             // The receiver died: once its lease ran out, any worker claims the event, and the old claim is fenced.
             let lost = try #require(
                 try await inbox.enqueue(
-                    Self.event("evt_2", created: 2), claimingFor: "dead", now: Self.now, lease: .zero))
+                    Self.event("evt_2", created: 2), claimingFor: "dead", now: Self.now, lease: .zero
+                ).claim)
             let taken = try #require(
                 try await inbox.claim(now: Self.now.addingTimeInterval(1), limit: 10, lease: Self.long, owner: "w2")
                     .first)
@@ -205,11 +208,11 @@ import Testing
                     group.addTask {
                         let event = Self.event(id, created: 1)
                         if index.isMultiple(of: 2) {
-                            return (id, try await storage.inbox.enqueue(event))
+                            return (id, try await storage.inbox.enqueue(event).isNew)
                         }
                         let claim = try await storage.inbox.enqueue(
                             event, claimingFor: "w", now: Self.now, lease: Self.long)
-                        return (id, claim != nil)
+                        return (id, claim.claim != nil)
                     }
                 }
                 return try await group.reduce(into: [String: Int]()) { counts, outcome in
@@ -335,7 +338,7 @@ import Testing
             #expect(byID["evt_pending"]?.isPruned == false)
             #expect(byID["evt_failed"]?.isPruned == false && byID["evt_failed"]?.lastError == "later")
             #expect(byID["evt_new"]?.isPruned == false, "received after the range")
-            #expect(try await inbox.enqueue(event("evt_ok", at: 0)) == false, "a redelivery is still a duplicate")
+            #expect(try await inbox.enqueue(event("evt_ok", at: 0)) == .duplicate, "a redelivery is still a duplicate")
             #expect(try await inbox.replay(id: "evt_dead") == false, "a pruned event cannot be replayed")
             #expect(try await inbox.replay(id: "evt_new") == true)
         }

@@ -147,6 +147,64 @@ import Testing
         }
     }
 
+    /// An event of a blocked tenant is held by the statement that stores it, whichever way it is stored (as it came,
+    /// or leased to its receiver): blocked, with no attempt and no lease, never claimed. The same account in the
+    /// other mode, another tenant and an event with no account are stored as they came; once unblocked, so is the
+    /// tenant's next event. A held event's redelivery is a duplicate.
+    @Test(arguments: Backend.enabled)
+    func anEventOfABlockedTenantIsHeldByTheStatementThatStoresIt(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            let now = Date()
+            let otherMode = Tenant(accountID: Self.tenant.accountID, mode: .test)
+            try await Self.install(Self.tenant, storage)
+            try await Self.install(otherMode, storage)
+            _ = try await storage.admin.block(Self.tenant, reason: nil, by: Self.action("cli", second: 1))
+            func event(_ id: String, _ tenant: Tenant?, status: InboxEvent.Status = .pending) -> InboxEvent {
+                InboxEvent(
+                    id: id, type: "customer.created", isLiveMode: tenant?.mode.isLive ?? true,
+                    accountID: tenant?.accountID, created: 1_700_000_000, receivedAt: now, status: status,
+                    payload: #"{"id":"\#(id)"}"#)
+            }
+            let lease = Duration.seconds(600)
+            #expect(try await inbox.enqueue(event("evt_held", Self.tenant)) == .held)
+            #expect(try await inbox.enqueue(event("evt_held_done", Self.tenant, status: .succeeded)) == .held)
+            #expect(
+                try await inbox.enqueue(event("evt_held_leased", Self.tenant), claimingFor: "w", now: now, lease: lease)
+                    == .held)
+            #expect(try await inbox.enqueue(event("evt_held", Self.tenant)) == .duplicate, "a redelivery")
+            #expect(
+                try await inbox.enqueue(event("evt_held", Self.tenant), claimingFor: "w", now: now, lease: lease)
+                    == .duplicate)
+            #expect(try await inbox.enqueue(event("evt_other_mode", otherMode)) == .stored)
+            let other = Tenant(accountID: "acct_other", mode: .live)
+            #expect(
+                try await inbox.enqueue(event("evt_other", other), claimingFor: "w", now: now, lease: lease).claim?.id
+                    == "evt_other")
+            #expect(try await inbox.enqueue(event("evt_platform", nil)) == .stored)
+            for id in ["evt_held", "evt_held_done", "evt_held_leased"] {
+                let held = try #require(try await storage.admin.event(id: id))
+                #expect(held.status == .blocked && held.attempts == 0, "\(id)")
+                #expect(held.leaseOwner == nil && held.leaseExpiresAt == nil && held.lastError == nil, "\(id)")
+            }
+            // The install callback's own event is held the same way.
+            let state = InstallState(
+                stateHash: InstallState.hash(of: "state"), appValue: nil, mode: nil, createdAt: now,
+                expiresAt: now.addingTimeInterval(600))
+            try await storage.installStates.save(state)
+            let followUp = InstallFollowUp(event: event("evt_callback", Self.tenant), linkCode: nil)
+            #expect(try await storage.installStates.complete(hash: state.stateHash, now: now) { _ in followUp } != nil)
+            #expect(try await storage.admin.event(id: "evt_callback")?.status == .blocked)
+            #expect(
+                Set(try await inbox.claim(now: now, limit: 10, lease: lease, owner: "w").map(\.id))
+                    == ["evt_other_mode", "evt_platform"])
+
+            _ = try await storage.admin.unblock(Self.tenant, by: Self.action("cli", second: 2))
+            #expect(try await inbox.enqueue(event("evt_after", Self.tenant)) == .stored)
+            #expect(try await storage.admin.event(id: "evt_held")?.status == .blocked, "held until replayed")
+        }
+    }
+
     /// `blocked` events are finished: never claimed, counted, listed, pruned, replayable; a claim set aside because
     /// its tenant is blocked becomes one, once.
     @Test(arguments: Backend.enabled)
@@ -160,9 +218,10 @@ import Testing
                     created: 1_700_000_000, receivedAt: now.addingTimeInterval(second), status: status,
                     payload: #"{"id":"\#(id)"}"#)
             }
-            #expect(try await inbox.enqueue(event("evt_dropped", status: .blocked, second: -10)))
-            #expect(try await !inbox.enqueue(event("evt_dropped", second: -10)), "a redelivery is a duplicate")
-            #expect(try await inbox.enqueue(event("evt_due")))
+            #expect(try await inbox.enqueue(event("evt_dropped", status: .blocked, second: -10)) == .held)
+            #expect(
+                try await inbox.enqueue(event("evt_dropped", second: -10)) == .duplicate, "a redelivery is a duplicate")
+            #expect(try await inbox.enqueue(event("evt_due")) == .stored)
             let claims = try await inbox.claim(now: now, limit: 10, lease: .seconds(600), owner: "w")
             #expect(claims.map(\.id) == ["evt_due"], "a blocked event is never claimed")
             let claim = try #require(claims.first)

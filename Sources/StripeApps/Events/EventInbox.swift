@@ -15,19 +15,28 @@
 /// shared by several instances, takes lease times from the database clock so that instances with skewed
 /// clocks agree on when a lease ends; retry times (`retryAt`) are compared with the `now` given.
 public protocol EventInbox: Sendable {
-    /// Stores an event unless one with its id is there already; returns whether it was new.
+    /// Stores an event unless one with its id is there already.
+    ///
+    /// An event of a tenant whose installation is blocked is held: stored ``InboxEvent/Status/blocked`` whatever
+    /// status it came with, in the same statement, so that no read before it can miss a block committed in
+    /// between; the answer is ``InboxArrival/held``. Otherwise the answer is ``InboxArrival/stored``, or
+    /// ``InboxArrival/duplicate``, which changes nothing.
     ///
     /// When this returns, the event is durable (committed, and synced to disk): only then may the webhook
     /// endpoint answer 2xx.
-    func enqueue(_ event: InboxEvent) async throws -> Bool
+    @discardableResult
+    func enqueue(_ event: InboxEvent) async throws -> InboxArrival
     /// Stores an event unless one with its id is there already, leased at once to `owner` for `lease` from `now`
-    /// (the instance that received it runs it, with no claim in between); returns the claim (running, one
-    /// attempt, the first fencing token), or `nil` for a duplicate, which changes nothing.
+    /// (the instance that received it runs it, with no claim in between); answers ``InboxArrival/claimed(_:)``
+    /// with the claim (running, one attempt, the first fencing token), ``InboxArrival/held`` for an event of a
+    /// blocked tenant (stored blocked, not leased, as ``enqueue(_:)`` holds it), or ``InboxArrival/duplicate``,
+    /// which changes nothing.
     ///
     /// Durable when it returns, as ``enqueue(_:)``. If `owner` never reports, the lease expires and any worker
     /// claims the event, as after a claim.
+    @discardableResult
     func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-        -> ClaimedEvent?
+        -> InboxArrival
     /// Inbox events, newest first, optionally of one status.
     func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent]
     /// Leases up to `limit` due events to `owner`, oldest first: pending ones, failed ones whose retry time has

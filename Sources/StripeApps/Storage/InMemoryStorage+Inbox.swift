@@ -7,23 +7,31 @@ import Synchronization
 #endif
 
 extension InMemoryStorage: EventInbox {
-    public func enqueue(_ event: InboxEvent) async throws -> Bool {
+    public func enqueue(_ event: InboxEvent) async throws -> InboxArrival {
         state.withLock { state in
-            guard state.inbox[event.id] == nil else { return false }
+            guard state.inbox[event.id] == nil else { return .duplicate }
+            if let held = state.held(event) {
+                state.inbox[event.id] = held
+                return .held
+            }
             state.inbox[event.id] = event
-            return true
+            return event.status == .blocked ? .held : .stored
         }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
-        -> ClaimedEvent?
+        -> InboxArrival
     {
         let claimed = event.claimedOnArrival(by: owner, until: now.addingTimeInterval(lease.timeInterval))
         return state.withLock { state in
-            guard state.inbox[event.id] == nil else { return nil }
+            guard state.inbox[event.id] == nil else { return .duplicate }
+            if let held = state.held(event) {
+                state.inbox[event.id] = held
+                return .held
+            }
             state.inbox[event.id] = claimed.event
             state.tokens[event.id] = claimed.token
-            return claimed
+            return .claimed(claimed)
         }
     }
 
@@ -136,11 +144,30 @@ extension InMemoryStorage.State {
     func holds(_ claim: ClaimedEvent) -> Bool {
         inbox[claim.id]?.status == .running && tokens[claim.id] == claim.token
     }
+
+    /// `event` as stored held, when its tenant's installation is blocked; `nil` otherwise.
+    func held(_ event: InboxEvent) -> InboxEvent? {
+        guard let accountID = event.accountID,
+            installations[Tenant(accountID: accountID, mode: event.isLiveMode ? .live : .test)]?.isBlocked == true
+        else { return nil }
+        return event.held
+    }
 }
 
 extension InboxEvent {
     /// The claim an event stored by ``EventInbox/enqueue(_:claimingFor:now:lease:)`` gets: running, its first
     /// attempt, the first fencing token.
+    /// The event as stored for a blocked tenant: blocked, with no attempt and no lease (every backend's rule).
+    package var held: InboxEvent {
+        var event = self
+        event.status = .blocked
+        event.attempts = 0
+        event.nextAttemptAt = nil
+        event.leaseOwner = nil
+        event.leaseExpiresAt = nil
+        return event
+    }
+
     package func claimedOnArrival(by owner: String, until expiry: Date) -> ClaimedEvent {
         var event = self
         event.status = .running

@@ -157,7 +157,9 @@ extension InMemoryStorage: InstallStateStore {
             var changed = state
             guard let consumed = Self.consume(.state, hash: hash, now: now, in: &changed) else { return nil }
             let work = followUp(consumed)
-            if changed.inbox[work.event.id] == nil { changed.inbox[work.event.id] = work.event }
+            if changed.inbox[work.event.id] == nil {
+                changed.inbox[work.event.id] = changed.held(work.event) ?? work.event
+            }
             if let linkCode = work.linkCode {
                 guard changed.installStates[linkCode.stateHash] == nil else {
                     throw StoreError(.unavailable, message: "An install value with this hash exists already.")

@@ -16,7 +16,8 @@ public protocol InstallStateStore: Sendable {
     /// callback checks it before it spends the code).
     func state(hash: String, now: Date) async throws -> InstallState?
     /// Consumes the state with this hash, as ``consume(_:hash:now:)``, and in the same transaction stores what
-    /// `followUp` returns for it: its event in the inbox (unless one with that id exists) and its link code.
+    /// `followUp` returns for it: its event in the inbox (unless one with that id exists; held, as
+    /// ``EventInbox/enqueue(_:)`` holds one, when its tenant is blocked) and its link code.
     /// Either everything is stored or nothing, so a crash or an error never leaves a consumed state whose install
     /// is forgotten; returns `nil`, storing nothing, when the state is unknown, used or expired.
     func complete(hash: String, now: Date, _ followUp: @Sendable (InstallState) -> InstallFollowUp) async throws

@@ -94,7 +94,7 @@ public struct MissedEventRecovery: Sendable {
                     report.skipped += 1
                     continue
                 }
-                if try await inbox.enqueue(inboxEvent(event, tenant: tenant)) {
+                if try await inbox.enqueue(inboxEvent(event, tenant: tenant)).isNew {
                     report.enqueued += 1
                 } else {
                     report.alreadyInInbox += 1

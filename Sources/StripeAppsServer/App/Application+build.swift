@@ -211,9 +211,8 @@ func buildRouter<Storage: StorageBackend>(
     MetricsController(metrics: metrics, token: configuration.metricsToken, now: hooks.now, rejections: rejections)
         .register(on: router)
     WebhookController(
-        configuration: configuration, signing: signing, inbox: storage.inbox, installations: storage.installations,
-        now: hooks.now,
-        worker: worker, rejections: rejections, metrics: metrics
+        configuration: configuration, signing: signing, inbox: storage.inbox, now: hooks.now, worker: worker,
+        rejections: rejections, metrics: metrics
     ).register(on: router)
     InstallController(
         configuration: configuration,

@@ -13,14 +13,14 @@ import StripeApps
 /// stores them once. A live event can never arrive on the test endpoint, so that is refused.
 ///
 /// The event of a tenant an operator blocked is acknowledged too (200, so Stripe stops retrying) and stored
-/// `blocked`: it is kept, counted and listed, and never runs. The block is read from the installation record, the
-/// read every signed UI call makes too (cached on SQLite).
-struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
+/// `blocked`: it is kept, counted and listed, and never runs. The inbox decides that in the statement that stores the
+/// event (``StripeApps/InboxArrival/held``), so a delivery makes no read of its own and cannot miss a block
+/// committed just before it.
+struct WebhookController<Inbox: EventInbox> {
     let configuration: AppConfiguration
     /// The endpoints' verifiers, known once storage is ready (development mode keeps its secrets there).
     let signing: AppSigning
     let inbox: Inbox
-    let installations: Installations
     let now: @Sendable () -> Date
     let worker: InboxWorker?
     /// Samples the log lines of rejected deliveries.
@@ -96,38 +96,30 @@ struct WebhookController<Inbox: EventInbox, Installations: InstallationStore> {
         guard event.isLiveMode == false || isLiveEndpoint else {
             throw APIError.badRequest("mode_mismatch", "A live-mode event cannot arrive on the test-mode endpoint.")
         }
-        var stored = InboxEvent(
+        let stored = InboxEvent(
             event: event, payload: String(decoding: bytes, as: UTF8.self), receivedAt: now(),
             traceParent: DeliveryTrace.current())
-        let isBlocked: Bool
-        if let tenant = event.tenant {
-            isBlocked = try await installations.installation(for: tenant)?.isBlocked == true
+        // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
+        // Either way the inbox holds the event of a blocked tenant: acknowledged and kept, never run.
+        let arrival: InboxArrival
+        if let worker {
+            arrival = try await worker.receive(stored)
         } else {
-            isBlocked = false
+            arrival = try await inbox.enqueue(stored)
         }
-        let isNew: Bool
-        if isBlocked {
-            // Acknowledged and kept, never run: no worker hears of it.
-            stored.status = .blocked
-            isNew = try await inbox.enqueue(stored)
-        } else if let worker {
-            // Through the worker, the event starts here at once when it has room; without one, it waits for a claim.
-            isNew = try await worker.receive(stored)
-        } else {
-            isNew = try await inbox.enqueue(stored)
-        }
+        let isHeld = arrival == .held
         context.logger.info(
-            isBlocked ? "webhook of a blocked tenant stored without running" : "webhook stored",
+            isHeld ? "webhook of a blocked tenant stored without running" : "webhook stored",
             metadata: [
                 "stripe.event": .string(event.id), "stripe.event.type": .string(event.type),
                 "stripe.account": .string(event.accountID ?? "-"),
                 "stripe.mode": .string(event.isLiveMode ? "live" : "test"),
-                "inbox.duplicate": "\(!isNew)",
+                "inbox.duplicate": "\(!arrival.isNew)",
             ]
         )
-        var fields = [PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!isNew))]
-        if isBlocked { fields.append(PayloadField("blocked", .bool(true))) }
-        return (Response.json(.object(fields)), isBlocked && isNew ? .blocked : isNew ? .stored : .duplicate)
+        var fields = [PayloadField("received", .bool(true)), PayloadField("duplicate", .bool(!arrival.isNew))]
+        if isHeld { fields.append(PayloadField("blocked", .bool(true))) }
+        return (Response.json(.object(fields)), isHeld ? .blocked : arrival.isNew ? .stored : .duplicate)
     }
 
     /// Logs a refused delivery and returns its answer; in development mode a 401 carries a hint (logged too).

@@ -203,10 +203,11 @@ public final class InboxWorker: Service, Sendable {
         wakeUp.yield()
     }
 
-    /// Stores a verified delivery; returns whether it was new. When the worker has room and nothing older is due,
-    /// the event is stored leased to this worker and starts at once; otherwise it is stored pending for a claim.
-    /// An event of a type no handler is registered for is stored succeeded with no attempt: nothing would run.
-    public func receive(_ event: InboxEvent) async throws -> Bool {
+    /// Stores a verified delivery and says what that did. When the worker has room and nothing older is due, the
+    /// event is stored leased to this worker and starts at once; otherwise it is stored pending for a claim. An
+    /// event of a type no handler is registered for is stored succeeded with no attempt: nothing would run. The
+    /// inbox holds an event of a blocked tenant (``InboxArrival/held``) whichever way it is stored.
+    public func receive(_ event: InboxEvent) async throws -> InboxArrival {
         guard handlers.handles(event.type) else {
             // Nothing would run (Stripe sends every type the app subscribes to): stored succeeded, with no
             // attempt, so that the event costs no claim and no settlement. A replay still runs what is
@@ -223,23 +224,24 @@ public final class InboxWorker: Service, Sendable {
             return true
         }
         guard reserved else {
-            let isNew = try await inbox.enqueue(event)
-            if isNew { notify() }
-            return isNew
+            let arrival = try await inbox.enqueue(event)
+            if arrival == .stored { notify() }
+            return arrival
         }
-        let claim: ClaimedEvent?
+        let arrival: InboxArrival
         do {
-            claim = try await inbox.enqueue(event, claimingFor: options.owner, now: now(), lease: options.lease)
+            arrival = try await inbox.enqueue(event, claimingFor: options.owner, now: now(), lease: options.lease)
         } catch {
             state.withLock { $0.reserved -= 1 }
             throw error
         }
+        let claim = arrival.claim
         state.withLock { state in
             state.reserved -= 1
             if let claim { state.waiting.append(claim) }
         }
         if claim != nil { wakeUp.yield() }
-        return claim != nil
+        return arrival
     }
 
     /// Runs until the application shuts down: starts held events while there are free slots, claims due ones
