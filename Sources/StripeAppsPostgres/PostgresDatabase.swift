@@ -30,13 +30,14 @@ final class PostgresDatabase: Sendable {
     /// at JOB_CONCURRENCY=8: 5,392-6,335/s one at a time, 3,042-3,924/s two at once, in an interleaved A/B).
     static let concurrentBatches = 2
 
-    init(client: PostgresClient, logger: Logger, timeout: Duration) {
+    init(client: PostgresClient, logger: Logger, timeout: Duration, preparesStatements: Bool) {
         self.client = client
         self.logger = logger
         self.timeout = timeout
         enqueueBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] deliveries in
             try await Deadline.run(timeout) {
-                try await PostgresEventInbox.insert(deliveries, client: client, logger: logger)
+                try await PostgresEventInbox.insert(
+                    deliveries, client: client, prepared: preparesStatements, logger: logger)
             }
         }
         jobSettleBatcher = GroupCommit {

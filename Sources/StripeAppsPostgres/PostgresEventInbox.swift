@@ -70,40 +70,22 @@ public struct PostgresEventInbox: EventInbox {
     /// woken; events stored claimed, or stored done, need no one else. An event of a blocked tenant is held (stored
     /// blocked, with no attempt and no lease) by the same statement, so that a block committed before it is seen
     /// with no read of its own: a delivery costs no query but its share of the batch.
-    static func insert(_ deliveries: [Delivery], client: PostgresClient, logger: Logger) async throws -> [Stored] {
+    /// `prepared` runs it as ``InsertStatement``.
+    static func insert(_ deliveries: [Delivery], client: PostgresClient, prepared: Bool, logger: Logger) async throws
+        -> [Stored]
+    {
         do {
             var inserted: [String: Stored] = [:]
             let events = deliveries.map(\.event)
-            let rows = try await client.query(
-                """
-                WITH stored AS (
-                    INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
-                        payload, lease_owner, lease_expires_at, lease_token, trace_parent)
-                    SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at,
-                        CASE WHEN held THEN 'blocked' WHEN owner = '' THEN status ELSE 'running' END,
-                        CASE WHEN held THEN 0 WHEN owner = '' THEN attempts ELSE 1 END, payload,
-                        CASE WHEN NOT held THEN NULLIF(owner, '') END,
-                        CASE WHEN owner <> '' AND NOT held THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
-                        CASE WHEN owner = '' OR held THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
-                    FROM (SELECT incoming.*, EXISTS (
-                        SELECT 1 FROM installations AS i
-                        WHERE i.account_id = incoming.account_id AND i.livemode = incoming.livemode
-                            AND i.blocked_at IS NOT NULL) AS held
-                    FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
-                        \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
-                        \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
-                        \(events.map(\.attempts)), \(events.map(\.payload)), \(deliveries.map { $0.claim?.owner ?? "" }),
-                        \(deliveries.map { $0.claim?.seconds ?? 0 }), \(events.map { $0.traceParent ?? "" }))
-                        AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
-                            owner, lease, trace_parent)) AS incoming
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING id, lease_expires_at, status
-                )
-                SELECT * FROM stored
-                """,
-                logger: logger)
+            let query = insertQuery(deliveries)
+            let rows: AsyncThrowingMapSequence<PostgresRowSequence, InsertStatement.Row>
+            if prepared {
+                rows = try await client.execute(InsertStatement(query.binds), logger: logger)
+            } else {
+                rows = try await client.query(query, logger: logger).map { try $0.decode(InsertStatement.Row.self) }
+            }
             var storedPending = false
-            for try await (id, leaseExpiresAt, status) in rows.decode((String, Double?, String).self) {
+            for try await (id, leaseExpiresAt, status) in rows {
                 inserted[id] =
                     status == InboxEvent.Status.blocked.description
                     ? .held : leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .stored
@@ -121,6 +103,53 @@ public struct PostgresEventInbox: EventInbox {
         } catch {
             throw PostgresDatabase.storeError(error)
         }
+    }
+
+    /// The insert of `deliveries`: one row per delivery, from one array per column.
+    static func insertQuery(_ deliveries: [Delivery]) -> PostgresQuery {
+        let events = deliveries.map(\.event)
+        return """
+            WITH stored AS (
+                INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
+                    payload, lease_owner, lease_expires_at, lease_token, trace_parent)
+                SELECT id, type, livemode, NULLIF(account_id, ''), created, received_at,
+                    CASE WHEN held THEN 'blocked' WHEN owner = '' THEN status ELSE 'running' END,
+                    CASE WHEN held THEN 0 WHEN owner = '' THEN attempts ELSE 1 END, payload,
+                    CASE WHEN NOT held THEN NULLIF(owner, '') END,
+                    CASE WHEN owner <> '' AND NOT held THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
+                    CASE WHEN owner = '' OR held THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
+                FROM (SELECT incoming.*, EXISTS (
+                    SELECT 1 FROM installations AS i
+                    WHERE i.account_id = incoming.account_id AND i.livemode = incoming.livemode
+                        AND i.blocked_at IS NOT NULL) AS held
+                FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
+                    \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
+                    \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
+                    \(events.map(\.attempts)), \(events.map(\.payload)), \(deliveries.map { $0.claim?.owner ?? "" }),
+                    \(deliveries.map { $0.claim?.seconds ?? 0 }), \(events.map { $0.traceParent ?? "" }))
+                    AS incoming (id, type, livemode, account_id, created, received_at, status, attempts, payload,
+                        owner, lease, trace_parent)) AS incoming
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id, lease_expires_at, status
+            )
+            SELECT * FROM stored
+            """
+    }
+
+    /// The insert as a statement prepared once per connection: PostgreSQL parses and plans it once instead of for
+    /// every batch, which had been about as much work as running it. Its text is the one ``insertQuery(_:)``
+    /// builds for any batch (the values are bound, one array per column).
+    struct InsertStatement: PostgresPreparedStatement {
+        typealias Row = (String, Double?, String)
+        static let name = "stripe_apps_inbox_insert"
+        static let sql = insertQuery([]).sql
+        let binds: PostgresBindings
+
+        init(_ binds: PostgresBindings) { self.binds = binds }
+
+        func makeBindings() -> PostgresBindings { binds }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     public func events(status: InboxEvent.Status?, limit: Int) async throws -> [InboxEvent] {

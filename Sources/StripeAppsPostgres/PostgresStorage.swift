@@ -26,6 +26,11 @@ public final class PostgresStorage: StorageBackend, Service {
         public var operationTimeout: Duration
         /// The `application_name` the server shows for these connections.
         public var applicationName: String
+        /// Whether the statement every webhook delivery runs (the inbox's insert) is prepared once per connection,
+        /// so that PostgreSQL parses and plans it once rather than for each batch
+        /// (`DATABASE_PREPARED_STATEMENTS`, on). Turn it off behind a pooler that does not keep prepared statements
+        /// across transactions (PgBouncer before 1.21, or without `max_prepared_statements`).
+        public var preparesStatements: Bool
 
         /// Creates a configuration.
         public init(
@@ -33,13 +38,15 @@ public final class PostgresStorage: StorageBackend, Service {
             maximumConnections: Int = 10,
             connectTimeout: Duration = .seconds(10),
             operationTimeout: Duration = .seconds(5),
-            applicationName: String = "stripe-apps-backend"
+            applicationName: String = "stripe-apps-backend",
+            preparesStatements: Bool = true
         ) {
             self.location = location
             self.maximumConnections = maximumConnections
             self.connectTimeout = connectTimeout
             self.operationTimeout = operationTimeout
             self.applicationName = applicationName
+            self.preparesStatements = preparesStatements
         }
     }
 
@@ -71,7 +78,7 @@ public final class PostgresStorage: StorageBackend, Service {
         if background.logLevel > .debug { background.logLevel = max(background.logLevel, .error) }
         database = PostgresDatabase(
             client: PostgresClient(configuration: client, backgroundLogger: background), logger: logger,
-            timeout: configuration.operationTimeout)
+            timeout: configuration.operationTimeout, preparesStatements: configuration.preparesStatements)
     }
 
     /// libpq's `sslmode` in postgres-nio's terms.

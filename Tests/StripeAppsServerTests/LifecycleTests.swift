@@ -59,7 +59,7 @@ import Testing
             "EVENT_CONCURRENCY": "32", "INSTANCE_ID": "web-1", "DATABASE_POOL_SIZE": "4",
             "EVENT_HANDLER_TIMEOUT_SECONDS": "90", "HTTP_HEADER_TIMEOUT_SECONDS": "5",
             "HTTP_BODY_TIMEOUT_SECONDS": "20",
-            "HTTP_IDLE_TIMEOUT_SECONDS": "30", "MAX_CONNECTIONS": "50",
+            "HTTP_IDLE_TIMEOUT_SECONDS": "30", "MAX_CONNECTIONS": "50", "DATABASE_PREPARED_STATEMENTS": "off",
         ])
         #expect(configuration.appSecrets?.secrets.count == 2)
         #expect(!configuration.isDevelopmentMode)
@@ -75,7 +75,9 @@ import Testing
         #expect(configuration.workerOptions.handlerTimeout == .seconds(90))
         #expect(configuration.httpHeaderTimeoutSeconds == 5 && configuration.httpBodyTimeoutSeconds == 20)
         #expect(configuration.httpIdleTimeoutSeconds == 30 && configuration.maximumConnections == 50)
+        #expect(!configuration.databasePreparedStatements)
         let defaults = try read([:])
+        #expect(defaults.databasePreparedStatements)
         #expect(defaults.httpHeaderTimeoutSeconds == 10 && defaults.httpBodyTimeoutSeconds == 30)
         #expect(defaults.httpIdleTimeoutSeconds == 60 && defaults.maximumConnections == 1000)
         #expect(try read([:]).workerOptions.handlerTimeout == .seconds(300))
@@ -89,6 +91,7 @@ import Testing
             ("EVENT_CONCURRENCY", "0"), ("DATABASE_URL", "mysql://u@h/db"), ("DATABASE_URL", "postgres://h/db"),
             ("DATABASE_POOL_SIZE", "0"), ("EVENT_HANDLER_TIMEOUT_SECONDS", "0"),
             ("HTTP_HEADER_TIMEOUT_SECONDS", "0"), ("HTTP_BODY_TIMEOUT_SECONDS", "x"), ("MAX_CONNECTIONS", "0"),
+            ("DATABASE_PREPARED_STATEMENTS", "sometimes"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try read([variable: value]) }
             #expect(error?.variable == variable)

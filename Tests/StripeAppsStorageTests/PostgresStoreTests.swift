@@ -98,6 +98,38 @@ struct PostgresStoreTests {
         }
     }
 
+    /// With prepared statements off (behind a pooler that does not keep them), deliveries go through the same insert
+    /// as a plain statement: stored, duplicate, held, claimed. (The contract suites run it prepared, the default.)
+    @Test func withPreparedStatementsOffDeliveriesAreStoredByAPlainStatement() async throws {
+        try await PostgresTestDatabase.withFreshDatabase { location in
+            let storage = try PostgresStorage(configuration: .init(location: location, preparesStatements: false))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await storage.run() }
+                defer { group.cancelAll() }
+                try await storage.migrate()
+                let blocked = Tenant(accountID: "acct_blocked", mode: .test)
+                let now = Date()
+                _ = try await storage.installations.apply(
+                    InstallationChange(
+                        tenant: blocked, action: .activate,
+                        source: .event(type: "account.application.authorized", id: "e"),
+                        occurredAt: now, recordedAt: now))
+                _ = try await storage.admin.block(blocked, reason: nil, by: AdminAction(actor: "test", date: now))
+                func event(_ id: String, account: String) -> InboxEvent {
+                    InboxEvent(
+                        id: id, type: "t", isLiveMode: false, accountID: account, created: 1, receivedAt: now,
+                        payload: "{}")
+                }
+                #expect(try await storage.inbox.enqueue(event("evt_1", account: "acct_1")) == .stored)
+                #expect(try await storage.inbox.enqueue(event("evt_1", account: "acct_1")) == .duplicate)
+                #expect(try await storage.inbox.enqueue(event("evt_held", account: "acct_blocked")) == .held)
+                let arrival = try await storage.inbox.enqueue(
+                    event("evt_2", account: "acct_1"), claimingFor: "w", now: now, lease: .seconds(60))
+                #expect(arrival.claim?.owner == "w" && arrival.claim?.event.status == .running)
+            }
+        }
+    }
+
     /// Two instances store and claim through one database: the other instance's worker is woken by NOTIFY.
     @Test func anEventStoredByOneInstanceWakesTheOther() async throws {
         try await Self.withInstances(2) { storages, _ in

@@ -85,7 +85,8 @@ if let postgres = url.postgres {
     let storage = try PostgresStorage(
         configuration: .init(
             location: postgres, maximumConnections: configuration.databasePoolSize,
-            operationTimeout: .seconds(configuration.databaseTimeoutSeconds)),
+            operationTimeout: .seconds(configuration.databaseTimeoutSeconds),
+            preparesStatements: configuration.databasePreparedStatements),
         logger: logger)
     if benchmark {
         try await withStorageRunning(storage) {

@@ -20,6 +20,7 @@ public import StripeAppsAPI
 /// | `DATABASE_POOL_SIZE` | `10` | the most PostgreSQL connections of one instance |
 /// | `DATABASE_CONNECT_TIMEOUT_SECONDS` | `10` | how long a PostgreSQL connection attempt may take |
 /// | `DATABASE_TIMEOUT_SECONDS` | `5` | the longest a PostgreSQL store operation may take before it fails as unavailable (503) |
+/// | `DATABASE_PREPARED_STATEMENTS` | `on` | `off` behind a pooler that does not keep prepared statements (PgBouncer before 1.21) |
 /// | `SIGNATURE_TOLERANCE_SECONDS` | `300` | the two-sided time window of signatures (at least 1) |
 /// | `MAX_BODY_BYTES` | `1048576` | the largest request body, refused before hashing |
 /// | `SETTINGS_MAX_BYTES` | `16384` | the largest settings document of a tenant |
@@ -131,6 +132,8 @@ public struct AppConfiguration: Sendable {
     public var databaseConnectTimeoutSeconds = 10
     /// The longest a PostgreSQL store operation may take, in seconds.
     public var databaseTimeoutSeconds = 5
+    /// Whether the hot PostgreSQL statements are prepared once per connection (`DATABASE_PREPARED_STATEMENTS`).
+    public var databasePreparedStatements = true
     /// The log level.
     public var logLevel: Logger.Level
     /// Whether log lines are JSON objects (`true`, the default) or plain text.
@@ -297,6 +300,11 @@ public struct AppConfiguration: Sendable {
         databaseTimeoutSeconds = try Self.integer(
             reader, "database.timeout.seconds", "DATABASE_TIMEOUT_SECONDS", default: databaseTimeoutSeconds,
             in: 1...300)
+        switch reader.string(forKey: "database.prepared.statements", default: "on").lowercased() {
+        case "on", "true", "1": databasePreparedStatements = true
+        case "off", "false", "0": databasePreparedStatements = false
+        default: throw ConfigurationError(variable: "DATABASE_PREPARED_STATEMENTS", problem: "must be on or off")
+        }
         let tolerance = try Self.integer(
             reader,
             "signature.tolerance.seconds",

@@ -28,7 +28,8 @@ enum SelectedStorage {
                         location: postgres,
                         maximumConnections: configuration.databasePoolSize,
                         connectTimeout: .seconds(configuration.databaseConnectTimeoutSeconds),
-                        operationTimeout: .seconds(configuration.databaseTimeoutSeconds)
+                        operationTimeout: .seconds(configuration.databaseTimeoutSeconds),
+                        preparesStatements: configuration.databasePreparedStatements
                     ),
                     logger: logger
                 )
