@@ -13,7 +13,7 @@ final class PostgresDatabase: Sendable {
     let logger: Logger
     /// The longest one store operation may take, waiting for a connection included.
     let timeout: Duration
-    let enqueueBatcher: GroupCommit<PostgresEventInbox.Delivery, PostgresEventInbox.Stored>
+    let enqueueBatcher: GroupCommit<PostgresEventInbox.Delivery, InboxArrival>
     let settleBatcher: GroupCommit<InboxSettlement, Bool>
     /// Job outcomes that arrive together: one statement, one commit.
     let jobSettleBatcher: GroupCommit<JobSettlement, Bool>

@@ -24,28 +24,14 @@ public struct PostgresEventInbox: EventInbox {
         """
 
     public func enqueue(_ event: InboxEvent) async throws -> InboxArrival {
-        try await database.traced {
-            switch try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) {
-            case .duplicate: .duplicate
-            case .held: .held
-            case .stored, .claimed: .stored
-            }
-        }
+        try await database.traced { try await database.enqueueBatcher.submit(Delivery(event: event, claim: nil)) }
     }
 
     public func enqueue(_ event: InboxEvent, claimingFor owner: String, now: Date, lease: Duration) async throws
         -> InboxArrival
     {
-        let stored = try await database.traced {
+        try await database.traced {
             try await database.enqueueBatcher.submit(Delivery(event: event, claim: (owner, lease.timeInterval)))
-        }
-        switch stored {
-        case .duplicate: return .duplicate
-        case .held: return .held
-        case .stored: return .stored
-        case .claimed(let leaseExpiresAt):
-            // The lease end comes from the database clock, as a claim's does.
-            return .claimed(event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt)))
         }
     }
 
@@ -55,28 +41,16 @@ public struct PostgresEventInbox: EventInbox {
         let claim: (owner: String, seconds: Double)?
     }
 
-    /// What storing one delivery did.
-    enum Stored: Sendable, Equatable {
-        case duplicate
-        /// Stored as the event said: pending, or done.
-        case stored
-        /// Stored running, leased until then (Unix seconds, database clock).
-        case claimed(leaseExpiresAt: Double)
-        /// Stored blocked, neither run nor leased: its tenant's installation is blocked.
-        case held
-    }
-
     /// Inserts a batch of deliveries in one statement. When any was stored pending, every instance's worker is
     /// woken; events stored claimed, or stored done, need no one else. An event of a blocked tenant is held (stored
     /// blocked, with no attempt and no lease) by the same statement, so that a block committed before it is seen
     /// with no read of its own: a delivery costs no query but its share of the batch.
     /// `prepared` runs it as ``InsertStatement``.
     static func insert(_ deliveries: [Delivery], client: PostgresClient, prepared: Bool, logger: Logger) async throws
-        -> [Stored]
+        -> [InboxArrival]
     {
         do {
-            var inserted: [String: Stored] = [:]
-            let events = deliveries.map(\.event)
+            var inserted: [String: (status: String, leaseExpiresAt: Double?)] = [:]
             let query = insertQuery(deliveries)
             let rows: AsyncThrowingMapSequence<PostgresRowSequence, InsertStatement.Row>
             if prepared {
@@ -86,9 +60,7 @@ public struct PostgresEventInbox: EventInbox {
             }
             var storedPending = false
             for try await (id, leaseExpiresAt, status) in rows {
-                inserted[id] =
-                    status == InboxEvent.Status.blocked.description
-                    ? .held : leaseExpiresAt.map { .claimed(leaseExpiresAt: $0) } ?? .stored
+                inserted[id] = (status, leaseExpiresAt)
                 storedPending = storedPending || status == InboxEvent.Status.pending.description
             }
             if storedPending {
@@ -96,9 +68,13 @@ public struct PostgresEventInbox: EventInbox {
             }
             // A batch may hold the same id twice (a retried delivery): only its first copy is new.
             var answered = Set<String>()
-            return events.map { event in
-                guard let stored = inserted[event.id], answered.insert(event.id).inserted else { return .duplicate }
-                return stored
+            return deliveries.map { delivery in
+                let event = delivery.event
+                guard let row = inserted[event.id], answered.insert(event.id).inserted else { return .duplicate }
+                if row.status == InboxEvent.Status.blocked.description { return .held }
+                guard let owner = delivery.claim?.owner, let leaseExpiresAt = row.leaseExpiresAt else { return .stored }
+                // The lease end comes from the database clock, as a claim's does.
+                return .claimed(event.claimedOnArrival(by: owner, until: Date(unixSeconds: leaseExpiresAt)))
             }
         } catch {
             throw PostgresDatabase.storeError(error)

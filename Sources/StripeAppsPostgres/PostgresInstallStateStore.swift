@@ -40,22 +40,11 @@ public struct PostgresInstallStateStore: InstallStateStore {
                 ).first.flatMap({ Self.installState($0, now: now) })
             else { return nil }
             let work = followUp(consumed)
-            let event = work.event
-            // Held (stored blocked) when the tenant is blocked, as a webhook's event is (`PostgresEventInbox.insert`).
-            try await connection.query(
-                """
-                INSERT INTO inbox_events (id, type, livemode, account_id, created, received_at, status, attempts,
-                    payload, lease_token, trace_parent)
-                SELECT \(event.id), \(event.type), \(event.isLiveMode), \(event.accountID), \(event.created),
-                    \(event.receivedAt.timeIntervalSince1970),
-                    CASE WHEN held THEN 'blocked' ELSE \(event.status.description) END,
-                    CASE WHEN held THEN 0 ELSE \(event.attempts) END, \(event.payload), 0, \(event.traceParent)
-                FROM (SELECT EXISTS (
-                    SELECT 1 FROM installations
-                    WHERE account_id = \(event.accountID) AND livemode = \(event.isLiveMode) AND blocked_at IS NOT NULL
-                ) AS held) AS tenant
-                ON CONFLICT (id) DO NOTHING
-                """, logger: logger)
+            // The inbox's own insert, in this transaction: held (stored blocked) when the tenant is blocked.
+            let stored = try await connection.query(
+                PostgresEventInbox.insertQuery([PostgresEventInbox.Delivery(event: work.event, claim: nil)]),
+                logger: logger)
+            for try await _ in stored {}
             // Other instances' workers hear of it at once (delivered at commit), as of a webhook's event.
             try await connection.query("SELECT pg_notify(\(PostgresDatabase.inboxChannel), '')", logger: logger)
             if let linkCode = work.linkCode { try await connection.query(Self.insertQuery(linkCode), logger: logger) }

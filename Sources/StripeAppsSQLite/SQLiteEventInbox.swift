@@ -102,7 +102,7 @@ public struct SQLiteEventInbox: EventInbox {
     }
 
     /// Stores `event` unless one with its id is there, in a transaction another store opened (the install
-    /// callback stores its follow-up with the state it consumes); returns whether it was new.
+    /// callback stores its follow-up with the state it consumes), as ``enqueue(_:)`` stores it.
     @discardableResult
     static func insert(_ event: InboxEvent, in db: Database) throws -> InboxArrival {
         try store(event, token: 0, with: db.cachedStatement(sql: insertSQL))

@@ -10,12 +10,9 @@ extension InMemoryStorage: EventInbox {
     public func enqueue(_ event: InboxEvent) async throws -> InboxArrival {
         state.withLock { state in
             guard state.inbox[event.id] == nil else { return .duplicate }
-            if let held = state.held(event) {
-                state.inbox[event.id] = held
-                return .held
-            }
-            state.inbox[event.id] = event
-            return event.status == .blocked ? .held : .stored
+            let stored = state.held(event) ?? event
+            state.inbox[event.id] = stored
+            return stored.status == .blocked ? .held : .stored
         }
     }
 
@@ -155,10 +152,9 @@ extension InMemoryStorage.State {
 }
 
 extension InboxEvent {
-    /// The claim an event stored by ``EventInbox/enqueue(_:claimingFor:now:lease:)`` gets: running, its first
-    /// attempt, the first fencing token.
-    /// The event as stored for a blocked tenant: blocked, with no attempt and no lease (every backend's rule).
-    package var held: InboxEvent {
+    /// The event as stored for a blocked tenant: blocked, with no attempt and no lease (the rule the SQL backends'
+    /// inserts state).
+    var held: InboxEvent {
         var event = self
         event.status = .blocked
         event.attempts = 0
@@ -168,6 +164,8 @@ extension InboxEvent {
         return event
     }
 
+    /// The claim an event stored by ``EventInbox/enqueue(_:claimingFor:now:lease:)`` gets: running, its first
+    /// attempt, the first fencing token.
     package func claimedOnArrival(by owner: String, until expiry: Date) -> ClaimedEvent {
         var event = self
         event.status = .running
