@@ -18,6 +18,12 @@ public struct PostgresEventInbox: EventInbox {
         String?
     )
 
+    /// A claimed row: ``Row``, then whether the event's tenant is blocked.
+    typealias ClaimRow = (
+        String, String, Bool, String?, Int64, Double, String, Int, String, Double?, String?, String?, Double?, Int64,
+        String?, Bool
+    )
+
     static let columns = """
         id, type, livemode, account_id, created, received_at, status, attempts, payload, next_attempt_at, \
         last_error, lease_owner, lease_expires_at, lease_token, trace_parent
@@ -173,12 +179,16 @@ public struct PostgresEventInbox: EventInbox {
                 lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
                 lease_token = e.lease_token + 1
             WHERE e.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
-            RETURNING \(unescaped: Self.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            RETURNING \(unescaped: Self.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+                EXISTS (
+                    SELECT 1 FROM installations AS i
+                    WHERE i.account_id = e.account_id AND i.livemode = e.livemode AND i.blocked_at IS NOT NULL)
             """,
-            as: Row.self)
-        return try rows.map { row in
-            let (event, token) = try Self.event(row)
-            return ClaimedEvent(event: event, token: token, owner: owner)
+            as: ClaimRow.self)
+        return try rows.map { r in
+            let (event, token) = try Self.event(
+                (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14))
+            return ClaimedEvent(event: event, token: token, owner: owner, tenantBlockedWhenClaimed: r.15)
         }.oldestFirst()
     }
 

@@ -159,14 +159,18 @@ public struct SQLiteEventInbox: EventInbox {
                             OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?3))
                             OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
                     ORDER BY created, received_at, id LIMIT ?4)
-                RETURNING \(columns)
+                RETURNING \(columns), EXISTS (
+                    SELECT 1 FROM installations AS i
+                    WHERE i.account_id = inbox_events.account_id AND i.livemode = inbox_events.livemode
+                        AND i.blocked_at IS NOT NULL)
                 """
         )
         let rows = try Row.fetchAll(
             statement,
             arguments: [claim.owner, nowSeconds + claim.lease.timeInterval, nowSeconds, max(0, claim.limit)])
         return try rows.map { row in
-            ClaimedEvent(event: try event(row), token: row[13], owner: claim.owner)
+            ClaimedEvent(
+                event: try event(row), token: row[13], owner: claim.owner, tenantBlockedWhenClaimed: row[15])
         }.oldestFirst()
     }
 

@@ -176,6 +176,45 @@ import Testing
         #expect(try await storage.admin.event(id: "evt_early")?.status == .succeeded)
     }
 
+    /// A claimed event starts on its claim's reading of the block, with no installation read of its own while
+    /// that reading is recent (``InboxWorker/Options/blockReadingLifetime``); an event that starts later reads the
+    /// installation again, so a block committed after the claim stops it. Here the first event's handler blocks
+    /// its tenant while the second, claimed with it, waits its turn.
+    @Test(arguments: [false, true])
+    func aClaimsReadingOfTheBlockDecidesUntilItIsTooOld(readingTooOld: Bool) async throws {
+        let storage = InMemoryStorage()
+        try await install(Self.blocked, in: storage)
+        let installations = CountingInstallations(storage)
+        let ran = Mutex<[String]>([])
+        var handlers = EventHandlers()
+        handlers.on("customer.created") { context in
+            ran.withLock { $0.append(context.event.id) }
+            _ = try await storage.admin.block(Self.blocked, reason: nil, by: Self.action)
+        }
+        let worker = InboxWorker(
+            inbox: storage, handlers: handlers, installations: installations,
+            options: InboxWorker.Options(blockReadingLifetime: readingTooOld ? .zero : .seconds(60)),
+            now: { testNow })
+        for (id, created) in [("evt_first", Int64(1)), ("evt_second", 2)] {
+            let body = InboxWorkerTests.event(id, type: "customer.created", created: created)
+            let event = try AppEvent(json: Array(body.utf8))
+            #expect(
+                try await storage.inbox.enqueue(InboxEvent(event: event, payload: body, receivedAt: testNow))
+                    == .stored)
+        }
+        #expect(try await worker.processDueEvents() == 2)
+        let second = try #require(try await storage.admin.event(id: "evt_second"))
+        if readingTooOld {
+            #expect(ran.withLock { $0 } == ["evt_first"])
+            #expect(second.status == .blocked)
+            #expect(installations.reads.load(ordering: .relaxed) == 2, "each event read the installation")
+        } else {
+            #expect(ran.withLock { $0 } == ["evt_first", "evt_second"], "both were claimed before the block")
+            #expect(second.status == .succeeded)
+            #expect(installations.reads.load(ordering: .relaxed) == 0, "the claim's reading decided")
+        }
+    }
+
     /// A job pushed for a blocked tenant is cancelled when claimed, without running; once unblocked, its jobs run,
     /// and per-installation schedules include it again.
     @Test func jobsOfABlockedTenantAreCancelledWithoutRunning() async throws {
@@ -219,5 +258,24 @@ import Testing
         _ = try await worker.push(JobWorkerTests.Greet(name: "after"), options: JobOptions(tenant: Self.blocked))
         while try await worker.processDueJobs() > 0 {}
         #expect(ran.withLock { $0 }.contains("after"))
+    }
+}
+
+/// An installation store that counts the installation reads made through it.
+private final class CountingInstallations: InstallationStore {
+    let base: any InstallationStore
+    let reads = Atomic(0)
+
+    init(_ base: any InstallationStore) { self.base = base }
+
+    func installation(for tenant: Tenant) async throws -> Installation? {
+        reads.add(1, ordering: .relaxed)
+        return try await base.installation(for: tenant)
+    }
+
+    func installations() async throws -> [Installation] { try await base.installations() }
+
+    func apply(_ change: InstallationChange) async throws -> InstallationChange.Outcome {
+        try await base.apply(change)
     }
 }

@@ -205,6 +205,48 @@ import Testing
         }
     }
 
+    /// A claim reads the tenant block in the statement that makes it (``ClaimedEvent/tenantBlockedWhenClaimed``), so
+    /// that a worker starting the event at once needs no read of its own: `true` for the events of a tenant blocked
+    /// after they were stored (a due event and an expired lease alike), `false` for the same account in the other
+    /// mode, another tenant and an event with no account; a claim made on arrival is never of a blocked tenant.
+    @Test(arguments: Backend.enabled)
+    func aClaimSaysWhetherTheEventsTenantWasBlocked(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let inbox = storage.inbox
+            let now = Date()
+            let otherMode = Tenant(accountID: Self.tenant.accountID, mode: .test)
+            let other = Tenant(accountID: "acct_other", mode: .live)
+            for tenant in [Self.tenant, otherMode, other] { try await Self.install(tenant, storage) }
+            func event(_ id: String, _ tenant: Tenant?, created: Int64) -> InboxEvent {
+                InboxEvent(
+                    id: id, type: "customer.created", isLiveMode: tenant?.mode.isLive ?? true,
+                    accountID: tenant?.accountID, created: created, receivedAt: now, payload: #"{"id":"\#(id)"}"#)
+            }
+            let arrival = try await inbox.enqueue(
+                event("evt_arrived", Self.tenant, created: 1), claimingFor: "w", now: now, lease: .seconds(600))
+            #expect(arrival.claim?.tenantBlockedWhenClaimed == false)
+            // Leased for no time: expired for the next claim.
+            #expect(
+                try await inbox.enqueue(
+                    event("evt_expired", Self.tenant, created: 2), claimingFor: "w", now: now, lease: .zero
+                ).claim
+                    != nil)
+            for (id, tenant) in [("evt_blocked", Self.tenant), ("evt_mode", otherMode), ("evt_other", other)] {
+                #expect(try await inbox.enqueue(event(id, tenant, created: 3)) == .stored)
+            }
+            #expect(try await inbox.enqueue(event("evt_platform", nil, created: 3)) == .stored)
+            _ = try await storage.admin.block(Self.tenant, reason: nil, by: Self.action("cli", second: 1))
+
+            let claims = try await inbox.claim(
+                now: now.addingTimeInterval(1), limit: 10, lease: .seconds(600), owner: "v")
+            #expect(
+                Dictionary(uniqueKeysWithValues: claims.map { ($0.id, $0.tenantBlockedWhenClaimed) }) == [
+                    "evt_expired": true, "evt_blocked": true, "evt_mode": false, "evt_other": false,
+                    "evt_platform": false,
+                ])
+        }
+    }
+
     /// `blocked` events are finished: never claimed, counted, listed, pruned, replayable; a claim set aside because
     /// its tenant is blocked becomes one, once.
     @Test(arguments: Backend.enabled)

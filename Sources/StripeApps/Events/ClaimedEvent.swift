@@ -13,12 +13,17 @@ public struct ClaimedEvent: Sendable, Hashable {
     public let token: Int64
     /// The worker that holds the lease.
     public let owner: String
+    /// Whether the event's tenant was blocked (``TenantBlock``) when the claim was made, as read by the statement
+    /// that made it, so that a worker starting the event soon after needs no read of its own; `nil` when the
+    /// claim did not read it (the worker then reads the installation). `false` for an event with no account.
+    public let tenantBlockedWhenClaimed: Bool?
 
     /// Creates a claim.
-    public init(event: InboxEvent, token: Int64, owner: String) {
+    public init(event: InboxEvent, token: Int64, owner: String, tenantBlockedWhenClaimed: Bool? = nil) {
         self.event = event
         self.token = token
         self.owner = owner
+        self.tenantBlockedWhenClaimed = tenantBlockedWhenClaimed
     }
 
     /// The event id.

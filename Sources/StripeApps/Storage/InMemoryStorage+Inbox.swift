@@ -56,7 +56,8 @@ extension InMemoryStorage: EventInbox {
                 let token = (state.tokens[event.id] ?? 0) + 1
                 state.tokens[event.id] = token
                 state.inbox[event.id] = claimed
-                return ClaimedEvent(event: claimed, token: token, owner: owner)
+                return ClaimedEvent(
+                    event: claimed, token: token, owner: owner, tenantBlockedWhenClaimed: state.held(event) != nil)
             }
         }
     }
@@ -174,7 +175,8 @@ extension InboxEvent {
         event.lastError = nil
         event.leaseOwner = owner
         event.leaseExpiresAt = expiry
-        return ClaimedEvent(event: event, token: 1, owner: owner)
+        // Every backend's insert holds an event of a blocked tenant instead of claiming it.
+        return ClaimedEvent(event: event, token: 1, owner: owner, tenantBlockedWhenClaimed: false)
     }
 
     /// Whether a worker may claim the event at `now`: the rule every backend's claim query states.

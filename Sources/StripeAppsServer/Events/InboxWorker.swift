@@ -93,6 +93,11 @@ public final class InboxWorker: Service, Sendable {
         /// The longest one run of an event's handlers may take (5 minutes by default): past it the run fails,
         /// and is retried, and its slot frees even if the handler ignores cancellation.
         public var handlerTimeout: Duration
+        /// How long the tenant block a claim read (``StripeApps/ClaimedEvent/tenantBlockedWhenClaimed``) decides
+        /// whether its event runs (1 s by default): an event that starts later reads its installation again. So a
+        /// block stops every event of the tenant that starts more than this after the block was committed, and a
+        /// claim's events cost no read of their own.
+        public var blockReadingLifetime: Duration
 
         /// Creates options.
         public init(
@@ -101,7 +106,8 @@ public final class InboxWorker: Service, Sendable {
             concurrency: Int = 16,
             owner: String = InboxWorker.defaultOwner(),
             pollInterval: Duration = .seconds(1),
-            handlerTimeout: Duration = .seconds(300)
+            handlerTimeout: Duration = .seconds(300),
+            blockReadingLifetime: Duration = .seconds(1)
         ) {
             self.lease = lease
             self.batchSize = batchSize ?? 4 * concurrency
@@ -109,6 +115,7 @@ public final class InboxWorker: Service, Sendable {
             self.owner = owner
             self.pollInterval = pollInterval
             self.handlerTimeout = handlerTimeout
+            self.blockReadingLifetime = blockReadingLifetime
         }
     }
 
@@ -132,6 +139,8 @@ public final class InboxWorker: Service, Sendable {
     private struct State {
         /// Claimed or handed over, not started yet, oldest first.
         var waiting: [ClaimedEvent] = []
+        /// When each waiting event was claimed: how old its claim's reading of the tenant block is.
+        var claimedAt: [String: ContinuousClock.Instant] = [:]
         var running: [String: ClaimedEvent] = [:]
         /// The tenants whose events' handlers are running: one event of a tenant at a time, in order.
         var busyTenants: Set<TenantKey> = []
@@ -153,10 +162,10 @@ public final class InboxWorker: Service, Sendable {
 
     /// Creates a worker; it claims nothing until ``start()`` (the composition root calls it once storage is migrated).
     ///
-    /// - Parameter installations: When given, read before the handlers of an event with an account run: the event
-    ///   of a blocked tenant (``StripeApps/TenantBlock``) does not run and becomes
-    ///   ``StripeApps/InboxEvent/Status/blocked``. ``inboxWorker(configuration:storage:hooks:logger:)``
-    ///   passes the storage's.
+    /// - Parameter installations: When given, the event of a blocked tenant (``StripeApps/TenantBlock``) does not
+    ///   run and becomes ``StripeApps/InboxEvent/Status/blocked``: the claim's reading of the block decides while it
+    ///   is recent (``Options/blockReadingLifetime``), and these are read for an event that starts later or whose
+    ///   claim did not say. ``inboxWorker(configuration:storage:hooks:logger:)`` passes the storage's.
     public init(
         inbox: some EventInbox,
         handlers: EventHandlers,
@@ -238,7 +247,10 @@ public final class InboxWorker: Service, Sendable {
         let claim = arrival.claim
         state.withLock { state in
             state.reserved -= 1
-            if let claim { state.waiting.append(claim) }
+            if let claim {
+                state.waiting.append(claim)
+                state.claimedAt[claim.id] = .now
+            }
         }
         if claim != nil { wakeUp.yield() }
         return arrival
@@ -275,7 +287,7 @@ public final class InboxWorker: Service, Sendable {
 
     /// What the run loop does next.
     private enum Step {
-        case start(ClaimedEvent)
+        case start(ClaimedEvent, claimedAt: ContinuousClock.Instant?)
         case claim(limit: Int)
         case wait
     }
@@ -293,7 +305,7 @@ public final class InboxWorker: Service, Sendable {
                     let claim = state.waiting.remove(at: index)
                     state.running[claim.id] = claim
                     state.busyTenants.insert(TenantKey(claim))
-                    return .start(claim)
+                    return .start(claim, claimedAt: state.claimedAt.removeValue(forKey: claim.id))
                 }
                 let limit = options.batchSize - state.ahead
                 let startable = state.waiting.count { !state.busyTenants.contains(TenantKey($0)) }
@@ -307,8 +319,8 @@ public final class InboxWorker: Service, Sendable {
             switch step {
             case .wait:
                 return
-            case .start(let claim):
-                handlers.addTask { await self.runHeld(claim) }
+            case .start(let claim, let claimedAt):
+                handlers.addTask { await self.runHeld(claim, claimedAt: claimedAt) }
             case .claim(let limit):
                 handlers.addTask { await self.claimMore(limit: limit) }
             }
@@ -316,9 +328,9 @@ public final class InboxWorker: Service, Sendable {
     }
 
     /// Runs one held event in its slot; the slot frees when the handlers end, the lease once the outcome is in.
-    private func runHeld(_ claim: ClaimedEvent) async {
+    private func runHeld(_ claim: ClaimedEvent, claimedAt: ContinuousClock.Instant?) async {
         do {
-            try await process(claim) {
+            try await process(claim, claimedAt: claimedAt) {
                 state.withLock { state in
                     if let claim = state.running.removeValue(forKey: claim.id) { state.settling[claim.id] = claim }
                     state.busyTenants.remove(TenantKey(claim))
@@ -344,8 +356,10 @@ public final class InboxWorker: Service, Sendable {
     private func claimMore(limit: Int) async {
         do {
             let claims = try await inbox.claim(now: now(), limit: limit, lease: options.lease, owner: options.owner)
+            let claimedAt = ContinuousClock.now
             state.withLock { state in
                 state.waiting += claims
+                for claim in claims { state.claimedAt[claim.id] = claimedAt }
                 if claims.count == limit { state.mayHaveDue = true }
                 state.isClaiming = false
             }
@@ -367,6 +381,7 @@ public final class InboxWorker: Service, Sendable {
         let claims = try await inbox.claim(
             now: now(), limit: limit ?? options.batchSize, lease: options.lease, owner: options.owner)
         guard !claims.isEmpty else { return 0 }
+        let claimedAt = ContinuousClock.now
         let lanes = Dictionary(grouping: claims, by: TenantKey.init).values.sorted {
             ($0[0].event.receivedAt, $0[0].id) < ($1[0].event.receivedAt, $1[0].id)
         }
@@ -379,7 +394,7 @@ public final class InboxWorker: Service, Sendable {
                     runs.addTask {
                         for claim in lane {
                             do {
-                                try await self.process(claim)
+                                try await self.process(claim, claimedAt: claimedAt)
                             } catch {
                                 self.logOutcomeNotRecorded(claim, error)
                             }
@@ -414,6 +429,15 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
+    /// Whether `claim`'s tenant was blocked, as its claim read it, while that reading is recent enough to decide
+    /// (``Options/blockReadingLifetime``); `nil` when the installation must be read.
+    private func recentBlockReading(of claim: ClaimedEvent, claimedAt: ContinuousClock.Instant?) -> Bool? {
+        guard let blocked = claim.tenantBlockedWhenClaimed, let claimedAt,
+            ContinuousClock.now - claimedAt < options.blockReadingLifetime
+        else { return nil }
+        return blocked
+    }
+
     /// What a run of an event's handlers comes to.
     private enum Outcome {
         case completed
@@ -427,11 +451,13 @@ public final class InboxWorker: Service, Sendable {
     ///
     /// The run loop frees the handler slot in `handlersDone`, so that the next event starts while this outcome
     /// commits: the commit's round trip and disk sync do not count against the concurrency.
-    private func process(_ claim: ClaimedEvent, handlersDone: () -> Void = {}) async throws {
+    private func process(
+        _ claim: ClaimedEvent, claimedAt: ContinuousClock.Instant?, handlersDone: () -> Void = {}
+    ) async throws {
         var logger = self.logger
         logger[metadataKey: "stripe.event"] = .string(claim.id)
         logger[metadataKey: "stripe.event.type"] = .string(claim.event.type)
-        let outcome = try await run(claim, logger: &logger)
+        let outcome = try await run(claim, claimedAt: claimedAt, logger: &logger)
         handlersDone()
         let held: Bool
         switch outcome {
@@ -455,7 +481,9 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
-    private func run(_ claim: ClaimedEvent, logger: inout Logger) async throws -> Outcome {
+    private func run(_ claim: ClaimedEvent, claimedAt: ContinuousClock.Instant?, logger: inout Logger) async throws
+        -> Outcome
+    {
         let stored = claim.event
         guard stored.attempts <= policy.maximumAttempts else {
             // Only expired leases get here: the worker running it stopped (a crash, a kill) that many times.
@@ -467,11 +495,16 @@ public final class InboxWorker: Service, Sendable {
         // Nothing to run (Stripe sends every event type the app subscribes to): done, without decoding it.
         guard !eventHandlers.isEmpty else { return .completed }
         // Nothing runs for a blocked tenant: the webhook stored its events blocked already, but one may have been
-        // stored before the block, or by the install callback or the missed-event recovery.
+        // stored before the block, or by the install callback or the missed-event recovery. The claim read the
+        // block in the statement that made it; only an event that waited since reads it again.
         if let installations, let account = stored.accountID {
             let tenant = Tenant(accountID: account, mode: stored.isLiveMode ? .live : .test)
             do {
-                if try await installations.installation(for: tenant)?.isBlocked == true { return .blocked }
+                if let blocked = recentBlockReading(of: claim, claimedAt: claimedAt) {
+                    if blocked { return .blocked }
+                } else if try await installations.installation(for: tenant)?.isBlocked == true {
+                    return .blocked
+                }
             } catch {
                 let retryAt =
                     stored.attempts >= policy.maximumAttempts
