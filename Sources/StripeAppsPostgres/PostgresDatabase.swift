@@ -24,17 +24,20 @@ final class PostgresDatabase: Sendable {
     /// The channel `NOTIFY` wakes other instances' job workers on.
     static let jobsChannel = "stripe_apps_jobs"
 
-    /// How many batches of pushes or deliveries are written at once: PostgreSQL overlaps commits and flushes
-    /// their WAL together, so a second batch need not wait for the first one's round trip (jobs-bench pushes
-    /// 3.2-4.6k -> 4.9-5.5k/s). Outcomes stay one batch at a time: there, larger batches won (claims+completions
-    /// at JOB_CONCURRENCY=8: 5,392-6,335/s one at a time, 3,042-3,924/s two at once, in an interleaved A/B).
-    static let concurrentBatches = 2
+    /// How many batches of job pushes are written at once: PostgreSQL overlaps commits and flushes their WAL
+    /// together, so a second batch need not wait for the first one's round trip (jobs-bench pushes 3.2-4.6k ->
+    /// 4.9-5.5k/s). Everything else is written one batch at a time, where larger batches won: job outcomes
+    /// (claims+completions at JOB_CONCURRENCY=8: 5,392-6,335/s one at a time, 3,042-3,924/s two at once), and
+    /// webhook deliveries, where the server and PostgreSQL share the cores with the load (three interleaved rounds
+    /// of the webhook bench: one instance 10,039-11,787 events/s one at a time against 7,967-8,926 two at once,
+    /// two instances 6,874-8,663 against 5,443-6,655).
+    static let concurrentJobPushBatches = 2
 
     init(client: PostgresClient, logger: Logger, timeout: Duration, preparesStatements: Bool) {
         self.client = client
         self.logger = logger
         self.timeout = timeout
-        enqueueBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] deliveries in
+        enqueueBatcher = GroupCommit { [client, logger] deliveries in
             try await Deadline.run(timeout) {
                 try await PostgresEventInbox.insert(
                     deliveries, client: client, prepared: preparesStatements, logger: logger)
@@ -46,7 +49,7 @@ final class PostgresDatabase: Sendable {
                 try await PostgresJobQueue.settle(settlements, client: client, logger: logger)
             }
         }
-        jobPushBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentBatches) { [client, logger] records in
+        jobPushBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentJobPushBatches) { [client, logger] records in
             try await Deadline.run(timeout) {
                 try await PostgresJobQueue.push(records, client: client, logger: logger)
             }
