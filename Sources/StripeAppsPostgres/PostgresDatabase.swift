@@ -49,7 +49,8 @@ final class PostgresDatabase: Sendable {
                 try await PostgresJobQueue.settle(settlements, client: client, logger: logger)
             }
         }
-        jobPushBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentJobPushBatches) { [client, logger] records in
+        jobPushBatcher = GroupCommit(maximumConcurrentBatches: Self.concurrentJobPushBatches) {
+            [client, logger] records in
             try await Deadline.run(timeout) {
                 try await PostgresJobQueue.push(records, client: client, logger: logger)
             }
