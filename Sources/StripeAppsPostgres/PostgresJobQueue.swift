@@ -15,6 +15,12 @@ public struct PostgresJobQueue: JobQueue {
         Double?, Bool, Double?, String?, String?, Int64
     )
 
+    /// A claimed row: ``Row``, then whether the job's tenant is blocked.
+    typealias ClaimRow = (
+        String, String, String?, Bool?, String, Int, String, Int, Int, Double, Double, Double?, String?, String?,
+        Double?, Bool, Double?, String?, String?, Int64, Bool
+    )
+
     static let columns = """
         id, name, account_id, livemode, parameters, priority, status, attempts, max_attempts, run_at, queued_at, \
         finished_at, last_error, lease_owner, lease_expires_at, cancel_requested, progress, progress_message, \
@@ -77,12 +83,18 @@ public struct PostgresJobQueue: JobQueue {
                 lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
                 lease_token = j.lease_token + 1
             WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
-            RETURNING \(unescaped: prefixed)
+            RETURNING \(unescaped: prefixed), EXISTS (
+                SELECT 1 FROM installations AS i
+                WHERE i.account_id = j.account_id AND i.livemode = j.livemode AND i.blocked_at IS NOT NULL)
             """,
-            as: Row.self)
-        return try rows.map { row in
-            let (job, token) = try Self.job(row)
-            return ClaimedJob(job: job, token: token, owner: owner)
+            as: ClaimRow.self)
+        return try rows.map { r in
+            let (job, token) = try Self.job(
+                (
+                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14, r.15, r.16, r.17,
+                    r.18, r.19
+                ))
+            return ClaimedJob(job: job, token: token, owner: owner, tenantBlockedWhenClaimed: r.20)
         }.sorted { JobRecord.claimOrder($0.job, $1.job) }
     }
 

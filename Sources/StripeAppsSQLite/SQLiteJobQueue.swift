@@ -55,11 +55,16 @@ public struct SQLiteJobQueue: JobQueue {
                                 WHERE status IN ('pending', 'failed') AND run_at <= ?3
                                 ORDER BY priority DESC, run_at, id LIMIT ?4)
                             LIMIT ?4)
-                        RETURNING \(Self.columns)
+                        RETURNING \(Self.columns), EXISTS (
+                            SELECT 1 FROM installations AS i
+                            WHERE i.account_id = jobs.account_id AND i.livemode = jobs.livemode
+                                AND i.blocked_at IS NOT NULL)
                         """),
                 arguments: [owner, seconds + lease.timeInterval, seconds, max(0, limit)])
-            return try rows.map { ClaimedJob(job: try Self.job($0), token: $0[19], owner: owner) }
-                .sorted { JobRecord.claimOrder($0.job, $1.job) }
+            return try rows.map {
+                ClaimedJob(job: try Self.job($0), token: $0[19], owner: owner, tenantBlockedWhenClaimed: $0[20])
+            }
+            .sorted { JobRecord.claimOrder($0.job, $1.job) }
         }
     }
 

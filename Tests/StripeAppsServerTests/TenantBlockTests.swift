@@ -215,6 +215,32 @@ import Testing
         }
     }
 
+    /// A claimed job starts on its claim's reading of the block, with no installation read of its own while that
+    /// reading is recent (``JobWorker/Options/blockReadingLifetime``); past it, each tenant job reads the
+    /// installation. Either way the blocked tenant's job is cancelled and the other tenant's runs.
+    @Test(arguments: [false, true])
+    func aJobClaimsReadingOfTheBlockSparesEachJobARead(readingTooOld: Bool) async throws {
+        let storage = try await Self.storage()
+        let installations = CountingInstallations(storage)
+        let ran = Mutex<[String]>([])
+        var registry = JobRegistry()
+        registry.registerJob(parameters: JobWorkerTests.Greet.self) { parameters, _ in
+            ran.withLock { $0.append(parameters.name) }
+        }
+        let worker = JobWorker(
+            queue: storage.jobs, registry: registry, installations: installations,
+            options: JobWorker.Options(blockReadingLifetime: readingTooOld ? .zero : .seconds(60)),
+            now: { testNow }, logger: Logger(label: "test"))
+        let blockedJob = try #require(
+            try await worker.push(JobWorkerTests.Greet(name: "blocked"), options: JobOptions(tenant: Self.blocked)))
+        let other = Tenant(accountID: "acct_2", mode: .test)
+        _ = try await worker.push(JobWorkerTests.Greet(name: "other"), options: JobOptions(tenant: other))
+        #expect(try await worker.processDueJobs() == 2)
+        #expect(ran.withLock { $0 } == ["other"])
+        #expect(try await storage.jobs.job(id: blockedJob)?.status == .cancelled)
+        #expect(installations.reads.load(ordering: .relaxed) == (readingTooOld ? 2 : 0))
+    }
+
     /// A job pushed for a blocked tenant is cancelled when claimed, without running; once unblocked, its jobs run,
     /// and per-installation schedules include it again.
     @Test func jobsOfABlockedTenantAreCancelledWithoutRunning() async throws {

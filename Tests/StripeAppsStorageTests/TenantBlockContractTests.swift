@@ -147,6 +147,30 @@ import Testing
         }
     }
 
+    /// A job claim reads the tenant block in the statement that makes it (``ClaimedJob/tenantBlockedWhenClaimed``):
+    /// `true` for a job pushed for a blocked tenant, `false` for the same account in the other mode, another tenant
+    /// and a job with no tenant.
+    @Test(arguments: Backend.enabled)
+    func aJobClaimSaysWhetherTheJobsTenantWasBlocked(_ backend: Backend) async throws {
+        try await backend.withStorage { storage in
+            let jobs = storage.jobs
+            let now = Date()
+            let otherMode = Tenant(accountID: Self.tenant.accountID, mode: .test)
+            let other = Tenant(accountID: "acct_other", mode: .live)
+            for tenant in [Self.tenant, otherMode, other] { try await Self.install(tenant, storage) }
+            _ = try await storage.admin.block(Self.tenant, reason: nil, by: AdminAction(actor: "cli", date: now))
+            var names: [String: String] = [:]
+            for (name, tenant) in [("blocked", Self.tenant), ("mode", otherMode), ("other", other), ("none", nil)] {
+                let job = try #require(try await jobs.push(NewJob(name: name, tenant: tenant), now: now))
+                names[job.id] = name
+            }
+            let claims = try await jobs.claim(now: now, limit: 10, lease: .seconds(600), owner: "w")
+            #expect(
+                Dictionary(uniqueKeysWithValues: claims.map { (names[$0.id] ?? $0.id, $0.tenantBlockedWhenClaimed) })
+                    == ["blocked": true, "mode": false, "other": false, "none": false])
+        }
+    }
+
     /// An event of a blocked tenant is held by the statement that stores it, whichever way it is stored (as it came,
     /// or leased to its receiver): blocked, with no attempt and no lease, never claimed. The same account in the
     /// other mode, another tenant and an event with no account are stored as they came; once unblocked, so is the

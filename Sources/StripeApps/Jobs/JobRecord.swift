@@ -169,12 +169,17 @@ public struct ClaimedJob: Sendable, Hashable {
     public let token: Int64
     /// The worker holding the lease.
     public let owner: String
+    /// Whether the job's tenant was blocked (``TenantBlock``) when the claim was made, as read by the statement that
+    /// made it, so that a worker starting the job soon after needs no read of its own; `nil` when the claim did not
+    /// read it (the worker then reads the installation). `false` for a job with no tenant.
+    public let tenantBlockedWhenClaimed: Bool?
 
     /// Creates a claim.
-    public init(job: JobRecord, token: Int64, owner: String) {
+    public init(job: JobRecord, token: Int64, owner: String, tenantBlockedWhenClaimed: Bool? = nil) {
         self.job = job
         self.token = token
         self.owner = owner
+        self.tenantBlockedWhenClaimed = tenantBlockedWhenClaimed
     }
 
     /// The job id.

@@ -34,7 +34,8 @@ public struct InMemoryJobQueue: JobQueue {
                 let token = (state.jobTokens[job.id] ?? 0) + 1
                 state.jobTokens[job.id] = token
                 state.jobs[job.id] = claimed
-                return ClaimedJob(job: claimed, token: token, owner: owner)
+                let blocked = job.tenant.map { state.installations[$0]?.isBlocked == true } ?? false
+                return ClaimedJob(job: claimed, token: token, owner: owner, tenantBlockedWhenClaimed: blocked)
             }
         }
     }

@@ -27,16 +27,21 @@ public final class JobWorker: Service, Sendable {
         public var owner: String
         /// How often the worker looks for due jobs when nothing wakes it.
         public var pollInterval: Duration
+        /// How long the tenant block a claim read (``StripeApps/ClaimedJob/tenantBlockedWhenClaimed``) decides
+        /// whether its job runs (1 s by default): a job that starts later reads its installation again, as
+        /// ``InboxWorker/Options/blockReadingLifetime`` does for events.
+        public var blockReadingLifetime: Duration
 
         /// Creates options.
         public init(
             lease: Duration = .seconds(60), concurrency: Int = 16, owner: String = InboxWorker.defaultOwner(),
-            pollInterval: Duration = .seconds(1)
+            pollInterval: Duration = .seconds(1), blockReadingLifetime: Duration = .seconds(1)
         ) {
             self.lease = lease
             self.concurrency = max(1, concurrency)
             self.owner = owner
             self.pollInterval = pollInterval
+            self.blockReadingLifetime = blockReadingLifetime
         }
     }
 
@@ -48,6 +53,8 @@ public final class JobWorker: Service, Sendable {
     /// A job running here: its claim, its task, and why it was stopped, if it was.
     final class Running: Sendable {
         let claim: ClaimedJob
+        /// When the claim was made: how old its reading of the tenant block is.
+        let claimedAt = ContinuousClock.now
         let reason = Mutex<StopReason?>(nil)
         let task = Mutex<Task<Void, any Error>?>(nil)
 
@@ -98,9 +105,10 @@ public final class JobWorker: Service, Sendable {
 
     /// Creates a worker over `queue` for the types in `registry`.
     ///
-    /// - Parameter installations: When given, read before a tenant's job runs: the job of a blocked tenant
-    ///   (``StripeApps/TenantBlock``) is cancelled instead of run. ``jobWorker(configuration:storage:registry:now:logger:)``
-    ///   passes the storage's.
+    /// - Parameter installations: When given, the job of a blocked tenant (``StripeApps/TenantBlock``) is cancelled
+    ///   instead of run: the claim's reading of the block decides while it is recent
+    ///   (``Options/blockReadingLifetime``), and these are read for a job that starts later or whose claim did not
+    ///   say. ``jobWorker(configuration:storage:registry:now:logger:)`` passes the storage's.
     public convenience init(
         queue: some JobQueue,
         schedules: (any ScheduleStore)? = nil,
@@ -358,10 +366,20 @@ public final class JobWorker: Service, Sendable {
             logger[metadataKey: "stripe.account"] = .string(tenant.accountID)
             logger[metadataKey: "stripe.mode"] = .string(tenant.mode.description)
         }
-        // Nothing runs for a blocked tenant: the block cancelled its queued jobs, but one may be pushed since.
+        // Nothing runs for a blocked tenant: the block cancelled its queued jobs, but one may be pushed since. The
+        // claim read the block in the statement that made it; only a job that waited since reads it again.
         if let installations, let tenant = claim.job.tenant {
             do {
-                if try await installations.installation(for: tenant)?.isBlocked == true {
+                let recentReading =
+                    ContinuousClock.now - job.claimedAt < options.blockReadingLifetime
+                    ? claim.tenantBlockedWhenClaimed : nil
+                let blocked: Bool
+                if let recentReading {
+                    blocked = recentReading
+                } else {
+                    blocked = try await installations.installation(for: tenant)?.isBlocked == true
+                }
+                if blocked {
                     _ = try await queue.stopped(claim, now: now())
                     logger.info("job of a blocked tenant cancelled; it did not run")
                     return
