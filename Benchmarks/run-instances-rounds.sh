@@ -33,11 +33,7 @@ pg_dir=""
 trap '[ -z "$pg_dir" ] || scripts/postgres.sh stop "$pg_dir" 2> /dev/null || true' EXIT
 eval "$(POSTGRES_FSYNC=on scripts/postgres.sh start)"
 pg_dir="$POSTGRES_DIR"
-new_database() {
-    local name="bench_$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
-    psql -X -q -v ON_ERROR_STOP=1 "$POSTGRES_ADMIN_URL" -c "CREATE DATABASE $name OWNER stripe_apps" >&2 || return 1
-    echo "${POSTGRES_URL/\/stripe_apps\?//$name?}"
-}
+. Benchmarks/postgres-database.sh
 # The max run's events/s of one run-webhooks-bench.sh run.
 max_rate() {
     local url report

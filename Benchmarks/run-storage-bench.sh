@@ -43,13 +43,7 @@ trap cleanup EXIT
 pg_env="$(POSTGRES_FSYNC=on scripts/postgres.sh start)"
 eval "$pg_env"
 pg_dir="$POSTGRES_DIR"
-# A new empty database owned by the test role; prints its URL. (Called in $(…), a subshell: the name cannot
-# come from a counter kept here, so it is random; a failure prints nothing and the run that needs it fails.)
-new_database() {
-    local name="bench_$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
-    psql -X -q -v ON_ERROR_STOP=1 "$POSTGRES_ADMIN_URL" -c "CREATE DATABASE $name OWNER stripe_apps" >&2 || return 1
-    echo "${POSTGRES_URL/\/stripe_apps\?//$name?}"
-}
+. Benchmarks/postgres-database.sh
 
 {
     echo "## Storage benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"

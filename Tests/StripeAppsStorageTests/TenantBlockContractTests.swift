@@ -25,6 +25,14 @@ import Testing
                 occurredAt: t0.addingTimeInterval(second), recordedAt: t0.addingTimeInterval(second)))
     }
 
+    /// Installs ``tenant``, the same account in test mode and another account; returns the two others.
+    static func installBesideOthers(_ storage: TestStorage) async throws -> (otherMode: Tenant, other: Tenant) {
+        let otherMode = Tenant(accountID: tenant.accountID, mode: .test)
+        let other = Tenant(accountID: "acct_other", mode: .live)
+        for tenant in [tenant, otherMode, other] { try await install(tenant, storage) }
+        return (otherMode, other)
+    }
+
     @Test(arguments: Backend.enabled)
     func aBlockNeedsARecordKeepsTheFirstOneAndEveryChangeIsAudited(_ backend: Backend) async throws {
         try await backend.withStorage { storage in
@@ -155,9 +163,7 @@ import Testing
         try await backend.withStorage { storage in
             let jobs = storage.jobs
             let now = Date()
-            let otherMode = Tenant(accountID: Self.tenant.accountID, mode: .test)
-            let other = Tenant(accountID: "acct_other", mode: .live)
-            for tenant in [Self.tenant, otherMode, other] { try await Self.install(tenant, storage) }
+            let (otherMode, other) = try await Self.installBesideOthers(storage)
             _ = try await storage.admin.block(Self.tenant, reason: nil, by: AdminAction(actor: "cli", date: now))
             var names: [String: String] = [:]
             for (name, tenant) in [("blocked", Self.tenant), ("mode", otherMode), ("other", other), ("none", nil)] {
@@ -238,9 +244,7 @@ import Testing
         try await backend.withStorage { storage in
             let inbox = storage.inbox
             let now = Date()
-            let otherMode = Tenant(accountID: Self.tenant.accountID, mode: .test)
-            let other = Tenant(accountID: "acct_other", mode: .live)
-            for tenant in [Self.tenant, otherMode, other] { try await Self.install(tenant, storage) }
+            let (otherMode, other) = try await Self.installBesideOthers(storage)
             func event(_ id: String, _ tenant: Tenant?, created: Int64) -> InboxEvent {
                 InboxEvent(
                     id: id, type: "customer.created", isLiveMode: tenant?.mode.isLive ?? true,
