@@ -238,6 +238,7 @@ public final class InboxWorker: Service, Sendable {
             return arrival
         }
         let arrival: InboxArrival
+        let claimedAt = ContinuousClock.now
         do {
             arrival = try await inbox.enqueue(event, claimingFor: options.owner, now: now(), lease: options.lease)
         } catch {
@@ -249,7 +250,7 @@ public final class InboxWorker: Service, Sendable {
             state.reserved -= 1
             if let claim {
                 state.waiting.append(claim)
-                state.claimedAt[claim.id] = .now
+                state.claimedAt[claim.id] = claimedAt
             }
         }
         if claim != nil { wakeUp.yield() }
@@ -355,8 +356,9 @@ public final class InboxWorker: Service, Sendable {
 
     private func claimMore(limit: Int) async {
         do {
-            let claims = try await inbox.claim(now: now(), limit: limit, lease: options.lease, owner: options.owner)
+            // Taken before the claim's statement reads the block, so that the reading's age is never understated.
             let claimedAt = ContinuousClock.now
+            let claims = try await inbox.claim(now: now(), limit: limit, lease: options.lease, owner: options.owner)
             state.withLock { state in
                 state.waiting += claims
                 for claim in claims { state.claimedAt[claim.id] = claimedAt }
@@ -378,10 +380,10 @@ public final class InboxWorker: Service, Sendable {
     /// whose outcome cannot be recorded is logged and left to its lease; it does not stop the others.
     @discardableResult
     public func processDueEvents(limit: Int? = nil) async throws -> Int {
+        let claimedAt = ContinuousClock.now
         let claims = try await inbox.claim(
             now: now(), limit: limit ?? options.batchSize, lease: options.lease, owner: options.owner)
         guard !claims.isEmpty else { return 0 }
-        let claimedAt = ContinuousClock.now
         let lanes = Dictionary(grouping: claims, by: TenantKey.init).values.sorted {
             ($0[0].event.receivedAt, $0[0].id) < ($1[0].event.receivedAt, $1[0].id)
         }

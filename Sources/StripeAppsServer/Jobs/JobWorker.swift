@@ -53,13 +53,14 @@ public final class JobWorker: Service, Sendable {
     /// A job running here: its claim, its task, and why it was stopped, if it was.
     final class Running: Sendable {
         let claim: ClaimedJob
-        /// When the claim was made: how old its reading of the tenant block is.
-        let claimedAt = ContinuousClock.now
+        /// When the claim was asked for: how old, at most, its reading of the tenant block is.
+        let claimedAt: ContinuousClock.Instant
         let reason = Mutex<StopReason?>(nil)
         let task = Mutex<Task<Void, any Error>?>(nil)
 
-        init(_ claim: ClaimedJob) {
+        init(_ claim: ClaimedJob, claimedAt: ContinuousClock.Instant) {
             self.claim = claim
+            self.claimedAt = claimedAt
         }
 
         func stop(_ why: StopReason) {
@@ -215,13 +216,14 @@ public final class JobWorker: Service, Sendable {
                             self.isClaiming.store(false, ordering: .releasing)
                             self.wakeUp.yield()
                         }
+                        let claimedAt = ContinuousClock.now
                         let claims =
                             (try? await self.queue.claim(
                                 now: self.now(), limit: room, lease: self.options.lease, owner: self.options.owner))
                             ?? []
                         self.hasBacklog.store(claims.count == room, ordering: .relaxed)
                         for claim in claims {
-                            let job = Running(claim)
+                            let job = Running(claim, claimedAt: claimedAt)
                             self.running.withLock { $0[claim.id] = job }
                             self.waiting.withLock { $0.append(job) }
                         }
@@ -311,13 +313,14 @@ public final class JobWorker: Service, Sendable {
     /// how many jobs it ran.
     @discardableResult
     public func processDueJobs() async throws -> Int {
+        let claimedAt = ContinuousClock.now
         let claims = try await queue.claim(
             now: now(), limit: options.concurrency, lease: options.lease, owner: options.owner)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.heartbeatLoop() }
             await withDiscardingTaskGroup { runs in
                 for claim in claims {
-                    let job = Running(claim)
+                    let job = Running(claim, claimedAt: claimedAt)
                     running.withLock { $0[claim.id] = job }
                     runs.addTask { await self.execute(job) }
                 }
