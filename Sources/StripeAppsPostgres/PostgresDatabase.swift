@@ -33,6 +33,16 @@ final class PostgresDatabase: Sendable {
     /// two instances 6,874-8,663 against 5,443-6,655).
     static let concurrentJobPushBatches = 2
 
+    /// SQL that is true when the tenant of `row` (a table or alias with `account_id` and `livemode`) is blocked: the
+    /// one rule by which the inbox's insert and claim and the job claim read a block, in the statement that writes.
+    static func tenantIsBlocked(_ row: String) -> String {
+        """
+        EXISTS (
+            SELECT 1 FROM installations AS i
+            WHERE i.account_id = \(row).account_id AND i.livemode = \(row).livemode AND i.blocked_at IS NOT NULL)
+        """
+    }
+
     init(client: PostgresClient, logger: Logger, timeout: Duration, preparesStatements: Bool) {
         self.client = client
         self.logger = logger

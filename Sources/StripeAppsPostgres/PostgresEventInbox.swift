@@ -100,10 +100,7 @@ public struct PostgresEventInbox: EventInbox {
                     CASE WHEN NOT held THEN NULLIF(owner, '') END,
                     CASE WHEN owner <> '' AND NOT held THEN EXTRACT(EPOCH FROM now())::float8 + lease END,
                     CASE WHEN owner = '' OR held THEN 0 ELSE 1 END, NULLIF(trace_parent, '')
-                FROM (SELECT incoming.*, EXISTS (
-                    SELECT 1 FROM installations AS i
-                    WHERE i.account_id = incoming.account_id AND i.livemode = incoming.livemode
-                        AND i.blocked_at IS NOT NULL) AS held
+                FROM (SELECT incoming.*, \(unescaped: PostgresDatabase.tenantIsBlocked("incoming")) AS held
                 FROM unnest(\(events.map(\.id)), \(events.map(\.type)), \(events.map(\.isLiveMode)),
                     \(events.map { $0.accountID ?? "" }), \(events.map(\.created)),
                     \(events.map(\.receivedAt.timeIntervalSince1970)), \(events.map(\.status.description)),
@@ -180,9 +177,7 @@ public struct PostgresEventInbox: EventInbox {
                 lease_token = e.lease_token + 1
             WHERE e.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
             RETURNING \(unescaped: Self.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
-                EXISTS (
-                    SELECT 1 FROM installations AS i
-                    WHERE i.account_id = e.account_id AND i.livemode = e.livemode AND i.blocked_at IS NOT NULL)
+                \(unescaped: PostgresDatabase.tenantIsBlocked("e"))
             """,
             as: ClaimRow.self)
         return try rows.map { r in

@@ -83,9 +83,7 @@ public struct PostgresJobQueue: JobQueue {
                 lease_expires_at = EXTRACT(EPOCH FROM now())::float8 + \(lease.timeInterval),
                 lease_token = j.lease_token + 1
             WHERE j.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM due))
-            RETURNING \(unescaped: prefixed), EXISTS (
-                SELECT 1 FROM installations AS i
-                WHERE i.account_id = j.account_id AND i.livemode = j.livemode AND i.blocked_at IS NOT NULL)
+            RETURNING \(unescaped: prefixed), \(unescaped: PostgresDatabase.tenantIsBlocked("j"))
             """,
             as: ClaimRow.self)
         return try rows.map { r in

@@ -159,10 +159,7 @@ public struct SQLiteEventInbox: EventInbox {
                             OR (status = 'failed' AND (next_attempt_at IS NULL OR next_attempt_at <= ?3))
                             OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)))
                     ORDER BY created, received_at, id LIMIT ?4)
-                RETURNING \(columns), EXISTS (
-                    SELECT 1 FROM installations AS i
-                    WHERE i.account_id = inbox_events.account_id AND i.livemode = inbox_events.livemode
-                        AND i.blocked_at IS NOT NULL)
+                RETURNING \(columns), \(SQLiteDatabase.tenantIsBlocked("inbox_events"))
                 """
         )
         let rows = try Row.fetchAll(

@@ -55,10 +55,7 @@ public struct SQLiteJobQueue: JobQueue {
                                 WHERE status IN ('pending', 'failed') AND run_at <= ?3
                                 ORDER BY priority DESC, run_at, id LIMIT ?4)
                             LIMIT ?4)
-                        RETURNING \(Self.columns), EXISTS (
-                            SELECT 1 FROM installations AS i
-                            WHERE i.account_id = jobs.account_id AND i.livemode = jobs.livemode
-                                AND i.blocked_at IS NOT NULL)
+                        RETURNING \(Self.columns), \(SQLiteDatabase.tenantIsBlocked("jobs"))
                         """),
                 arguments: [owner, seconds + lease.timeInterval, seconds, max(0, limit)])
             return try rows.map {

@@ -78,6 +78,16 @@ public final class SQLiteStorage: StorageBackend, Service {
 
 /// The open database and what the role stores share: the writer, the installation cache and the batchers.
 final class SQLiteDatabase: Sendable {
+    /// SQL that is true when the tenant of `row` (a table or alias with `account_id` and `livemode`) is blocked: the
+    /// one rule by which the inbox's insert and claim and the job claim read a block, in the statement that writes.
+    static func tenantIsBlocked(_ row: String) -> String {
+        """
+        EXISTS (
+            SELECT 1 FROM installations AS i
+            WHERE i.account_id = \(row).account_id AND i.livemode = \(row).livemode AND i.blocked_at IS NOT NULL)
+        """
+    }
+
     let writer: any DatabaseWriter
     let installationCache: InstallationCache
     let inboxWrites: GroupCommit<SQLiteEventInbox.Write, SQLiteEventInbox.Outcome>

@@ -431,15 +431,6 @@ public final class InboxWorker: Service, Sendable {
         }
     }
 
-    /// Whether `claim`'s tenant was blocked, as its claim read it, while that reading is recent enough to decide
-    /// (``Options/blockReadingLifetime``); `nil` when the installation must be read.
-    private func recentBlockReading(of claim: ClaimedEvent, claimedAt: ContinuousClock.Instant?) -> Bool? {
-        guard let blocked = claim.tenantBlockedWhenClaimed, let claimedAt,
-            ContinuousClock.now - claimedAt < options.blockReadingLifetime
-        else { return nil }
-        return blocked
-    }
-
     /// What a run of an event's handlers comes to.
     private enum Outcome {
         case completed
@@ -502,9 +493,10 @@ public final class InboxWorker: Service, Sendable {
         if let installations, let account = stored.accountID {
             let tenant = Tenant(accountID: account, mode: stored.isLiveMode ? .live : .test)
             do {
-                if let blocked = recentBlockReading(of: claim, claimedAt: claimedAt) {
-                    if blocked { return .blocked }
-                } else if try await installations.installation(for: tenant)?.isBlocked == true {
+                if try await installations.isBlocked(
+                    tenant, claimReading: claim.tenantBlockedWhenClaimed, claimedAt: claimedAt,
+                    lifetime: options.blockReadingLifetime)
+                {
                     return .blocked
                 }
             } catch {

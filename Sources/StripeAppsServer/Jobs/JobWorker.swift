@@ -373,16 +373,10 @@ public final class JobWorker: Service, Sendable {
         // claim read the block in the statement that made it; only a job that waited since reads it again.
         if let installations, let tenant = claim.job.tenant {
             do {
-                let recentReading =
-                    ContinuousClock.now - job.claimedAt < options.blockReadingLifetime
-                    ? claim.tenantBlockedWhenClaimed : nil
-                let blocked: Bool
-                if let recentReading {
-                    blocked = recentReading
-                } else {
-                    blocked = try await installations.installation(for: tenant)?.isBlocked == true
-                }
-                if blocked {
+                if try await installations.isBlocked(
+                    tenant, claimReading: claim.tenantBlockedWhenClaimed, claimedAt: job.claimedAt,
+                    lifetime: options.blockReadingLifetime)
+                {
                     _ = try await queue.stopped(claim, now: now())
                     logger.info("job of a blocked tenant cancelled; it did not run")
                     return
