@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the README's test command, and what .ci/run calls.
 #
-# It creates .venv with the Python packages the cross-checks use (the official `stripe` package) when it
-# is missing, then builds once, failing on any warning in our code, and runs `swift test`. Tests that need
+# It creates .venv with the Python packages the cross-checks use (the official `stripe` and `opentelemetry-proto`
+# packages) when it is missing, then builds once, failing on any warning in our code, and runs `swift test`. Tests that need
 # an outside component skip with a message when it is missing, unless CI=true, where they fail. Unless
 # POSTGRES_URL is set, it runs the tests against a throwaway PostgreSQL server (scripts/postgres.sh). On a whole run
 # (no arguments) it then builds and tests the example app, Examples/CustomerSync, type-checks its UI code with tsc
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c 'import stripe, localstripe, selenium' 2>/dev/null; then
+if ! .venv/bin/python -c 'import stripe, localstripe, selenium, opentelemetry.proto' 2>/dev/null; then
     echo "scripts/test.sh: creating .venv with Tests/CrossCheck/requirements.txt"
     if ! { python3 -m venv .venv && .venv/bin/pip install --quiet -r Tests/CrossCheck/requirements.txt; }; then
         if [ "${CI:-}" = "true" ]; then

@@ -17,7 +17,7 @@ import Testing
     static let secret = "absec_tracing_test_secret_0123456789"
     static let webhookSecret = "whsec_tracing_test_secret"
 
-    /// One exported span, as OTLP/JSON writes it (ids in base64).
+    /// One exported span, as OTLP/JSON writes it (ids in hex).
     struct ExportedSpan {
         let traceID: String
         let spanID: String
@@ -61,11 +61,8 @@ import Testing
             return spans
         }
 
-        /// OTLP/JSON ids as swift-otel writes them (base64 of the bytes), in hex like `traceparent`.
-        static func hex(_ base64: String?) -> String {
-            guard let base64, let data = Data(base64Encoded: base64) else { return base64 ?? "" }
-            return data.map { String(format: "%02x", $0) }.joined()
-        }
+        /// An OTLP/JSON id: hex digits, as `traceparent` writes them (not protobuf JSON's base64).
+        static func hex(_ id: String?) -> String { id?.lowercased() ?? "" }
     }
 
     /// Runs `serve` with `environment` (and the app secret) exporting OTLP/JSON every 100 ms to a receiver started
@@ -205,7 +202,7 @@ import Testing
     }
 
     /// `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.25, applied once by the backend's head sampler (not again
-    /// by swift-otel): about a quarter of the requests that start a trace are exported, each with its signature span;
+    /// by the tracer): about a quarter of the requests that start a trace are exported, each with its signature span;
     /// a caller's sampled `traceparent` is always followed and an unsampled one never; no child span of a request
     /// left out is exported on its own.
     @Test func serveKeepsTheConfiguredShareOfTracesAndFollowsCallers() async throws {
@@ -230,7 +227,7 @@ import Testing
             let refused = Set((20..<40).map(caller))
             #expect(followed.isSubset(of: Set(requests.map(\.traceID))), "a caller's sampled trace is always followed")
             #expect(refused.isDisjoint(with: Set(spans.map(\.traceID))), "a caller's unsampled trace never is")
-            // Binomial(200, 0.25): 50 expected, a standard deviation of about 6. Sampled again by swift-otel, it
+            // Binomial(200, 0.25): 50 expected, a standard deviation of about 6. Sampled again by the tracer, it
             // would be about 12.
             let started = requests.filter { !followed.contains($0.traceID) && $0.traceID != last }
             #expect((26...80).contains(started.count), "\(started.count) of 200 traces kept at 0.25")

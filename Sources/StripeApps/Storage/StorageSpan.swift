@@ -9,11 +9,15 @@ package enum StorageSpan {
     /// Runs `body` in a span named after the calling store (`fileID`, e.g. `StripeAppsSQLite/SQLiteEventInbox.swift`)
     /// and method (`function`, e.g. `claim(now:limit:lease:owner:)`).
     package static func run<T>(
-        system: String, fileID: String, function: String, tracer: any Tracer = InstrumentationSystem.tracer,
+        system: String, fileID: String, function: String, tracer: (any Tracer)? = nil,
         _ body: () async throws -> T
     ) async throws -> T {
-        // Traces off, or under a request that is not sampled (its children would not be either).
-        if tracer is NoOpTracer || UnsampledTrace.isCurrent { return try await body() }
+        // Under a request that is not sampled (its children would not be either), checked first: it is the common
+        // case with traces on, and looking up the bootstrapped tracer (a lock and two casts) costs more than it.
+        if UnsampledTrace.isCurrent { return try await body() }
+        // Traces off.
+        let tracer = tracer ?? InstrumentationSystem.tracer
+        if tracer is NoOpTracer { return try await body() }
         let operation = name(fileID: fileID, function: function)
         return try await tracer.withSpan(operation, ofKind: .client) { span in
             // An unsampled span keeps nothing: no attribute is built for it.

@@ -41,7 +41,7 @@ public import StripeAppsAPI
 /// | `EVENT_RETENTION_DAYS` | `30` | how long finished events keep their payload (the id stays, for deduplication) |
 /// | `APP_SERVER_TOKEN` | none | the bearer token of the app's own server on `POST /install/tickets` and `POST /install/links` (32+ characters) |
 /// | `METRICS_TOKEN` | none | the bearer token `GET /metrics` requires (32+ characters); open without it |
-/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | where traces go (OTLP); traces are off without it. The other `OTEL_*` variables are swift-otel's |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | where traces go (OTLP/HTTP); traces are off without it. The other `OTEL_*` variables are in ``OTLPExportConfiguration`` |
 /// | `EVENT_RECOVERY_HOURS` | `24` | how often each installation's undelivered events are fetched from the Events API (0: off; needs Stripe access) |
 /// | `JOB_CONCURRENCY` | `16` | jobs one instance runs at once (as `EVENT_CONCURRENCY`) |
 /// | `JOB_LEASE_SECONDS` | `60` | how long a worker holds a claimed job without a heartbeat (every third of it) |
@@ -160,9 +160,12 @@ public struct AppConfiguration: Sendable {
     public var metricsToken: String?
     /// Whether traces are exported: an OTLP endpoint is configured with the standard variables
     /// (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), and neither `OTEL_SDK_DISABLED=true`
-    /// nor `OTEL_TRACES_EXPORTER=none` turns them off. `serve` then bootstraps swift-otel, which reads the other
-    /// `OTEL_*` variables (service name, protocol, batching) itself.
+    /// nor `OTEL_TRACES_EXPORTER=none` turns them off. `serve` then bootstraps the backend's tracer
+    /// (``OTLPExporter/bootstrap(for:)``), with ``traceExport`` and ``traceSampling``.
     public var isTracingEnabled = false
+    /// Where and how spans are exported (the `OTEL_EXPORTER_OTLP_*`, `OTEL_BSP_*`, `OTEL_SERVICE_NAME` and
+    /// `OTEL_RESOURCE_ATTRIBUTES` variables); read, and checked, only when traces are on.
+    public var traceExport: OTLPExportConfiguration?
     /// Which traces are kept (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`), decided by the backend at the start
     /// of each trace (``HeadSampledTracer``); read, and checked, only when traces are on.
     public var traceSampling = TraceSampling.default
@@ -286,6 +289,12 @@ public struct AppConfiguration: Sendable {
             endpoint && reader.string(forKey: "otel.sdk.disabled")?.lowercased() != "true"
             && reader.string(forKey: "otel.traces.exporter")?.lowercased() != "none"
         if isTracingEnabled {
+            // The standard variable names, read through the same providers as every other setting.
+            traceExport = try OTLPExportConfiguration { name in
+                reader.string(
+                    forKey: ConfigKey(name.lowercased().replacingOccurrences(of: "_", with: ".")),
+                    isSecret: name.hasSuffix("HEADERS"))
+            }
             traceSampling = try TraceSampling(
                 sampler: reader.string(forKey: "otel.traces.sampler"),
                 argument: reader.string(forKey: "otel.traces.sampler.arg"))

@@ -5,14 +5,13 @@ public import Tracing
 /// wraps does any work: a trace it leaves out gets a span that records nothing and carries no new trace context, and
 /// every span started under it is left out at once.
 ///
-/// Why: swift-otel builds a full span context (two ids from the system's random source, the sampler, a context
-/// copy) for every span, kept or not, and at a 10% ratio that cost more than the one trace in ten it exports. Its
-/// own `always_off` sampler takes the same shortcut, at the price the OpenTelemetry specification names: a span left
-/// out gets no fresh, propagatable context. So a request that is not kept has no `trace_id` in its log lines and
+/// Why: a tracer that samples as the OpenTelemetry SDKs do builds a full span context (two new ids, the sampler, a
+/// context copy) for every span, kept or not, and at a 10% ratio that cost more than the one trace in ten it
+/// exports. This takes the shortcut the SDKs take for `always_off`, at the price the OpenTelemetry specification
+/// names: a span left out gets no fresh, propagatable context. So a request that is not kept has no `trace_id` in its log lines and
 /// sends no `traceparent` of its own; a caller's `traceparent` it carries is passed on as it came.
 ///
-/// The wrapped tracer must keep every span that reaches it (``TraceSampling/tracerSampler``), following only the
-/// parents it did not start itself.
+/// The wrapped tracer must keep every span that reaches it (``OTLPTracer`` does).
 public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
     /// A trace's parent as the wrapped tracer sees a context: its trace id (32 hex digits) and whether it is sampled.
     public typealias Parent = @Sendable (ServiceContext) -> (traceID: String, isSampled: Bool)?
@@ -23,7 +22,7 @@ public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
     private let coin: SamplingCoin
 
     /// Wraps `tracer`, keeping traces as `sampling` says; `parent` reads the span context the wrapped tracer keeps in
-    /// a service context (with swift-otel: `otelTraceID` and `otelIsSampled`).
+    /// a service context (with ``OTLPTracer``: its ``SpanContext``).
     public init(_ tracer: Wrapped, sampling: TraceSampling, parent: @escaping Parent) {
         self.init(tracer, sampling: sampling, parent: parent, coin: SamplingCoin())
     }
@@ -72,7 +71,7 @@ public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
                 line: line))
     }
 
-    /// Does nothing: the requirement is deprecated, and swift-otel flushes on shutdown.
+    /// Does nothing: the requirement is deprecated, and the exporter flushes on shutdown.
     public func forceFlush() {}
 
     /// Reads a caller's trace context with the wrapped tracer's propagator.

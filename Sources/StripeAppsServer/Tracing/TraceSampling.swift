@@ -76,16 +76,9 @@ public struct TraceSampling: Sendable, Equatable {
     /// Whether nothing is ever kept: the tracer is not worth starting a span with.
     public var keepsNothing: Bool { rootRatio == 0 && !followsParent }
 
-    /// The sampler the wrapped tracer is given, once this has decided (`OTEL_TRACES_SAMPLER` for swift-otel): it
-    /// keeps every span that reaches it, except that a parent-based one still follows a parent it did not start.
-    public var tracerSampler: String {
-        if keepsNothing { return "always_off" }
-        return followsParent ? "parentbased_always_on" : "always_on"
-    }
-
     /// Whether a trace with this id (32 hex digits) is kept by `traceidratio`: the rule of OpenTelemetry's
     /// TraceIdRatioBased sampler as swift-otel implements it (the id's last eight bytes, read little-endian, below
-    /// the ratio of `UInt64.max`).
+    /// the ratio of `UInt64.max`); the specification leaves the rule to each SDK.
     func keeps(traceID: String) -> Bool {
         admits {
             let digits = Array(traceID.utf8)

@@ -3,7 +3,6 @@ import Configuration
 import Foundation
 import Hummingbird
 import Logging
-import OTel
 import ServiceLifecycle
 import StripeApps
 import StripeAppsServer
@@ -68,7 +67,7 @@ struct Serve: AsyncParsableCommand {
         let publicURL = configuration.publicURL
         let localMarketplace = configuration.usesLocalMarketplace
         let hooks = ApplicationHooks(
-            services: try tracingServices(configuration),
+            services: tracingServices(configuration),
             onServerRunning: { port in
                 if isDevelopment {
                     announceDevelopmentMode(
@@ -100,37 +99,14 @@ func bootstrapLogging(level: Logger.Level, json: Bool, traced: Bool = false) {
             }
             return RedactingLogHandler(
                 TextLogHandler(label: label, level: level, writer: .standardError, metadataProvider: provider))
-        }, metadataProvider: traced ? OTel.makeLoggingMetadataProvider() : nil)
+        }, metadataProvider: traced ? SpanContext.loggingMetadataProvider : nil)
 }
 
-/// With traces configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), bootstraps swift-otel's tracer for the process, behind
-/// the backend's own head sampling (`HeadSampledTracer`, with the sampler `OTEL_TRACES_SAMPLER` names), and returns
-/// its exporter service, which the application runs; none otherwise. swift-otel reads the other `OTEL_*` variables
-/// (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_PROTOCOL`…) itself; only traces are exported (metrics are Prometheus',
-/// logs go to standard error).
-func tracingServices(_ configuration: AppConfiguration) throws -> [any Service] {
-    guard configuration.isTracingEnabled else { return [] }
-    var otel = OTel.Configuration.default
-    otel.serviceName = "stripe-apps-backend"
-    otel.logs.enabled = false
-    otel.metrics.enabled = false
-    otel.traces.enabled = true
-    // Exports every 200 ms rather than the specification's 5 s: at thousands of spans a second the 5 s buffer fills
-    // (2,048 spans) well before, and each time it is sent as four batches at once, a burst that cost more than small
-    // steady exports (BENCHMARKS.md, traces). `OTEL_BSP_SCHEDULE_DELAY` still overrides it.
-    otel.traces.batchSpanProcessor.scheduleDelay = .milliseconds(200)
-    // The head sampler decides; swift-otel keeps what reaches it. Its environment variables override its code
-    // configuration, and it takes no other environment than the process's: so the variables are set to what it must
-    // do, here, before it reads them (once, while `serve` starts and nothing else reads the environment).
-    let sampling = configuration.traceSampling
-    setenv("OTEL_TRACES_SAMPLER", sampling.tracerSampler, 1)
-    unsetenv("OTEL_TRACES_SAMPLER_ARG")
-    let (tracer, service) = try OTel.makeTracingBackend(configuration: otel)
-    InstrumentationSystem.bootstrap(
-        HeadSampledTracer(tracer, sampling: sampling) { context in
-            context.otelTraceID.map { ($0, context.otelIsSampled) }
-        })
-    return [service]
+/// With traces configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), bootstraps the backend's OTLP tracer for the process and
+/// returns its exporter, which the application runs as a service; none otherwise. Only traces are exported: metrics
+/// are Prometheus', logs go to standard error.
+func tracingServices(_ configuration: AppConfiguration) -> [any Service] {
+    OTLPExporter.bootstrap(for: configuration).map { [$0] } ?? []
 }
 
 /// Says loudly that this is development mode, and prints one ready-to-paste command per surface (a signed UI call, a

@@ -141,26 +141,25 @@ enum ExternalTool {
     }
 
     /// A Python with the official `stripe` package: `STRIPE_APPS_PYTHON`, else `.venv/bin/python` in the package.
-    static let python: URL? = {
-        let configured = ProcessInfo.processInfo.environment["STRIPE_APPS_PYTHON"]
-        let candidate =
-            configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: candidate.path),
-            let check = try? runProcess(candidate, ["-c", "import stripe"]), check.status == 0
-        else { return nil }
-        return candidate
-    }()
+    static let python = python(importing: "stripe")
 
     /// A Python with Selenium (`Tests/CrossCheck/requirements.txt`), for the multi-step admin page flow.
-    static let seleniumPython: URL? = {
+    static let seleniumPython = python(importing: "selenium")
+
+    /// A Python with the official `opentelemetry-proto` package (`Tests/CrossCheck/requirements.txt`), which reads
+    /// our OTLP export bodies.
+    static let otlpPython = python(importing: "opentelemetry.proto")
+
+    /// `STRIPE_APPS_PYTHON`, else `.venv/bin/python` in the package, when it can import `module`.
+    static func python(importing module: String) -> URL? {
         let configured = ProcessInfo.processInfo.environment["STRIPE_APPS_PYTHON"]
         let candidate =
             configured.map(URL.init(fileURLWithPath:)) ?? packageRoot.appendingPathComponent(".venv/bin/python")
         guard FileManager.default.isExecutableFile(atPath: candidate.path),
-            let check = try? runProcess(candidate, ["-c", "import selenium"]), check.status == 0
+            let check = try? runProcess(candidate, ["-c", "import \(module)"]), check.status == 0
         else { return nil }
         return candidate
-    }()
+    }
 
     /// Debian's `chromedriver` (package `chromium-driver`), which Selenium drives Chromium through.
     static let chromedriver = onPath("chromedriver")
@@ -178,6 +177,9 @@ enum ExternalTool {
         }
         return nil
     }
+
+    static let otlpMissing =
+        "the official opentelemetry-proto Python package is missing: run `python3 -m venv .venv && .venv/bin/pip install -r Tests/CrossCheck/requirements.txt` (or set STRIPE_APPS_PYTHON)"
 
     static let pythonMissing =
         "the official stripe Python package is missing: run `python3 -m venv .venv && .venv/bin/pip install stripe` (or set STRIPE_APPS_PYTHON)"
