@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What traces cost: the whoami benchmark (Benchmarks/run-whoami-bench.sh, ours only) alternating the same binary
-# without traces and with traces exported at a sampling ratio, round after round, so that the machine's drift hits
-# both alike. Spans go over OTLP/HTTP (protobuf) to nginx answering every POST with an empty 200, a receiver that
-# takes little of the cores wrk and the server share. Prints each round's figures and cost, in requests/s and in
-# the server's CPU time per request (steadier on a shared VM), and the median of each.
+# without traces and with traces exported at a sampling ratio. Each round runs untraced, traced (and traced with
+# --compare's binary, e.g. an older build), then untraced again, and a traced run is compared with the mean of the
+# untraced runs around it, so that the machine's drift over the round cancels out; the two untraced runs against
+# each other (A/A) show this machine's own noise. Spans go over OTLP/HTTP (protobuf) to nginx answering every POST
+# with an empty 200, a receiver that takes little of the cores wrk and the server share. Prints each round's figures
+# and cost, in requests/s and in the server's CPU time per request, and the median of each.
 #
 # Usage: Benchmarks/run-tracing-ab.sh [--rounds 4] [--ratio 0.1] [--duration 15s] [--warmup 5s]
-#            [--binary .build/release/stripe-apps-backend]
+#            [--binary .build/release/stripe-apps-backend] [--compare <another build of the backend>]
 #
 # Needs nginx and wrk (apt-get install -y nginx-light wrk) and a release build of the backend.
 set -euo pipefail
@@ -17,6 +19,7 @@ ratio=0.1
 duration=15s
 warmup=5s
 binary=.build/release/stripe-apps-backend
+compare=
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
         --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
         --warmup) warmup="${2:?--warmup needs a value}"; shift 2 ;;
         --binary) binary="${2:?--binary needs a value}"; shift 2 ;;
+        --compare) compare="${2:?--compare needs a value}"; shift 2 ;;
         -h | --help) sed -n '/^# Usage:/,/^#$/{/^#$/d;s/^# //;p;}' "$0" >&2; exit 0 ;;
         *) echo "run-tracing-ab: unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -31,6 +35,7 @@ done
 say() { echo "run-tracing-ab: $*" >&2; }
 [[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { say "--rounds takes 1 to 99"; exit 2; }
 [ -x "$binary" ] || { say "$binary is missing (swift build -c release --product stripe-apps-backend)"; exit 2; }
+[ -z "$compare" ] || [ -x "$compare" ] || { say "--compare $compare is not an executable"; exit 2; }
 command -v nginx > /dev/null || { say "nginx is not installed (apt-get install -y nginx-light)"; exit 2; }
 
 sink="$(mktemp -d)"
@@ -67,27 +72,54 @@ tracing+=" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=
 # The whoami script's row for ours: requests/s, p50, p99, peak RSS and server CPU per request.
 measure() {
     Benchmarks/run-whoami-bench.sh --ours-only --duration "$duration" --warmup "$warmup" \
-        --ours-cmd "env $1 $binary serve --port 8081" 2>"$sink/whoami.log" | grep '^| ours' |
+        --ours-cmd "env $1 $2 serve --port 8081" 2>"$sink/whoami.log" | grep '^| ours' |
         awk -F'|' '{ gsub(/ /, ""); printf "%s %s %s %s %s\n", $3, $4, $5, $8, $9 }'
 }
 
 echo "Traces at ratio $ratio against none, $binary, $rounds rounds of $duration after $warmup warm-up:"
 echo
-echo "| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost | CPU µs/request without / with | CPU cost |"
-echo "|---|---:|---:|---:|---:|---:|"
+# Each round runs without traces, with traces (and with --compare's binary traced, when given), then without traces
+# again: a traced run is compared with the mean of the two untraced runs around it, so that the VM's drift over a
+# round cancels out. The two untraced runs against each other (A/A) show how much this machine moves by itself.
+header="| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost | CPU µs/request without / with | CPU cost |"
+rule="|---|---:|---:|---:|---:|---:|"
+if [ -n "$compare" ]; then
+    header+=" $compare traced requests/s | its cost | its CPU cost |"
+    rule+="---:|---:|---:|"
+fi
+echo "$header A/A |"
+echo "$rule---:|"
 costs=()
 cpu_costs=()
+compare_costs=()
+compare_cpu_costs=()
 for ((round = 1; round <= rounds; round++)); do
-    read -r off_rps _ off_p99 _ off_cpu <<<"$(measure "")"
-    read -r on_rps _ on_p99 on_rss on_cpu <<<"$(measure "$tracing")"
-    [ -n "$off_cpu" ] && [ -n "$on_cpu" ] || { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
-    cost="$(awk -v a="$off_rps" -v b="$on_rps" 'BEGIN { printf "%.1f", (1 - b / a) * 100 }')"
-    cpu_cost="$(awk -v a="$off_cpu" -v b="$on_cpu" 'BEGIN { printf "%.1f", (b / a - 1) * 100 }')"
-    costs+=("$cost")
-    cpu_costs+=("$cpu_cost")
-    echo "| $round | $off_rps ($off_p99) | $on_rps ($on_p99) | $cost% | $off_cpu / $on_cpu | $cpu_cost% |"
+    read -r off_rps _ off_p99 _ off_cpu <<<"$(measure "" "$binary")"
+    read -r on_rps _ on_p99 on_rss on_cpu <<<"$(measure "$tracing" "$binary")"
+    [ -n "$compare" ] && read -r cmp_rps _ _ _ cmp_cpu <<<"$(measure "$tracing" "$compare")"
+    read -r off2_rps _ off2_p99 _ off2_cpu <<<"$(measure "" "$binary")"
+    [ -n "$off_cpu" ] && [ -n "$on_cpu" ] && [ -n "$off2_cpu" ] && { [ -z "$compare" ] || [ -n "$cmp_cpu" ]; } ||
+        { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
+    # cost RPS CPU: the throughput lost and the CPU per request added against the mean of the untraced runs.
+    cost() { awk -v a="$off_rps" -v c="$off2_rps" -v b="$1" 'BEGIN { printf "%.1f", (1 - b / ((a + c) / 2)) * 100 }'; }
+    cpu_cost() { awk -v a="$off_cpu" -v c="$off2_cpu" -v b="$1" 'BEGIN { printf "%.1f", (b / ((a + c) / 2) - 1) * 100 }'; }
+    costs+=("$(cost "$on_rps")")
+    cpu_costs+=("$(cpu_cost "$on_cpu")")
+    aa="$(awk -v a="$off_rps" -v c="$off2_rps" 'BEGIN { printf "%.1f", (c / a - 1) * 100 }')"
+    row="| $round | $off_rps ($off_p99), $off2_rps ($off2_p99) | $on_rps ($on_p99) | ${costs[-1]}% |"
+    row+=" $off_cpu, $off2_cpu / $on_cpu | ${cpu_costs[-1]}% |"
+    if [ -n "$compare" ]; then
+        compare_costs+=("$(cost "$cmp_rps")")
+        compare_cpu_costs+=("$(cpu_cost "$cmp_cpu")")
+        row+=" $cmp_rps | ${compare_costs[-1]}% | ${compare_cpu_costs[-1]}% |"
+    fi
+    echo "$row $aa% |"
 done
 . Benchmarks/median.sh
 echo
 echo "Median cost of traces at $ratio: $(median "${costs[@]}")% of the requests/s, $(median "${cpu_costs[@]}")% more" \
     "server CPU per request (peak RSS with traces, last round: $on_rss MiB)."
+if [ -n "$compare" ]; then
+    echo "Median cost with $compare: $(median "${compare_costs[@]}")% of the requests/s," \
+        "$(median "${compare_cpu_costs[@]}")% more server CPU per request."
+fi
