@@ -187,6 +187,8 @@ import Testing
             #expect(stored.traceID == delivered.traceID && stored.parentSpanID == delivered.spanID)
             #expect(stored.kind == 3, "a client span (OTLP SPAN_KIND_CLIENT)")
             #expect(stored.attributes["db.system.name"] == "sqlite")
+            // The exporter's own requests start no span (each export would otherwise have spans to export).
+            #expect(!spans.contains { $0.name == "POST" || $0.attributes["url.full"] != nil })
             for span in spans {
                 for value in span.attributes.values {
                     #expect(!value.contains("secretcode") && !value.contains("somestate") && !value.contains("acct_"))

@@ -41,6 +41,8 @@ import W3CTraceContext
         let exports: AsyncStream<Export>
         let group: ServiceGroup
         let run: Task<Void, any Error>
+        /// How many export requests the collector answered.
+        let answered: AnswerCount
 
         /// Stops the exporter gracefully and waits until it has sent what was left: its statistics are final then.
         func stop() async throws {
@@ -58,12 +60,16 @@ import W3CTraceContext
     ) async throws {
         let (exports, received) = AsyncStream<Export>.makeStream()
         let answers = Mutex(statuses)
+        let answered = AnswerCount()
         let router = Router()
         router.post("v1/traces") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 1 << 22)
             received.yield(Export(headers: request.headers, body: Array(bytes.readableBytesView)))
+            answered.increment()
             let status = answers.withLock { $0.isEmpty ? .ok : $0.removeFirst() }
-            return Response(status: status, headers: [HTTPField.Name("Retry-After")!: "0"])
+            // A redirect points back here: followed, it would be a second export.
+            return Response(
+                status: status, headers: [HTTPField.Name("Retry-After")!: "0", .location: "/v1/traces"])
         }
         try await Application(router: router).test(.live) { collector in
             var configuration = base
@@ -73,7 +79,7 @@ import W3CTraceContext
                 configuration: .init(services: [exporter], logger: Logger(label: "otlp-test")))
             let running = Running(
                 exporter: exporter, tracer: OTLPTracer(exporter: exporter), exports: exports, group: group,
-                run: Task { try await group.run() })
+                run: Task { try await group.run() }, answered: answered)
             try await body(running)
             try await running.stop()
             received.finish()
@@ -260,6 +266,32 @@ import W3CTraceContext
         }
     }
 
+    @Test func stoppingDoesNotWaitForACollectorThatIsDown() async throws {
+        let configuration = Self.configured { $0.exportTimeout = .seconds(600) }
+        try await Self.withCollector(
+            answering: Array(repeating: .serviceUnavailable, count: 100_000), configuration: configuration
+        ) { running in
+            running.tracer.startSpan("unlucky", context: .topLevel).end()
+            running.tracer.forceFlush()
+            _ = await Self.next(1, of: running.exports)
+            // Retried at once (Retry-After: 0) until the export's ten minutes are over, unless stopping ends it.
+            try await running.stop()
+            #expect(running.exporter.statistics == .init(exported: 0, dropped: 0, failed: 1))
+            #expect(running.answered.value < 100_000)
+        }
+    }
+
+    @Test func aRedirectIsNotFollowed() async throws {
+        try await Self.withCollector(answering: [.temporaryRedirect]) { running in
+            running.tracer.startSpan("redirected", context: .topLevel).end()
+            running.tracer.forceFlush()
+            _ = await Self.next(1, of: running.exports)
+            try await running.stop()
+            #expect(running.answered.value == 1, "the export headers must not follow a redirect")
+            #expect(running.exporter.statistics == .init(exported: 0, dropped: 0, failed: 1))
+        }
+    }
+
     @Test func theConfiguredHeadersAndProtocolAreSent() async throws {
         let configuration = Self.configured {
             $0.bodyProtocol = .protobuf
@@ -305,6 +337,9 @@ import W3CTraceContext
                 "OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100",
             ]))
         #expect(full.endpoint == "http://collector:4318/custom/path", "the traces endpoint is used as it is")
+        for printed in ["\(full)", String(reflecting: full)] {
+            #expect(!printed.contains("cret") && printed.contains("api-key: <redacted>"), "a header value was printed")
+        }
         #expect(full.bodyProtocol == .json)
         #expect(full.headers == [.init(name: "api-key", value: "s e,cret"), .init(name: "tenant", value: "a=b")])
         #expect(full.requestTimeout == .milliseconds(2500) && full.exportTimeout == .seconds(5))
@@ -345,6 +380,15 @@ import W3CTraceContext
             #expect(error.map { !$0.description.contains(value) || value.count < 3 } ?? true, "no value echoed")
         }
     }
+}
+
+/// A count shared by the collector and the test.
+final class AnswerCount: Sendable {
+    private let count = Mutex(0)
+
+    func increment() { count.withLock { $0 += 1 } }
+
+    var value: Int { count.withLock { $0 } }
 }
 
 struct DictionaryExtractor: Extractor {

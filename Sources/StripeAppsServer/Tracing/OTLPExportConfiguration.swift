@@ -178,3 +178,17 @@ public struct OTLPExportConfiguration: Sendable, Equatable {
         }
     }
 }
+
+extension OTLPExportConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The configuration with the headers' values left out: they often hold an API key.
+    public var description: String {
+        let headerNames = headers.map { "\($0.name): <redacted>" }.joined(separator: ", ")
+        return "OTLPExportConfiguration(endpoint: \(endpoint), protocol: \(bodyProtocol.rawValue), "
+            + "headers: [\(headerNames)], requestTimeout: \(requestTimeout), scheduleDelay: \(scheduleDelay), "
+            + "exportTimeout: \(exportTimeout), maxQueueSize: \(maxQueueSize), "
+            + "maxExportBatchSize: \(maxExportBatchSize))"
+    }
+
+    /// The same as ``description``: no header value is printed.
+    public var debugDescription: String { description }
+}

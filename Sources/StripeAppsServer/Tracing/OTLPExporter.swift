@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
+import StripeApps
 import StripeAppsAPI
 import Synchronization
 import Tracing
@@ -30,19 +31,23 @@ public final class OTLPExporter: Service, Sendable {
         /// When losses were last logged, and how many spans were lost then: a collector that is down, or a queue
         /// that overflows, is logged once a minute, not per export.
         var lossesLogged: (at: ContinuousClock.Instant, lost: Int)?
+        /// Set when the application stops: an export in progress is not tried again, so that stopping is not held
+        /// up by a collector that is down.
+        var stopping = false
     }
 
     private let configuration: OTLPExportConfiguration
     private let encoding: OTLPEncoding
-    private let client: HTTPClient
+    private let providedClient: HTTPClient?
     private let logger: Logger
     private let pending = Mutex(Pending())
     private let wakeUps: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
-    /// An exporter posting to `configuration.endpoint` with `client`.
+    /// An exporter posting to `configuration.endpoint` with `client`, or, by default, with a client of its own
+    /// that follows no redirect (the export headers often hold an API key) and that it shuts down when it stops.
     public init(
-        configuration: OTLPExportConfiguration, client: HTTPClient = .shared,
+        configuration: OTLPExportConfiguration, client: HTTPClient? = nil,
         logger: Logger = Logger(label: "stripe-apps.traces")
     ) {
         self.configuration = configuration
@@ -52,7 +57,7 @@ public final class OTLPExporter: Service, Sendable {
                 ("telemetry.sdk.language", .string("swift")),
             ],
             scopeName: "stripe-apps-backend", scopeVersion: "1")
-        self.client = client
+        self.providedClient = client
         self.logger = logger
         (wakeUps, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -80,22 +85,29 @@ public final class OTLPExporter: Service, Sendable {
 
     /// Exports at each turn until the application stops, then sends what is left, once.
     public func run() async throws {
+        // The client's own requests must not be traced: each export would start spans to export.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.tracing.tracer = nil
+        let client =
+            providedClient ?? HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [configuration, signal] in
                 while (try? await Task.sleep(for: configuration.scheduleDelay)) != nil { signal.yield() }
             }
             await withGracefulShutdownHandler {
-                for await _ in self.wakeUps { await self.exportQueued(retrying: true) }
+                for await _ in self.wakeUps { await self.exportQueued(with: client) }
             } onGracefulShutdown: {
+                self.pending.withLock { $0.stopping = true }
                 self.signal.finish()
             }
             group.cancelAll()
         }
-        await exportQueued(retrying: false)
+        await exportQueued(with: client)
+        if providedClient == nil { try? await client.shutdown() }
     }
 
     /// Sends everything queued, a batch at a time.
-    private func exportQueued(retrying: Bool) async {
+    private func exportQueued(with client: HTTPClient) async {
         if statistics.dropped > 0 {
             reportLosses("the queue of spans waiting to be sent was full (OTEL_BSP_MAX_QUEUE_SIZE)")
         }
@@ -107,13 +119,15 @@ public final class OTLPExporter: Service, Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            await send(batch, retrying: retrying)
+            // Under a trace marked as left out, so that a client that traces its requests (a provided one) starts
+            // no span for an export.
+            await ServiceContext.withValue(UnsampledTrace.markedTopLevel) { await send(batch, with: client) }
         }
     }
 
     /// Posts `batch`; tries again while the collector says it is busy or cannot be reached, within the export's
-    /// time-out.
-    private func send(_ batch: [FinishedSpan], retrying: Bool) async {
+    /// time-out, unless the application is stopping.
+    private func send(_ batch: [FinishedSpan], with client: HTTPClient) async {
         let body: [UInt8]
         let contentType: String
         switch configuration.bodyProtocol {
@@ -155,7 +169,7 @@ public final class OTLPExporter: Service, Sendable {
                 problem = "the collector could not be reached (\(type(of: error)))"
                 retryAfter = delay
             }
-            if retrying, let wait = retryAfter, clock.now + wait < deadline {
+            if let wait = retryAfter, clock.now + wait < deadline, !pending.withLock({ $0.stopping }) {
                 try? await Task.sleep(for: wait)
                 if Task.isCancelled { return failed(batch.count, problem) }
                 delay *= 2
