@@ -138,16 +138,17 @@ public final class OTLPExporter: Service, Sendable {
             body = encoding.json(batch)
             contentType = "application/json"
         }
+        // One request for every attempt: its body is a buffer, sent again as it is.
+        var request = HTTPClientRequest(url: configuration.endpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "User-Agent", value: "stripe-apps-backend-otlp")
+        for header in configuration.headers { request.headers.replaceOrAdd(name: header.name, value: header.value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.exportTimeout
         var delay = Duration.milliseconds(250)
         while true {
-            var request = HTTPClientRequest(url: configuration.endpoint)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: contentType)
-            request.headers.add(name: "User-Agent", value: "stripe-apps-backend-otlp")
-            for header in configuration.headers { request.headers.replaceOrAdd(name: header.name, value: header.value) }
-            request.body = .bytes(ByteBuffer(bytes: body))
             let problem: String
             var retryAfter: Duration?
             do {
