@@ -201,6 +201,88 @@ import W3CTraceContext
         }
     }
 
+    /// The spans of an OTLP/JSON body, each as its JSON object.
+    static func spans(of export: Export) throws -> [[String: Any]] {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(export.body)) as? [String: Any])
+        let resources = object["resourceSpans"] as? [[String: Any]] ?? []
+        let scopes = resources.flatMap { $0["scopeSpans"] as? [[String: Any]] ?? [] }
+        return scopes.flatMap { $0["spans"] as? [[String: Any]] ?? [] }
+    }
+
+    /// A span's attributes as `key: value` texts (`"sqlite"`, `200`).
+    static func attributes(of span: [String: Any]) -> [String: String] {
+        var found: [String: String] = [:]
+        for attribute in span["attributes"] as? [[String: Any]] ?? [] {
+            guard let key = attribute["key"] as? String, let value = attribute["value"] as? [String: Any] else {
+                continue
+            }
+            found[key] = (value["stringValue"] as? String) ?? (value["intValue"]).map { "\($0)" }
+        }
+        return found
+    }
+
+    /// `serve`'s path for a kept request: the request middleware records it with the tracer it was given, and puts
+    /// that tracer in the request's context, so that the backend's own child spans (a storage call, a synchronous
+    /// check) are recorded by it too, in the request's trace, with their attributes; an error thrown in a child
+    /// span is recorded on it. A request left out records nothing at all.
+    @Test func aKeptRequestsOwnSpansAreRecordedWithTheTracerItCarries() async throws {
+        struct Refused: Error {}
+        try await Self.withCollector { running in
+            func app(_ sampling: TraceSampling) -> some ApplicationProtocol {
+                let router = Router()
+                router.add(middleware: RequestTracingMiddleware(sampling: sampling, tracer: running.tracer))
+                router.get("probe/{id}") { _, _ -> String in
+                    try await StorageSpan.run(
+                        system: "sqlite", fileID: "StripeAppsSQLite/SQLiteInstallationStore.swift",
+                        function: "installation(for:)"
+                    ) {}
+                    #expect(throws: Refused.self) {
+                        try ChildSpan.run("check", attributes: { _ in ["surface": .string("ui")] }) {
+                            throw Refused()
+                        }
+                    }
+                    return "ok"
+                }
+                return Application(router: router)
+            }
+            let leftOut = try TraceSampling(sampler: "parentbased_traceidratio", argument: "0")
+            try await app(leftOut).test(.router) { client in
+                try await client.execute(uri: "/probe/1", method: .get) { #expect($0.status == .ok) }
+            }
+            try await app(.default).test(.router) { client in
+                try await client.execute(uri: "/probe/2", method: .get) { #expect($0.status == .ok) }
+            }
+            try await running.stop()
+            #expect(running.exporter.statistics.exported == 3, "the kept request's three spans, none of the other")
+            let export = try #require(await Self.next(1, of: running.exports).first)
+            let spans = try Self.spans(of: export)
+            let byName = Dictionary(spans.map { (($0["name"] as? String) ?? "", $0) }) { first, _ in first }
+            #expect(byName.keys.sorted() == ["GET /probe/{id}", "Installation.installation", "check"])
+            let server = try #require(byName["GET /probe/{id}"])
+            let storage = try #require(byName["Installation.installation"])
+            let check = try #require(byName["check"])
+            #expect(server["kind"] as? Int == 2 && storage["kind"] as? Int == 3 && check["kind"] as? Int == 1)
+            #expect(server["parentSpanId"] == nil || server["parentSpanId"] as? String == "")
+            for child in [storage, check] {
+                #expect(child["traceId"] as? String == server["traceId"] as? String)
+                #expect(child["parentSpanId"] as? String == server["spanId"] as? String)
+            }
+            #expect(
+                Self.attributes(of: server) == [
+                    "http.request.method": "GET", "http.route": "/probe/{id}", "http.response.status_code": "200",
+                ])
+            #expect(
+                Self.attributes(of: storage) == [
+                    "db.system.name": "sqlite", "stripe_apps.storage.operation": "Installation.installation",
+                ])
+            #expect(Self.attributes(of: check) == ["surface": "ui"])
+            let status = check["status"] as? [String: Any]
+            #expect(status?["code"] as? Int == 2, "the error is recorded on the span that threw it")
+            let events = check["events"] as? [[String: Any]] ?? []
+            #expect(events.compactMap { $0["name"] as? String } == ["exception"])
+        }
+    }
+
     @Test func logLinesCarryTheCurrentSpansIDs() async throws {
         try await Self.withCollector { running in
             let tracer = running.tracer

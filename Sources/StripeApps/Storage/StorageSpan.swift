@@ -12,21 +12,10 @@ package enum StorageSpan {
         system: String, fileID: String, function: String, tracer: (any Tracer)? = nil,
         _ body: () async throws -> T
     ) async throws -> T {
-        // Under a request that is not sampled (its children would not be either), checked first: it is the common
-        // case with traces on, and looking up the bootstrapped tracer (a lock and two casts) costs more than it.
-        if UnsampledTrace.isCurrent { return try await body() }
-        // Traces off.
-        let tracer = tracer ?? InstrumentationSystem.tracer
-        if tracer is NoOpTracer { return try await body() }
-        let operation = name(fileID: fileID, function: function)
-        return try await tracer.withSpan(operation, ofKind: .client) { span in
-            // An unsampled span keeps nothing: no attribute is built for it.
-            if span.isRecording {
-                span.attributes["db.system.name"] = system
-                span.attributes["stripe_apps.storage.operation"] = operation
-            }
-            return try await body()
-        }
+        try await ChildSpan.run(
+            name(fileID: fileID, function: function), kind: .client,
+            attributes: { ["db.system.name": .string(system), "stripe_apps.storage.operation": .string($0)] },
+            tracer: tracer, body)
     }
 
     /// `Role.method` from a store's file and a method's signature: the backend's prefix and the `Store` suffix

@@ -46,7 +46,7 @@ package enum UnsampledTrace {
     package static func isKept(_ context: ServiceContext) -> Bool { context[KeptKey.self] == true }
 
     /// Runs `body` marked as under an unsampled span when `span` does not record (and is not marked already).
-    package static func mark<T>(unless span: any Span, _ body: () async throws -> T) async rethrows -> T {
+    package static func mark<T>(unless span: some Span, _ body: () async throws -> T) async rethrows -> T {
         guard !span.isRecording, !isMarked(span.context) else { return try await body() }
         var context = ServiceContext.current ?? .topLevel
         context[Key.self] = true

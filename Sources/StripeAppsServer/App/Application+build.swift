@@ -5,6 +5,7 @@ public import Logging
 public import ServiceLifecycle
 public import StripeApps
 import StripeAppsAPI
+import Tracing
 
 /// What the composition root needs beyond the configuration: hooks for tests and for apps built on the package.
 public struct ApplicationHooks: Sendable {
@@ -193,7 +194,10 @@ func buildRouter<Storage: StorageBackend>(
     // into responses inside it.
     // Outermost of all when traces are on: the request's span covers everything below it.
     if configuration.isTracingEnabled {
-        router.add(middleware: RequestTracingMiddleware(sampling: configuration.traceSampling))
+        // When the bootstrapped tracer is ours (`OTLPExporter.bootstrap(for:)`, what `serve` does), the requests
+        // it keeps are recorded with it directly, looked up once here rather than at each span.
+        let kept = (InstrumentationSystem.tracer as? HeadSampledTracer<OTLPTracer>)?.wrapped
+        router.add(middleware: RequestTracingMiddleware(sampling: configuration.traceSampling, tracer: kept))
     }
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())

@@ -12,19 +12,27 @@ import Tracing
 /// traces are configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), so that it costs nothing otherwise.
 public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
     private let head: (sampling: TraceSampling, coin: SamplingCoin)?
+    private let keptTracer: OTLPTracer?
 
     /// Creates the middleware; spans go to the tracer bootstrapped in `InstrumentationSystem`, which decides which
     /// are kept.
     public init() {
         head = nil
+        keptTracer = nil
     }
 
     /// Creates the middleware that decides itself, with `sampling`, whether a request that starts a trace (it carries
     /// no `traceparent`) is kept, before anything else is done for its trace: one left out runs with no span and
     /// no extraction, under a context marked so that nothing under it starts a span. Use it with the tracer
     /// ``HeadSampledTracer`` and the same sampling (what `serve` does), which then keeps what this kept.
-    public init(sampling: TraceSampling) {
+    ///
+    /// - Parameter tracer: The tracer that records the requests this keeps, and the backend's own spans under them
+    ///   (storage calls, the signature check), started with it directly rather than through the bootstrapped
+    ///   tracer, which costs less (`serve` gives the ``OTLPTracer`` it bootstrapped behind ``HeadSampledTracer``).
+    ///   Without it, kept requests go to the bootstrapped tracer too.
+    public init(sampling: TraceSampling, tracer: OTLPTracer? = nil) {
         head = (sampling, SamplingCoin())
+        keptTracer = tracer
     }
 
     public func handle(
@@ -37,13 +45,47 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
                 let marked = current.map(UnsampledTrace.marking) ?? UnsampledTrace.markedTopLevel
                 return try await ServiceContext.withValue(marked) { try await next(request, context) }
             }
+            if let keptTracer {
+                // Kept: its span, and its children's, go straight to the tracer that records them.
+                return try await kept(request, context: context, tracer: keptTracer, parent: parent, next: next)
+            }
             parent = UnsampledTrace.keeping(parent)
         } else {
             InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         }
+        return try await traced(
+            request, context: context, tracer: InstrumentationSystem.tracer, parent: parent, next: next)
+    }
+
+    /// Runs a request kept by the head sampler in a server span of our own tracer, which its child spans use too
+    /// (``ChildSpan``): what ``traced(_:context:tracer:parent:next:)`` does, in the tracer's code.
+    private func kept(
+        _ request: Request, context: Context, tracer: OTLPTracer, parent: ServiceContext,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let method = HTTPMetricsMiddleware<Context>.label(request.method)
-        return try await withSpan("\(method)", context: parent, ofKind: .server) { span in
-            if span.isRecording { span.attributes["http.request.method"] = method }
+        let span = tracer.span(method, kind: .server, in: ChildSpan.carrying(tracer, in: parent))
+        defer { span.end() }
+        do {
+            let response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
+            Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
+            return response
+        } catch {
+            let status = Int((error as? any HTTPResponseError)?.status.code ?? 500)
+            Self.finish(span, method: method, route: context.endpointPath, status: status)
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
+    /// Runs the request in a server span of `tracer`, started in `parent`.
+    private func traced<T: Tracer>(
+        _ request: Request, context: Context, tracer: T, parent: ServiceContext,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let method = HTTPMetricsMiddleware<Context>.label(request.method)
+        return try await tracer.withSpan(method, context: parent, ofKind: .server) { span in
             do {
                 // An unsampled request starts no child span (storage, signature): none of them would be sampled.
                 // (Behind `HeadSampledTracer` the span's context is marked already and this adds nothing.)
@@ -58,13 +100,18 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         }
     }
 
-    static func finish(_ span: any Span, method: String, route: String?, status: Int) {
+    static func finish(_ span: some Span, method: String, route: String?, status: Int) {
         // An unsampled span (most of them at a low sampling ratio) keeps nothing: skip building its name.
         guard span.isRecording else { return }
         let route = route ?? "NotFound"
         span.operationName = "\(method) \(route)"
-        span.attributes["http.route"] = route
-        span.attributes["http.response.status_code"] = status
+        // Our own span takes them under one lock, in place (the protocol's `updateAttributes` copies them).
+        let update: (inout SpanAttributes) -> Void = { attributes in
+            attributes.set("http.request.method", value: .string(method))
+            attributes.set("http.route", value: .string(route))
+            attributes.set("http.response.status_code", value: .int64(Int64(status)))
+        }
+        if let span = span as? OTLPSpan { span.updateAttributes(update) } else { span.updateAttributes(update) }
         if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
     }
 }

@@ -145,11 +145,8 @@ public struct StripeSignatureMiddleware: RouterMiddleware {
 
     /// Runs `body` in a span named `name` when traces are on; a failure is recorded on the span.
     private func traced<R>(_ name: String, _ body: () throws -> R) throws -> R {
-        guard isTraced, !UnsampledTrace.isCurrent else { return try body() }
-        return try withSpan(name) { span in
-            if span.isRecording { span.attributes["stripe_apps.surface"] = "ui" }
-            return try body()
-        }
+        guard isTraced else { return try body() }
+        return try ChildSpan.run(name, attributes: { _ in ["stripe_apps.surface": .string("ui")] }, body)
     }
 
     private func rebuiltPayload(from request: Request) throws -> UIRequestPayload {

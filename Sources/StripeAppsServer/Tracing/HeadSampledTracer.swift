@@ -16,7 +16,8 @@ public struct HeadSampledTracer<Wrapped: Tracer>: Tracer {
     /// A trace's parent as the wrapped tracer sees a context: its trace id (32 hex digits) and whether it is sampled.
     public typealias Parent = @Sendable (ServiceContext) -> (traceID: String, isSampled: Bool)?
 
-    private let wrapped: Wrapped
+    /// The tracer it wraps, which records the traces kept.
+    let wrapped: Wrapped
     private let sampling: TraceSampling
     private let parent: Parent
     private let coin: SamplingCoin

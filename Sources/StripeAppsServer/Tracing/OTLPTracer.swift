@@ -1,3 +1,4 @@
+import StripeApps
 import Synchronization
 public import Tracing
 import W3CTraceContext
@@ -36,16 +37,23 @@ public struct OTLPTracer: Tracer {
         file fileID: String,
         line: UInt
     ) -> OTLPSpan {
-        let parentContext = context()
+        span(operationName, kind: kind, in: context(), start: instant().nanosecondsSinceEpoch)
+    }
+
+    /// A span started now or at `start`: a child of the span context `context` carries, or the root of a new trace.
+    func span(
+        _ operationName: String, kind: SpanKind, attributes: SpanAttributes = [:], in parentContext: ServiceContext,
+        start: UInt64 = DefaultTracerClock.now.nanosecondsSinceEpoch
+    ) -> OTLPSpan {
         let parent = SpanContext.of(parentContext)
         let traceContext = TraceContext(
             traceID: parent?.traceID ?? ids.traceID(), spanID: ids.spanID(), flags: .sampled,
             state: parent?.traceContext.state ?? TraceState())
         let spanContext = SpanContext(traceContext, isRemote: false)
         return OTLPSpan(
-            operationName: operationName, kind: kind,
+            operationName: operationName, kind: kind, attributes: attributes,
             context: SpanContext.setting(spanContext, in: parentContext), spanContext: spanContext,
-            parent: parent, start: instant().nanosecondsSinceEpoch, exporter: exporter)
+            parent: parent, start: start, exporter: exporter)
     }
 
     /// Sends what has ended so far at the exporter's next turn.
@@ -78,6 +86,40 @@ public struct OTLPTracer: Tracer {
     }
 }
 
+// The backend's own child spans, started in this tracer's code rather than through swift-distributed-tracing's
+// generic `withSpan` (see `ChildSpanTracer`); what they do is what `withSpan` does.
+extension OTLPTracer: ChildSpanTracer {
+    package func runChildSpan<T>(
+        _ name: String, kind: SpanKind, attributes: SpanAttributes, in context: ServiceContext,
+        _ body: () throws -> T
+    ) rethrows -> T {
+        let span = span(name, kind: kind, attributes: attributes, in: context)
+        defer { span.end() }
+        do {
+            return try ServiceContext.withValue(span.context) { try body() }
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
+    package func runAsyncChildSpan<T>(
+        _ name: String, kind: SpanKind, attributes: SpanAttributes, in context: ServiceContext,
+        _ body: () async throws -> T
+    ) async rethrows -> T {
+        let span = span(name, kind: kind, attributes: attributes, in: context)
+        defer { span.end() }
+        do {
+            return try await ServiceContext.withValue(span.context) { try await body() }
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+}
+
 /// A span of ``OTLPTracer``: it records until it ends, then goes to the exporter once.
 public final class OTLPSpan: Span {
     /// The span's service context, which carries its ``SpanContext``.
@@ -105,7 +147,8 @@ public final class OTLPSpan: Span {
     }
 
     init(
-        operationName: String, kind: SpanKind, context: ServiceContext, spanContext: SpanContext,
+        operationName: String, kind: SpanKind, attributes: SpanAttributes, context: ServiceContext,
+        spanContext: SpanContext,
         parent: SpanContext?, start: UInt64, exporter: OTLPExporter
     ) {
         self.context = context
@@ -114,7 +157,7 @@ public final class OTLPSpan: Span {
         self.kind = kind
         self.startNanoseconds = start
         self.exporter = exporter
-        self.state = Mutex(State(operationName: operationName))
+        self.state = Mutex(State(operationName: operationName, attributes: attributes))
     }
 
     /// The operation's name; it can change until the span ends.
@@ -127,6 +170,11 @@ public final class OTLPSpan: Span {
     public var attributes: SpanAttributes {
         get { state.withLock { $0.attributes } }
         set { state.withLock { if !$0.ended { $0.attributes = newValue } } }
+    }
+
+    /// Changes the span's attributes in place, under one lock, until the span ends.
+    public func updateAttributes(_ update: (inout SpanAttributes) -> Void) {
+        state.withLock { if !$0.ended { update(&$0.attributes) } }
     }
 
     /// Whether the span still records (it has not ended).
