@@ -171,26 +171,33 @@ def main():
 
     def kill_a_mid_handler():
         # Slow events straight to A, more than one instance claims at once (4 per handler slot), until A's
-        # handlers are running some of them; then SIGKILL.
-        for n in range(64):
-            slow = {"id": f"evt_slow_{n}", "object": "event", "created": 1_700_000_000, "livemode": False,
-                    "type": "invoice.paid", "account": "acct_slow", "data": {"object": {"slow": True}}}
-            slow_ids.append(slow["id"])
-            body = json.dumps(slow, separators=(",", ":")).encode()
-            if a.post("/webhooks/test", body, TEST_SECRET) != 200:
-                raise RuntimeError("A refused a slow event")
+        # handlers are running some of them; then SIGKILL. Both instances claim from one database, so B may take
+        # every one of a batch (A's slots still busy with the backlog): then another batch goes, up to five.
         # Reads only what was appended since the last look: the record file holds a line per run of every event,
         # and rereading it whole every 20 ms on a loaded machine took longer than a slow handler runs.
         position = 0
-        for _ in range(1000):
-            with open(record_file) as f:
-                f.seek(position)
-                appended = f.read()
-            complete = appended[:appended.rfind("\n") + 1]
-            position += len(complete.encode())
-            if any(line.startswith("start evt_slow_") and " a " in line for line in complete.splitlines()):
+        started_on_a = False
+        for batch in range(5):
+            for n in range(64 * batch, 64 * (batch + 1)):
+                slow = {"id": f"evt_slow_{n}", "object": "event", "created": 1_700_000_000, "livemode": False,
+                        "type": "invoice.paid", "account": "acct_slow", "data": {"object": {"slow": True}}}
+                slow_ids.append(slow["id"])
+                body = json.dumps(slow, separators=(",", ":")).encode()
+                if a.post("/webhooks/test", body, TEST_SECRET) != 200:
+                    raise RuntimeError("A refused a slow event")
+            for _ in range(1000):
+                with open(record_file) as f:
+                    f.seek(position)
+                    appended = f.read()
+                complete = appended[:appended.rfind("\n") + 1]
+                position += len(complete.encode())
+                if any(line.startswith("start evt_slow_") and " a " in line for line in complete.splitlines()):
+                    started_on_a = True
+                    break
+                time.sleep(0.02)
+            if started_on_a:
                 break
-            time.sleep(0.02)
+            print(f"A started none of slow batch {batch + 1} in 20 s (B claimed them): sending another", flush=True)
         killed_at[0] = time.time()
         a.kill()
         killed.set()
