@@ -108,6 +108,38 @@ import Tracing
         #expect(headers[InMemoryTracer.traceIDKey] == span.traceID, "the service continues our trace")
         #expect(headers[InMemoryTracer.spanIDKey] == span.spanID, "under the client span")
     }
+
+    /// With the tracer the process uses (here scoped with `withTracer`) and the default HTTP client, a call has our
+    /// client span only: AsyncHTTPClient adds no span of its own (it would hold the full URL and query) and no second
+    /// `traceparent`-like header (two make W3C Trace Context discard both).
+    @Test func theDefaultHTTPClientAddsNoSpanOrTraceHeaderOfItsOwn() async throws {
+        let tracer = InMemoryTracer()
+        let seen = Mutex<[String: [String]]>([:])
+        let router = Router()
+        router.get("v1/ping") { request, _ -> String in
+            seen.withLock { seen in
+                for field in request.headers where field.name.rawName.hasPrefix("in-memory-") {
+                    seen[field.name.rawName, default: []].append(field.value)
+                }
+            }
+            return "pong"
+        }
+        try await Application(router: router).test(.live) { server in
+            let port = try #require(server.port)
+            try await withTracer(tracer) {
+                let service = ExternalAPIClient(
+                    baseURL: "http://127.0.0.1:\(port)/", credentialName: "svc.key",
+                    secrets: OneSecret(tenant: Self.tenant, value: "svc_key_1"))
+                let answer = try await service.send(.GET, "/v1/ping?q=secret", for: Self.tenant)
+                #expect(answer.status == .ok)
+            }
+        }
+        #expect(tracer.finishedSpans.map(\.operationName) == ["HTTP GET"], "our span, and no client span of AHC's")
+        let span = try #require(tracer.finishedSpans.first)
+        let headers = seen.withLock { $0 }
+        #expect(headers[InMemoryTracer.traceIDKey] == [span.traceID], "one trace header, ours")
+        #expect(headers[InMemoryTracer.spanIDKey] == [span.spanID])
+    }
 }
 
 /// A secret store holding one tenant's one secret.

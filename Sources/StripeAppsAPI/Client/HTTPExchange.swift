@@ -2,6 +2,21 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 
+extension HTTPClient {
+    /// The client the Stripe API client and ``ExternalAPIClient`` use unless given one: `HTTPClient.shared`'s
+    /// configuration, with AsyncHTTPClient's own tracing off.
+    ///
+    /// Why: both record a client span of their own for each call and send its `traceparent`. `HTTPClient.shared`
+    /// traces with the tracer bootstrapped when it is first used (`serve` bootstraps one when traces are on), so it
+    /// would add a second span per call, holding the full URL and its query string (which can carry ids or an API
+    /// key), and a second `traceparent` header, which W3C Trace Context makes the receiver discard with the first.
+    static let untraced: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+}
+
 /// One HTTP request and its whole (size-limited) answer, with transport failures mapped to ``StripeAPIError``
 /// codes whose messages name the service but never a header, a credential or data.
 enum HTTPExchange {

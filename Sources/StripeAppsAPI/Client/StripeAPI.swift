@@ -26,12 +26,14 @@ public struct StripeAPI: Sendable {
     ///   - configuration: The base URL, pinned API version, time-out and retry policy.
     ///   - secretKeys: The developer's secret keys (`sk_live_…`, `sk_test_…`), at most one per mode. Platform
     ///     apps call with these plus `Stripe-Account`; OAuth apps need them to exchange and refresh tokens.
-    ///   - httpClient: The HTTP client; the shared one by default.
+    ///   - httpClient: The HTTP client. By default, one with `HTTPClient.shared`'s configuration and
+    ///     AsyncHTTPClient's own tracing off, since each call has a client span of ours (a client given here that
+    ///     traces adds a span of its own, with the full URL, and a second `traceparent`).
     ///   - logger: Where retries are logged (never with a key).
     public init(
         configuration: StripeAPIConfiguration = StripeAPIConfiguration(),
         secretKeys: [APICredential] = [],
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient? = nil,
         logger: Logger = Logger(label: "stripe-apps.api")
     ) throws(StripeAPIError) {
         try self.init(
@@ -48,7 +50,7 @@ public struct StripeAPI: Sendable {
     package init(
         configuration: StripeAPIConfiguration,
         secretKeys: [APICredential],
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient? = nil,
         logger: Logger = Logger(label: "stripe-apps.api"),
         sleep: @escaping @Sendable (Duration) async throws -> Void,
         jitter: @escaping @Sendable () -> Double
@@ -66,7 +68,7 @@ public struct StripeAPI: Sendable {
         self.secretKeys = keys
         self.transport = StripeTransport(
             configuration: configuration,
-            httpClient: httpClient,
+            httpClient: httpClient ?? .untraced,
             logger: logger,
             sleep: sleep,
             jitter: jitter

@@ -47,12 +47,14 @@ public struct ExternalAPIClient: Sendable {
     private let tracer: (any Tracer)?
 
     /// Creates a client; `tracer` gets the client span of each call, `nil` (the default) meaning the tracer
-    /// bootstrapped in `InstrumentationSystem` when the call is made.
+    /// bootstrapped in `InstrumentationSystem` when the call is made. Without `httpClient`, calls go through a client
+    /// with `HTTPClient.shared`'s configuration and AsyncHTTPClient's own tracing off: a client that traces adds a
+    /// span of its own per call, with the full URL, and a second `traceparent` header.
     public init(
         baseURL: String,
         credentialName: String,
         secrets: any TenantSecretStore,
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient? = nil,
         timeout: Duration = .seconds(30),
         maximumResponseBytes: Int = 4 << 20,
         authorize: @escaping Authorize = { request, credential in
@@ -65,7 +67,7 @@ public struct ExternalAPIClient: Sendable {
         self.baseURL = baseURL
         self.credentialName = credentialName
         self.secrets = secrets
-        self.httpClient = httpClient
+        self.httpClient = httpClient ?? .untraced
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
         self.authorize = authorize

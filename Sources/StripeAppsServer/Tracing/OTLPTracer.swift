@@ -17,6 +17,10 @@ import W3CTraceContext
 /// kept in a locked map, and every id was one `getrandom` call. swift-otel exposes no span processor, exporter or id
 /// generator to replace those parts. Here a span is one object with a lock; ending it appends it to the exporter's
 /// buffer under one lock, and only a full batch or the exporter's timer wakes a task.
+///
+/// Given to ``RequestTracingMiddleware/init(sampling:tracer:)`` (what `serve` does), it records the requests the
+/// middleware keeps, and the backend's own spans under them, in its own code rather than through
+/// swift-distributed-tracing's generic `withSpan`.
 public struct OTLPTracer: Tracer {
     private let exporter: OTLPExporter
     private let ids: RandomIDs
