@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What traces cost: the whoami benchmark (Benchmarks/run-whoami-bench.sh, ours only) alternating the same binary
-# without traces and with traces exported at a sampling ratio. Each round runs untraced, traced (and traced with
-# --compare's binary, e.g. an older build), then untraced again, and a traced run is compared with the mean of the
-# untraced runs around it, so that the machine's drift over the round cancels out; the two untraced runs against
-# each other (A/A) show this machine's own noise. Spans go over OTLP/HTTP (protobuf) to nginx answering every POST
-# with an empty 200, a receiver that takes little of the cores wrk and the server share. Prints each round's figures
-# and cost, in requests/s and in the server's CPU time per request, and the median of each.
+# without traces and with traces exported at a sampling ratio (and, with --compare, another build traced, e.g. an
+# older one). Each round runs every configuration in an order that changes from round to round (below), and a
+# traced configuration is compared with the untraced runs of its round, so that the machine's drift cancels out;
+# the two untraced runs against each other (A/A) show this machine's own noise. Spans go over OTLP/HTTP (protobuf)
+# to nginx answering every POST with an empty 200, a receiver that takes little of the cores wrk and the server
+# share. Prints each round's figures and cost, in requests/s and in the server's CPU time per request, and the
+# median and mean of each (the mean weighs every position of the rotation alike).
 #
 # Usage: Benchmarks/run-tracing-ab.sh [--rounds 4] [--ratio 0.1] [--duration 15s] [--warmup 5s]
 #            [--binary .build/release/stripe-apps-backend] [--compare <another build of the backend>]
@@ -78,11 +79,16 @@ measure() {
 
 echo "Traces at ratio $ratio against none, $binary, $rounds rounds of $duration after $warmup warm-up:"
 echo
-# Each round runs without traces, with traces (and with --compare's binary traced, when given), then without traces
-# again: a traced run is compared with the mean of the two untraced runs around it, so that the VM's drift over a
-# round cancels out. The two untraced runs against each other (A/A) show how much this machine moves by itself.
-header="| round | no traces requests/s (p99 ms) | traces at $ratio requests/s (p99 ms) | cost | CPU µs/request without / with | CPU cost |"
-rule="|---|---:|---:|---:|---:|---:|"
+# A round runs each configuration twice, in an order that changes from round to round, and compares the mean of a
+# traced configuration's runs with the mean of the untraced runs of the same round. Without --compare a round is
+# untraced, traced, traced, untraced, or the other way round (ABBA, BAAB): a drift of the VM over the round cancels
+# out, and over two rounds each configuration has run first, in the middle and last alike (an earlier version, always
+# untraced, traced, untraced, put every traced run in the middle, and on this VM the second run of a round was often
+# the slowest, whatever it ran). With --compare, four rounds rotate both traced builds through every position:
+# untraced, ours, theirs, untraced; ours, untraced, untraced, theirs; untraced, theirs, ours, untraced; theirs,
+# untraced, untraced, ours (each traced build runs once a round). A/A is the second untraced run against the first.
+header="| round | order | no traces requests/s | traces at $ratio requests/s (p99 ms) | cost | CPU µs/request without / with | CPU cost |"
+rule="|---|---|---:|---:|---:|---:|---:|"
 if [ -n "$compare" ]; then
     header+=" $compare traced requests/s | its cost | its CPU cost |"
     rule+="---:|---:|---:|"
@@ -93,33 +99,58 @@ costs=()
 cpu_costs=()
 compare_costs=()
 compare_cpu_costs=()
+# mean VALUE…
+mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.1f", s / NR }'; }
 for ((round = 1; round <= rounds; round++)); do
-    read -r off_rps _ off_p99 _ off_cpu <<<"$(measure "" "$binary")"
-    read -r on_rps _ on_p99 on_rss on_cpu <<<"$(measure "$tracing" "$binary")"
-    [ -n "$compare" ] && read -r cmp_rps _ _ _ cmp_cpu <<<"$(measure "$tracing" "$compare")"
-    read -r off2_rps _ off2_p99 _ off2_cpu <<<"$(measure "" "$binary")"
-    [ -n "$off_cpu" ] && [ -n "$on_cpu" ] && [ -n "$off2_cpu" ] && { [ -z "$compare" ] || [ -n "$cmp_cpu" ]; } ||
-        { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
-    # cost RPS CPU: the throughput lost and the CPU per request added against the mean of the untraced runs.
-    cost() { awk -v a="$off_rps" -v c="$off2_rps" -v b="$1" 'BEGIN { printf "%.1f", (1 - b / ((a + c) / 2)) * 100 }'; }
-    cpu_cost() { awk -v a="$off_cpu" -v c="$off2_cpu" -v b="$1" 'BEGIN { printf "%.1f", (b / ((a + c) / 2) - 1) * 100 }'; }
-    costs+=("$(cost "$on_rps")")
-    cpu_costs+=("$(cpu_cost "$on_cpu")")
-    aa="$(awk -v a="$off_rps" -v c="$off2_rps" 'BEGIN { printf "%.1f", (c / a - 1) * 100 }')"
-    row="| $round | $off_rps ($off_p99), $off2_rps ($off2_p99) | $on_rps ($on_p99) | ${costs[-1]}% |"
-    row+=" $off_cpu, $off2_cpu / $on_cpu | ${cpu_costs[-1]}% |"
+    if [ -z "$compare" ]; then
+        if ((round % 2)); then order=(off on on off); else order=(on off off on); fi
+    else
+        case $((round % 4)) in
+            1) order=(off on cmp off) ;;
+            2) order=(on off off cmp) ;;
+            3) order=(off cmp on off) ;;
+            0) order=(cmp off off on) ;;
+        esac
+    fi
+    off_rps=() off_cpu=() on_rps=() on_cpu=() on_p99=() cmp_rps=() cmp_cpu=()
+    for run in "${order[@]}"; do
+        case "$run" in
+            off) read -r rps _ p99 _ cpu <<<"$(measure "" "$binary")" ;;
+            on) read -r rps _ p99 on_rss cpu <<<"$(measure "$tracing" "$binary")" ;;
+            cmp) read -r rps _ p99 _ cpu <<<"$(measure "$tracing" "$compare")" ;;
+        esac
+        [ -n "${cpu:-}" ] || { cat "$sink/whoami.log" >&2; say "round $round gave no figures"; exit 1; }
+        case "$run" in
+            off) off_rps+=("$rps") off_cpu+=("$cpu") ;;
+            on) on_rps+=("$rps") on_cpu+=("$cpu") on_p99+=("$p99") ;;
+            cmp) cmp_rps+=("$rps") cmp_cpu+=("$cpu") ;;
+        esac
+        cpu=
+    done
+    base_rps="$(mean "${off_rps[@]}")"
+    base_cpu="$(mean "${off_cpu[@]}")"
+    # cost RPS…, cpu_cost CPU…: the throughput lost and the CPU per request added against the untraced runs' mean.
+    cost() { awk -v a="$base_rps" -v b="$(mean "$@")" 'BEGIN { printf "%.1f", (1 - b / a) * 100 }'; }
+    cpu_cost() { awk -v a="$base_cpu" -v b="$(mean "$@")" 'BEGIN { printf "%.1f", (b / a - 1) * 100 }'; }
+    costs+=("$(cost "${on_rps[@]}")")
+    cpu_costs+=("$(cpu_cost "${on_cpu[@]}")")
+    aa="$(awk -v a="${off_rps[0]}" -v c="${off_rps[1]}" 'BEGIN { printf "%.1f", (c / a - 1) * 100 }')"
+    row="| $round | ${order[*]} | ${off_rps[*]} | ${on_rps[*]} (${on_p99[*]}) | ${costs[-1]}% |"
+    row+=" ${off_cpu[*]} / ${on_cpu[*]} | ${cpu_costs[-1]}% |"
     if [ -n "$compare" ]; then
-        compare_costs+=("$(cost "$cmp_rps")")
-        compare_cpu_costs+=("$(cpu_cost "$cmp_cpu")")
-        row+=" $cmp_rps | ${compare_costs[-1]}% | ${compare_cpu_costs[-1]}% |"
+        compare_costs+=("$(cost "${cmp_rps[@]}")")
+        compare_cpu_costs+=("$(cpu_cost "${cmp_cpu[@]}")")
+        row+=" ${cmp_rps[*]} | ${compare_costs[-1]}% | ${compare_cpu_costs[-1]}% |"
     fi
     echo "$row $aa% |"
 done
 . Benchmarks/median.sh
 echo
-echo "Median cost of traces at $ratio: $(median "${costs[@]}")% of the requests/s, $(median "${cpu_costs[@]}")% more" \
-    "server CPU per request (peak RSS with traces, last round: $on_rss MiB)."
+echo "Cost of traces at $ratio: median $(median "${costs[@]}")%, mean $(mean "${costs[@]}")% of the requests/s;" \
+    "median $(median "${cpu_costs[@]}")%, mean $(mean "${cpu_costs[@]}")% more server CPU per request" \
+    "(peak RSS with traces, last round: $on_rss MiB)."
 if [ -n "$compare" ]; then
-    echo "Median cost with $compare: $(median "${compare_costs[@]}")% of the requests/s," \
-        "$(median "${compare_cpu_costs[@]}")% more server CPU per request."
+    echo "Cost with $compare: median $(median "${compare_costs[@]}")%, mean $(mean "${compare_costs[@]}")% of the" \
+        "requests/s; median $(median "${compare_cpu_costs[@]}")%, mean $(mean "${compare_cpu_costs[@]}")% more" \
+        "server CPU per request."
 fi
