@@ -66,8 +66,8 @@ import Testing
     }
 
     /// Runs `serve` with `environment` (and the app secret) exporting OTLP/JSON every 100 ms to a receiver started
-    /// here; `body` gets the server, its port and the spans as they arrive. A minute without what `body` waits for
-    /// ends the stream, and the test fails on what is missing.
+    /// here; `body` gets the server, its port and the spans as they arrive. A minute of waiting for what `body` waits
+    /// for ends the stream, and the test fails on what is missing.
     static func withTracedServe(
         _ environment: [String: String],
         _ body: @Sendable (ServeProcess, Int, SpanReceiver) async throws -> Void
@@ -85,11 +85,6 @@ import Testing
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: "{}")))
         }
-        let limit = Task {
-            try await Task.sleep(for: .seconds(60))
-            received.finish()
-        }
-        defer { limit.cancel() }
         try await Application(router: router).test(.live) { receiver in
             let receiverPort = try #require(receiver.port)
             let port = try freePort()
@@ -102,16 +97,25 @@ import Testing
                 ]) { $1 })
             defer { server.stop() }
             try await server.waitUntilReady(port: port)
-            try await body(server, port, SpanReceiver(exports: exports))
+            try await body(server, port, SpanReceiver(exports: exports, end: { received.finish() }))
         }
     }
 
     /// The spans a traced `serve` exported, read export by export.
     struct SpanReceiver {
         let exports: AsyncStream<Data>
+        /// Ends the stream of exports.
+        let end: @Sendable () -> Void
 
-        /// The spans received until `enough` says so (or the minute's limit ends the stream).
+        /// The spans received until `enough` says so, or until a minute after the call, when the stream is ended (a
+        /// minute from the call, not from the server's start: on a loaded machine, sending the requests alone took
+        /// most of a minute).
         func spans(until enough: ([ExportedSpan]) -> Bool) async -> [ExportedSpan] {
+            let limit = Task { [end] in
+                try await Task.sleep(for: .seconds(60))
+                end()
+            }
+            defer { limit.cancel() }
             var spans: [ExportedSpan] = []
             for await export in exports {
                 guard let body = try? JSONSerialization.jsonObject(with: export) as? [String: Any] else { continue }
