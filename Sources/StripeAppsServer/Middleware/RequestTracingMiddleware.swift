@@ -67,12 +67,11 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
         let span = tracer.span(method, kind: .server, in: ChildSpan.carrying(tracer, in: parent))
         defer { span.end() }
         do {
-            let response = try await ServiceContext.withValue(span.context) { try await next(request, context) }
-            Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
-            return response
+            return try await Self.answering(span, method: method, context: context) {
+                try await ServiceContext.withValue(span.context) { try await next(request, context) }
+            }
         } catch {
-            let status = Int((error as? any HTTPResponseError)?.status.code ?? 500)
-            Self.finish(span, method: method, route: context.endpointPath, status: status)
+            // What `withSpan` does with an error, in the other path.
             span.recordError(error)
             span.setStatus(SpanStatus(code: .error))
             throw error
@@ -86,17 +85,27 @@ public struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddlewar
     ) async throws -> Response {
         let method = HTTPMetricsMiddleware<Context>.label(request.method)
         return try await tracer.withSpan(method, context: parent, ofKind: .server) { span in
-            do {
+            try await Self.answering(span, method: method, context: context) {
                 // An unsampled request starts no child span (storage, signature): none of them would be sampled.
                 // (Behind `HeadSampledTracer` the span's context is marked already and this adds nothing.)
-                let response = try await UnsampledTrace.mark(unless: span) { try await next(request, context) }
-                Self.finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
-                return response
-            } catch {
-                let status = Int((error as? any HTTPResponseError)?.status.code ?? 500)
-                Self.finish(span, method: method, route: context.endpointPath, status: status)
-                throw error
+                try await UnsampledTrace.mark(unless: span) { try await next(request, context) }
             }
+        }
+    }
+
+    /// Runs `respond` and records on `span` the route and the status it answered, or the status of the error it
+    /// threw (500 for one that is not an HTTP error).
+    private static func answering(
+        _ span: some Span, method: String, context: Context, _ respond: () async throws -> Response
+    ) async throws -> Response {
+        do {
+            let response = try await respond()
+            finish(span, method: method, route: context.endpointPath, status: Int(response.status.code))
+            return response
+        } catch {
+            let status = Int((error as? any HTTPResponseError)?.status.code ?? 500)
+            finish(span, method: method, route: context.endpointPath, status: status)
+            throw error
         }
     }
 
